@@ -1,0 +1,203 @@
+/*
+ * admin.c - SPEC §7: list, versions, source, activate (rollback), delete,
+ * and project environment variables. Each handler is a short sequence of
+ * store calls; values of environment variables are never returned.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "json_in.h"
+#include "log.h"
+#include "store.h"
+
+/* Maps a store status to an answer; returns 1 when it was not STORE_OK. */
+static int
+store_failed(int st, const char *err, const char *what, struct resp *rs)
+{
+	if (st == STORE_OK)
+		return 0;
+	if (st == STORE_NOT_FOUND)
+		response_error(rs, ERR_NOT_FOUND, NULL, "%s", what);
+	else {
+		log_warnx("store: %s", err);
+		response_error(rs, ERR_UNAVAILABLE, NULL,
+		    "the store is not usable right now");
+	}
+	return 1;
+}
+
+void
+admin_list_fns(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct store_fn *fns = NULL;
+	struct buf b = { 0 };
+	char err[512];
+	size_t i, n = 0;
+
+	(void)r;
+	if (store_failed(store_list_fns(app->store, a->id.project, &fns, &n,
+	    err, sizeof(err)), err, "no such project", rs))
+		return;
+	buf_puts(&b, "{\"projectId\":");
+	buf_json_string(&b, a->id.project, strlen(a->id.project));
+	buf_puts(&b, ",\"functions\":[");
+	for (i = 0; i < n; i++) {
+		buf_puts(&b, i > 0 ? ",{\"requestId\":" : "{\"requestId\":");
+		buf_json_string(&b, fns[i].request, strlen(fns[i].request));
+		buf_puts(&b, ",\"fnName\":");
+		buf_json_string(&b, fns[i].fn, strlen(fns[i].fn));
+		if (fns[i].active > 0)
+			buf_printf(&b, ",\"active\":%u}", fns[i].active);
+		else
+			buf_puts(&b, ",\"active\":null}");
+	}
+	buf_puts(&b, "]}");
+	response_json(rs, 200, &b);
+	buf_free(&b);
+	free(fns);
+}
+
+void
+admin_get_fn(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct store_version *v = NULL;
+	struct buf b = { 0 };
+	char err[512];
+	size_t i, n = 0;
+	unsigned active = 0;
+
+	(void)r;
+	if (store_failed(store_list_versions(app->store, &a->id, &v, &n,
+	    &active, err, sizeof(err)), err, "no such function", rs))
+		return;
+	if (active > 0)
+		buf_printf(&b, "{\"active\":%u,\"versions\":[", active);
+	else
+		buf_puts(&b, "{\"active\":null,\"versions\":[");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s{\"version\":%u,\"sha256\":\"%s\","
+		    "\"size\":%zu,\"createdAt\":%lld,\"timeoutMs\":%u,"
+		    "\"memoryMb\":%u,\"isolation\":\"%s\"}", i > 0 ? "," : "",
+		    v[i].version, v[i].sha256, v[i].size,
+		    (long long)v[i].created_at, v[i].limits.timeout_ms,
+		    v[i].limits.memory_mb,
+		    v[i].limits.per_call ? "per-call" : "warm");
+	buf_puts(&b, "]}");
+	response_json(rs, 200, &b);
+	buf_free(&b);
+	free(v);
+}
+
+void
+admin_get_source(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	char err[512], *src = NULL;
+	size_t len;
+
+	(void)r;
+	if (store_failed(store_read_source(app->store, &a->id, a->version,
+	    &src, &len, err, sizeof(err)), err, "no such version", rs))
+		return;
+	response_reset(rs);
+	buf_puts(&rs->head, "Content-Type: application/javascript\r\n");
+	buf_append(&rs->body, src, len);
+	free(src);
+}
+
+void
+admin_activate(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct json_in_field f = { "version", JSON_IN_UINT, 0, NULL, 0, 0 };
+	struct buf b = { 0 };
+	char err[512];
+	int rc;
+
+	rc = json_in_fields(r->body, r->body_len, &f, 1, err, sizeof(err));
+	if (rc != 0 || !f.present || f.num == 0) {
+		response_error(rs, rc == -1 ? ERR_INVALID_JSON :
+		    ERR_BAD_REQUEST, NULL, "%s", rc != 0 ? err :
+		    "body must be {\"version\": N} with N >= 1");
+		return;
+	}
+	if (store_failed(store_set_active(app->store, &a->id,
+	    (unsigned)f.num, err, sizeof(err)), err, "no such version", rs))
+		return;
+	log_info("activate %s/%s/%s version=%lu", a->id.project,
+	    a->id.request, a->id.fn, f.num);
+	buf_printf(&b, "{\"active\":%lu}", f.num);
+	response_json(rs, 200, &b);
+	buf_free(&b);
+}
+
+void
+admin_delete_fn(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	char err[512];
+
+	(void)r;
+	if (store_failed(store_delete_fn(app->store, &a->id, err,
+	    sizeof(err)), err, "no such function", rs))
+		return;
+	log_info("delete %s/%s/%s", a->id.project, a->id.request, a->id.fn);
+	response_reset(rs);
+	rs->status = 204;
+}
+
+void
+admin_env_set(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	char err[512];
+
+	if (store_failed(store_env_set(app->store, a->id.project, a->env_name,
+	    r->body, r->body_len, err, sizeof(err)), err, "no such project",
+	    rs))
+		return;
+	response_reset(rs);
+	rs->status = 204;
+}
+
+void
+admin_env_unset(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	char err[512];
+
+	(void)r;
+	if (store_failed(store_env_unset(app->store, a->id.project,
+	    a->env_name, err, sizeof(err)), err, "no such variable", rs))
+		return;
+	response_reset(rs);
+	rs->status = 204;
+}
+
+void
+admin_env_list(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct store_env_var *vars = NULL;
+	struct buf b = { 0 };
+	char err[512];
+	size_t i, n = 0;
+
+	(void)r;
+	if (store_failed(store_env_list(app->store, a->id.project, 0, &vars,
+	    &n, err, sizeof(err)), err, "no such project", rs))
+		return;
+	buf_puts(&b, "{\"names\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append(&b, ",", 1);
+		buf_json_string(&b, vars[i].name, strlen(vars[i].name));
+	}
+	buf_puts(&b, "]}");
+	response_json(rs, 200, &b);
+	buf_free(&b);
+	store_env_free(vars, n);
+}

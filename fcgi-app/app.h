@@ -1,0 +1,24 @@
+/*
+ * app.h - what every request handler is given: the configuration, the
+ * store and the connection being answered. Built once per worker by
+ * main.c.
+ */
+#ifndef FNRUN_APP_H
+#define FNRUN_APP_H
+
+#include "config.h"
+
+struct cache;
+struct fcgi_conn;
+struct hotset;
+struct store;
+
+struct app {
+	struct config		 cfg;
+	struct store		*store;
+	struct cache		*cache;		/* NULL: no bytecode cache */
+	struct hotset		*hot;		/* this worker's warm heaps */
+	struct fcgi_conn	*conn;
+};
+
+#endif

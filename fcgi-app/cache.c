@@ -1,0 +1,246 @@
+/*
+ * cache.c - memcached through libmemcached, one client per worker. The
+ * frame check is the security boundary: Duktape's doc/bytecode.rst says
+ * loading bad bytecode is memory-unsafe, so a value whose MAC does not
+ * verify (constant time) is never returned.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmemcached/memcached.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "cache.h"
+#include "engine_build.h"
+
+#define MAGIC		"FNBC"
+#define FORMAT		1
+#define HEADER_LEN	12
+#define MAC_LEN		32
+#define PAYLOAD_MAX	(16u << 20)
+
+struct cache {
+	memcached_st		*mc;
+	char			*hmac_key;
+	struct cache_stats	 stats;
+};
+
+const char *
+cache_engine_build(void)
+{
+	return FNRUN_ENGINE_BUILD;
+}
+
+void
+cache_key(const char *sha256hex, char *key)
+{
+	snprintf(key, CACHE_KEY_MAX, "fnrun:bc:%s:%s", FNRUN_ENGINE_BUILD,
+	    sha256hex);
+}
+
+static int
+mac(const char *key, const char *hmac_key, const unsigned char *header,
+    const void *payload, size_t len, unsigned char out[MAC_LEN])
+{
+	EVP_MAC *m = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	size_t outl = 0;
+	int rc = -1;
+
+	if ((m = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (ctx = EVP_MAC_CTX_new(m)) == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(ctx, (const unsigned char *)hmac_key,
+	    strlen(hmac_key), params) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)key, strlen(key)) != 1 ||
+	    EVP_MAC_update(ctx, header, HEADER_LEN) != 1 ||
+	    EVP_MAC_update(ctx, payload, len) != 1 ||
+	    EVP_MAC_final(ctx, out, &outl, MAC_LEN) != 1 || outl != MAC_LEN)
+		goto out;
+	rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(m);
+	return rc;
+}
+
+static void
+header_encode(unsigned char *h, size_t len)
+{
+	memcpy(h, MAGIC, 4);
+	h[4] = FORMAT;
+	h[5] = h[6] = h[7] = 0;
+	h[8] = (unsigned char)(len >> 24);
+	h[9] = (unsigned char)(len >> 16);
+	h[10] = (unsigned char)(len >> 8);
+	h[11] = (unsigned char)len;
+}
+
+void *
+cache_frame_seal(const char *key, const char *hmac_key, const void *payload,
+    size_t len, size_t *frame_len)
+{
+	unsigned char *f;
+
+	if (len > PAYLOAD_MAX ||
+	    (f = malloc(HEADER_LEN + len + MAC_LEN)) == NULL)
+		return NULL;
+	header_encode(f, len);
+	memcpy(f + HEADER_LEN, payload, len);
+	if (mac(key, hmac_key, f, payload, len, f + HEADER_LEN + len) == -1) {
+		free(f);
+		return NULL;
+	}
+	*frame_len = HEADER_LEN + len + MAC_LEN;
+	return f;
+}
+
+int
+cache_frame_open(const char *key, const char *hmac_key, const void *frame,
+    size_t frame_len, const void **payload, size_t *len)
+{
+	const unsigned char *f = frame;
+	unsigned char want[MAC_LEN], h[HEADER_LEN];
+	size_t n;
+
+	if (frame_len < HEADER_LEN + MAC_LEN)
+		return -1;
+	n = (size_t)f[8] << 24 | (size_t)f[9] << 16 | (size_t)f[10] << 8 |
+	    f[11];
+	if (n != frame_len - HEADER_LEN - MAC_LEN || n > PAYLOAD_MAX)
+		return -1;
+	header_encode(h, n);
+	/* The header must be exactly what we would have written. */
+	if (memcmp(h, f, HEADER_LEN) != 0)
+		return -1;
+	if (mac(key, hmac_key, f, f + HEADER_LEN, n, want) == -1 ||
+	    CRYPTO_memcmp(want, f + HEADER_LEN + n, MAC_LEN) != 0)
+		return -1;
+	*payload = f + HEADER_LEN;
+	*len = n;
+	return 0;
+}
+
+struct cache *
+cache_open(const char *servers, const char *hmac_key)
+{
+	struct cache *c;
+	char host[256];
+	const char *colon;
+	unsigned long port;
+
+	if ((colon = strrchr(servers, ':')) == NULL ||
+	    (size_t)(colon - servers) >= sizeof(host) ||
+	    (port = strtoul(colon + 1, NULL, 10)) == 0 || port > 65535)
+		return NULL;
+	memcpy(host, servers, (size_t)(colon - servers));
+	host[colon - servers] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->hmac_key = strdup(hmac_key)) == NULL ||
+	    (c->mc = memcached_create(NULL)) == NULL) {
+		cache_close(c);
+		return NULL;
+	}
+	/* libmemcached's defaults wait seconds; an invocation cannot. */
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 20);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 20);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, 20000);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, 20000);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+	/* After a failure, leave the server alone for 2 s. */
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2);
+	if (memcached_server_add(c->mc, host, (in_port_t)port) !=
+	    MEMCACHED_SUCCESS) {
+		cache_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->mc != NULL)
+		memcached_free(c->mc);
+	if (c->hmac_key != NULL) {
+		OPENSSL_cleanse(c->hmac_key, strlen(c->hmac_key));
+		free(c->hmac_key);
+	}
+	free(c);
+}
+
+int
+cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
+    size_t *len)
+{
+	char key[CACHE_KEY_MAX], *val;
+	size_t vlen = 0;
+	uint32_t flags = 0;
+	memcached_return_t rc;
+	const void *payload;
+	size_t plen;
+
+	cache_key(sha256hex, key);
+	val = memcached_get(c->mc, key, strlen(key), &vlen, &flags, &rc);
+	if (val == NULL) {
+		if (rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
+			c->stats.errors++;
+		c->stats.misses++;
+		return 1;
+	}
+	if (cache_frame_open(key, c->hmac_key, val, vlen, &payload,
+	    &plen) == -1) {
+		c->stats.rejects++;
+		free(val);
+		return 1;
+	}
+	if ((*bc = malloc(plen)) == NULL) {
+		free(val);
+		c->stats.misses++;
+		return 1;
+	}
+	memcpy(*bc, payload, plen);
+	*len = plen;
+	free(val);
+	c->stats.hits++;
+	return 0;
+}
+
+void
+cache_put_bytecode(struct cache *c, const char *sha256hex, const void *bc,
+    size_t len)
+{
+	char key[CACHE_KEY_MAX];
+	void *frame;
+	size_t flen;
+
+	cache_key(sha256hex, key);
+	if ((frame = cache_frame_seal(key, c->hmac_key, bc, len,
+	    &flen)) == NULL) {
+		c->stats.errors++;
+		return;
+	}
+	if (memcached_set(c->mc, key, strlen(key), frame, flen, 0, 0) ==
+	    MEMCACHED_SUCCESS)
+		c->stats.sets++;
+	else
+		c->stats.errors++;
+	free(frame);
+}
+
+const struct cache_stats *
+cache_stats(const struct cache *c)
+{
+	return &c->stats;
+}

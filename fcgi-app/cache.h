@@ -1,0 +1,59 @@
+/*
+ * cache.h - the bytecode cache (SPEC §9): memcached keys derived from the
+ * source's sha256 and the engine build, values sealed with HMAC-SHA256.
+ * memcached is treated as hostile and optional: every failure is a miss,
+ * and nothing unverified is ever handed to Duktape.
+ */
+#ifndef FNRUN_CACHE_H
+#define FNRUN_CACHE_H
+
+#include <stddef.h>
+
+#define CACHE_KEY_MAX	160
+
+struct cache_stats {
+	unsigned long	hits;
+	unsigned long	misses;		/* absent, or memcached unreachable */
+	unsigned long	rejects;	/* present but failed the frame or MAC check */
+	unsigned long	errors;		/* memcached answered with an error */
+	unsigned long	sets;
+};
+
+struct cache;
+
+/* A client for servers ("host:port"), kept for the worker's life. Short
+ * connect/poll timeouts; a failed server is retried after a pause, not on
+ * every request. hmac_key is copied. Returns NULL only when out of memory
+ * or servers cannot be parsed. */
+struct cache	*cache_open(const char *servers, const char *hmac_key);
+void		 cache_close(struct cache *c);
+
+/* The engine build this binary's bytecode belongs to: Duktape's version
+ * and a hash of the duk_config.h it was compiled with. */
+const char	*cache_engine_build(void);
+
+/* Writes the memcached key of a source into key (CACHE_KEY_MAX bytes). */
+void	cache_key(const char *sha256hex, char *key);
+
+/* Looks up verified bytecode. Returns 0 and a malloc'd copy the caller
+ * frees, or 1 on a miss of any kind (counted). */
+int	cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
+	    size_t *len);
+
+/* Stores bytecode for sha256hex; failures are counted and ignored. */
+void	cache_put_bytecode(struct cache *c, const char *sha256hex,
+	    const void *bc, size_t len);
+
+const struct cache_stats	*cache_stats(const struct cache *c);
+
+/* The frame: "FNBC", format version, 3 zero bytes, payload length (u32,
+ * big-endian), payload, HMAC-SHA256(hmac_key, key || header || payload).
+ * cache_frame_seal returns a malloc'd frame; cache_frame_open returns 0 and
+ * points *payload into frame when everything checks, else -1. */
+void	*cache_frame_seal(const char *key, const char *hmac_key,
+	    const void *payload, size_t len, size_t *frame_len);
+int	 cache_frame_open(const char *key, const char *hmac_key,
+	    const void *frame, size_t frame_len, const void **payload,
+	    size_t *len);
+
+#endif

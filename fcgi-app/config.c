@@ -1,0 +1,238 @@
+/*
+ * config.c - defaults, the config file, FNRUN_* environment overrides and
+ * the secret files, into one struct config. The scripts read the same file
+ * (scripts/config.sh); keys the worker does not use (port, workers, ...)
+ * are accepted and ignored here.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+enum kind { K_STR, K_UINT, K_UINT0, K_SIZE, K_SECRET_FILE, K_IGNORED };
+
+struct setting {
+	const char	*key;
+	enum kind	 kind;
+	size_t		 off;
+	size_t		 len;
+	const char	*def;
+};
+
+#define S(k, kind, m, d) { k, kind, offsetof(struct config, m), \
+	sizeof(((struct config *)0)->m), d }
+
+/* Secret files are read into these, then the file contents replace them. */
+static const struct setting settings[] = {
+	S("store_dir", K_STR, store_dir, "store"),
+	S("memcached", K_STR, memcached, "127.0.0.1:11311"),
+	S("worker_log", K_STR, worker_log, ""),
+	S("admin_token_file", K_SECRET_FILE, admin_token, "var/secrets/admin_token"),
+	S("invoke_key_file", K_SECRET_FILE, invoke_key, "var/secrets/invoke_key"),
+	S("cache_key_file", K_SECRET_FILE, cache_key, "var/secrets/cache_key"),
+	S("timeout_ms", K_UINT, timeout_ms, "1000"),
+	S("timeout_max_ms", K_UINT, timeout_max_ms, "30000"),
+	S("hard_grace_ms", K_UINT, hard_grace_ms, "250"),
+	S("memory_mb", K_UINT, memory_mb, "32"),
+	S("memory_max_mb", K_UINT, memory_max_mb, "256"),
+	S("body_max_bytes", K_SIZE, body_max_bytes, "1048576"),
+	S("source_max_bytes", K_SIZE, source_max_bytes, "262144"),
+	S("response_max_bytes", K_SIZE, response_max_bytes, "6291456"),
+	S("log_max_bytes", K_SIZE, log_max_bytes, "65536"),
+	S("warm_max_count", K_UINT0, warm_max_count, "1000"),
+	S("warm_max_mb", K_UINT0, warm_max_mb, "256"),
+	S("warm_max_calls", K_UINT, warm_max_calls, "10000"),
+	{ "state_dir", K_IGNORED, 0, 0, NULL },
+	{ "listen", K_IGNORED, 0, 0, NULL },
+	{ "port", K_IGNORED, 0, 0, NULL },
+	{ "workers", K_IGNORED, 0, 0, NULL },
+	{ "memcached_port", K_IGNORED, 0, 0, NULL },
+	{ "worker_bin", K_IGNORED, 0, 0, NULL },
+	{ "socket", K_IGNORED, 0, 0, NULL },
+};
+
+static int
+parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	size_t i;
+	unsigned long long v;
+	char *field;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *s = &settings[i];
+
+		if (strcmp(s->key, key) != 0)
+			continue;
+		field = (char *)cfg + s->off;
+		switch (s->kind) {
+		case K_IGNORED:
+			return 0;
+		case K_STR:
+		case K_SECRET_FILE:
+			if (strlen(value) >= s->len) {
+				snprintf(err, errlen, "%s: value too long", key);
+				return -1;
+			}
+			memcpy(field, value, strlen(value) + 1);
+			return 0;
+		case K_UINT:
+		case K_UINT0:	/* 0 allowed: "none" */
+			if (parse_uint(value, UINT_MAX, &v) == -1 ||
+			    (v == 0 && s->kind == K_UINT))
+				goto bad;
+			*(unsigned *)(void *)field = (unsigned)v;
+			return 0;
+		case K_SIZE:
+			if (parse_uint(value, SIZE_MAX / 2, &v) == -1 || v == 0)
+				goto bad;
+			*(size_t *)(void *)field = (size_t)v;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+bad:
+	snprintf(err, errlen, "%s: '%s' is not a positive integer", key, value);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	char line[4608], *eq, *key, *val, sub[256];
+	int lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected key = value",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		key = trim(key);
+		val = trim(eq + 1);
+		if (config_set(cfg, key, val, sub, sizeof(sub)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
+			rc = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* The secret is the file's first line; SPEC §3 says one line, no trailing
+ * text. An empty secret is refused: it would let everyone in. */
+static int
+read_secret(char *field, size_t len, char *err, size_t errlen)
+{
+	char path[CONFIG_SECRET_MAX];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s", field);
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "secret %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(field, (int)len, f) == NULL)
+		field[0] = '\0';
+	fclose(f);
+	n = strcspn(field, "\r\n");
+	field[n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen, "secret %s is empty", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, char *err, size_t errlen)
+{
+	size_t i, j;
+	const char *path, *v;
+	char envname[128];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (settings[i].def != NULL &&
+		    config_set(cfg, settings[i].key, settings[i].def, err,
+		    errlen) == -1)
+			return -1;
+	if ((path = getenv("FNRUN_CONFIG")) == NULL)
+		path = "fnrun.conf";
+	if (load_file(cfg, path, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const char *k = settings[i].key;
+
+		snprintf(envname, sizeof(envname), "FNRUN_");
+		for (j = 0; k[j] != '\0' && j + 7 < sizeof(envname); j++)
+			envname[6 + j] = (char)toupper((unsigned char)k[j]);
+		envname[6 + j] = '\0';
+		if ((v = getenv(envname)) != NULL &&
+		    config_set(cfg, k, v, err, errlen) == -1)
+			return -1;
+	}
+	if (cfg->timeout_ms > cfg->timeout_max_ms ||
+	    cfg->memory_mb > cfg->memory_max_mb) {
+		snprintf(err, errlen, "a default exceeds its maximum");
+		return -1;
+	}
+	if (read_secret(cfg->admin_token, sizeof(cfg->admin_token), err,
+	    errlen) == -1 ||
+	    read_secret(cfg->invoke_key, sizeof(cfg->invoke_key), err,
+	    errlen) == -1 ||
+	    read_secret(cfg->cache_key, sizeof(cfg->cache_key), err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}

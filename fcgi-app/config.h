@@ -1,0 +1,44 @@
+/*
+ * config.h - every setting of the worker, its default and its override.
+ * One struct config, filled once at start-up and read-only afterwards.
+ */
+#ifndef FNRUN_CONFIG_H
+#define FNRUN_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_SECRET_MAX 256
+
+struct config {
+	char		store_dir[4096];
+	char		memcached[256];		/* host:port */
+	char		worker_log[4096];	/* "": keep stderr */
+	char		admin_token[CONFIG_SECRET_MAX];
+	char		invoke_key[CONFIG_SECRET_MAX];
+	char		cache_key[CONFIG_SECRET_MAX];
+	unsigned	timeout_ms;		/* default per invocation */
+	unsigned	timeout_max_ms;		/* what a function may ask for */
+	unsigned	hard_grace_ms;		/* beyond the deadline: kill */
+	unsigned	memory_mb;
+	unsigned	memory_max_mb;
+	size_t		body_max_bytes;
+	size_t		source_max_bytes;
+	size_t		response_max_bytes;
+	size_t		log_max_bytes;
+	unsigned	warm_max_count;		/* warm heaps per worker */
+	unsigned	warm_max_mb;		/* their total heap size */
+	unsigned	warm_max_calls;		/* calls before a heap is renewed */
+};
+
+/* Fills cfg from defaults, then the file named by $FNRUN_CONFIG (default
+ * ./fnrun.conf; a missing file is not an error), then FNRUN_<KEY>
+ * environment variables, then reads the three secret files. Returns 0, or
+ * -1 with err filled. */
+int	config_load(struct config *cfg, char *err, size_t errlen);
+
+/* Applies one "key = value" setting; used by config_load and the tests.
+ * Returns 0, or -1 for an unknown key or a bad value (err filled). */
+int	config_set(struct config *cfg, const char *key, const char *value,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * duk_overrides.h - fnrun's changes to Duktape's shipped configuration,
+ * spliced by the Makefile at the __OVERRIDE_DEFINES__ placeholder of
+ * /usr/share/duktape/duk_config.h. Owns nothing else.
+ */
+/* The execution deadline (SPEC §6): Duktape consults the check from its
+ * bytecode interrupt; sandbox.c supplies it and reads the heap's udata. */
+#define DUK_USE_INTERRUPT_COUNTER
+#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) sandbox_exec_timeout_check((udata))
+duk_bool_t sandbox_exec_timeout_check(void *udata);
+
+/* Faster JSON.stringify of plain values; semantics are unchanged. */
+#define DUK_USE_JSON_STRINGIFY_FASTPATH
+
+/* Integer fast path in the executor (64-bit host). */
+#define DUK_USE_FASTINT

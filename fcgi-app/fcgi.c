@@ -1,0 +1,225 @@
+/*
+ * fcgi.c - the only file that includes fcgiapp.h (never fcgi_stdio.h).
+ * Accepts one request at a time, copies what it needs out of libfcgi's
+ * envp, and writes whole answers. Nothing is written to the output stream
+ * before the answer is complete, which is what makes the emergency answer
+ * (raw FastCGI records written from a signal handler) well-formed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "buf.h"
+#include "fcgi.h"
+
+struct fcgi_conn {
+	FCGX_Request	req;
+	int		active;		/* between accept and finish */
+};
+
+/* FastCGI 1.0 §8: record types and the END_REQUEST body. */
+#define REC_END_REQUEST	3
+#define REC_STDOUT	6
+#define EMERGENCY_MAX	4096
+
+static struct {
+	char			bytes[EMERGENCY_MAX];
+	size_t			len;
+	int			fd;
+} emergency[FCGI_EMERGENCY_COUNT];
+static volatile sig_atomic_t emergency_ready[FCGI_EMERGENCY_COUNT];
+
+struct fcgi_conn *
+fcgi_open(void)
+{
+	struct fcgi_conn *c;
+
+	if (FCGX_Init() != 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (FCGX_InitRequest(&c->req, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+fcgi_accept(struct fcgi_conn *c, struct req *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (FCGX_Accept_r(&c->req) < 0)
+		return -1;
+	c->active = 1;
+	/* libfcgi: do not keep pointers into envp; request.c copies. */
+	return request_from_params(r, c->req.envp) == 0 ? 0 : 1;
+}
+
+int
+fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max)
+{
+	struct buf b = { 0 };
+	char chunk[16384];
+	int n;
+
+	if (r->content_length > max)
+		return 1;
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), c->req.in)) > 0) {
+		if (b.len + (size_t)n > max) {
+			buf_free(&b);
+			return 1;
+		}
+		buf_append(&b, chunk, (size_t)n);
+	}
+	if (FCGX_GetError(c->req.in) != 0) {
+		buf_free(&b);
+		return -1;
+	}
+	if (b.data == NULL)
+		buf_append(&b, "", 0);
+	request_set_body(r, b.data, b.len);
+	return 0;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "";
+	}
+}
+
+/* The CGI response header block (RFC 3875 §6.3.3: Status). */
+static void
+encode_head(struct buf *out, const struct resp *rs)
+{
+	buf_printf(out, "Status: %d %s\r\n", rs->status, reason(rs->status));
+	if (rs->head.len > 0)
+		buf_append(out, rs->head.data, rs->head.len);
+	buf_append(out, "\r\n", 2);
+}
+
+void
+fcgi_send(struct fcgi_conn *c, const struct resp *rs)
+{
+	struct buf head = { 0 };
+
+	encode_head(&head, rs);
+	FCGX_PutStr(head.data, (int)head.len, c->req.out);
+	if (rs->body.len > 0 && rs->status != 204)
+		FCGX_PutStr(rs->body.data, (int)rs->body.len, c->req.out);
+	buf_free(&head);
+}
+
+void
+fcgi_finish(struct fcgi_conn *c)
+{
+	if (!c->active)
+		return;
+	FCGX_Finish_r(&c->req);
+	c->active = 0;
+}
+
+void
+fcgi_log_sink(void *ctx, const char *line, size_t len)
+{
+	struct fcgi_conn *c = ctx;
+
+	if (c != NULL && c->active)
+		FCGX_PutStr(line, (int)len, c->req.err);
+	else
+		(void)!write(STDERR_FILENO, line, len);
+}
+
+static void
+record(struct buf *out, int type, int id, const char *p, size_t len)
+{
+	unsigned char h[8];
+	size_t pad = (8 - len % 8) % 8;
+	static const char zeros[8];
+
+	h[0] = 1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)(id >> 8);
+	h[3] = (unsigned char)id;
+	h[4] = (unsigned char)(len >> 8);
+	h[5] = (unsigned char)len;
+	h[6] = (unsigned char)pad;
+	h[7] = 0;
+	buf_append(out, h, 8);
+	buf_append(out, p, len);
+	buf_append(out, zeros, pad);
+}
+
+void
+fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
+    const struct resp *rs)
+{
+	struct buf payload = { 0 }, out = { 0 };
+	static const char end_body[8] = { 0, 0, 0, 0, 0 /* REQUEST_COMPLETE */ };
+	size_t off, n;
+
+	emergency_ready[which] = 0;
+	encode_head(&payload, rs);
+	buf_append(&payload, rs->body.data, rs->body.len);
+	for (off = 0; off < payload.len; off += n) {
+		n = payload.len - off > 65535 ? 65535 : payload.len - off;
+		record(&out, REC_STDOUT, c->req.requestId, payload.data + off, n);
+	}
+	record(&out, REC_STDOUT, c->req.requestId, "", 0);
+	record(&out, REC_END_REQUEST, c->req.requestId, end_body, 8);
+	if (out.len <= EMERGENCY_MAX) {
+		memcpy(emergency[which].bytes, out.data, out.len);
+		emergency[which].len = out.len;
+		emergency[which].fd = c->req.ipcFd;
+		emergency_ready[which] = 1;
+	}
+	buf_free(&payload);
+	buf_free(&out);
+}
+
+void
+fcgi_emergency_clear(void)
+{
+	int i;
+
+	for (i = 0; i < FCGI_EMERGENCY_COUNT; i++)
+		emergency_ready[i] = 0;
+}
+
+int
+fcgi_emergency_send(enum fcgi_emergency which)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	if (!emergency_ready[which])
+		return -1;
+	emergency_ready[which] = 0;
+	while (off < emergency[which].len) {
+		n = write(emergency[which].fd, emergency[which].bytes + off,
+		    emergency[which].len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}

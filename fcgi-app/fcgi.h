@@ -1,0 +1,55 @@
+/*
+ * fcgi.h - the FastCGI edge: accept a request, read its body, write the
+ * answer, and the emergency answer written from a signal handler when a
+ * function must be cut off. The only module that knows libfcgi.
+ */
+#ifndef FNRUN_FCGI_H
+#define FNRUN_FCGI_H
+
+#include <stddef.h>
+
+#include "request.h"
+#include "response.h"
+
+enum fcgi_emergency {
+	FCGI_EMERGENCY_TIMEOUT,		/* the hard deadline passed */
+	FCGI_EMERGENCY_FATAL,		/* Duktape hit a fatal error */
+	FCGI_EMERGENCY_COUNT
+};
+
+struct fcgi_conn;
+
+/* Initialises libfcgi on the listening socket spawn-fcgi gave us (fd 0).
+ * Accept is interrupted by signals so a stop request is seen at once.
+ * Returns NULL on failure. */
+struct fcgi_conn	*fcgi_open(void);
+
+/* Waits for the next request and fills r from its params. Returns 0, 1
+ * when the request is malformed (r must still be freed; answer it), or -1
+ * when accept failed (for example interrupted by SIGTERM). */
+int	fcgi_accept(struct fcgi_conn *c, struct req *r);
+
+/* Reads the body into r, up to max bytes. Returns 0, or 1 when the body is
+ * larger than max (nothing is kept), or -1 on a read error. */
+int	fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max);
+
+/* Writes the whole answer for the current request. */
+void	fcgi_send(struct fcgi_conn *c, const struct resp *rs);
+
+/* Ends the current request (flushes, closes the connection). */
+void	fcgi_finish(struct fcgi_conn *c);
+
+/* log.h sink: one line to the FastCGI error stream (nginx's error log). */
+void	fcgi_log_sink(void *ctx, const char *line, size_t len);
+
+/* Encodes rs as the complete FastCGI record sequence answering the current
+ * request and keeps it for fcgi_emergency_send. */
+void	fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
+	    const struct resp *rs);
+/* Forgets the prepared answers (the request is being answered normally). */
+void	fcgi_emergency_clear(void);
+/* Async-signal-safe: writes the prepared answer, if any, straight to the
+ * connection. Returns 0 if it was written, -1 otherwise. */
+int	fcgi_emergency_send(enum fcgi_emergency which);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * guard.c - wires watchdog.c and sandbox.c's fatal hook to the emergency
+ * answers of fcgi.c. Both exits use status 3/4 so the supervisor's log
+ * says why a worker was replaced.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "guard.h"
+#include "sandbox.h"
+#include "watchdog.h"
+
+#define EXIT_HARD_TIMEOUT	3
+#define EXIT_FATAL		4
+
+static void
+on_expire(void)
+{
+	static const char msg[] = "fnrun: hard deadline passed: answered 504, "
+	    "worker exits to be replaced\n";
+
+	fcgi_emergency_send(FCGI_EMERGENCY_TIMEOUT);
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(EXIT_HARD_TIMEOUT);
+}
+
+static void
+on_fatal(const char *why)
+{
+	static const char msg[] = "fnrun: Duktape fatal error: ";
+
+	watchdog_disarm();
+	fcgi_emergency_send(FCGI_EMERGENCY_FATAL);
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)!write(STDERR_FILENO, why, strlen(why));
+	(void)!write(STDERR_FILENO, "\n", 1);
+	_exit(EXIT_FATAL);
+}
+
+void
+guard_init(void)
+{
+	watchdog_init(on_expire);
+	sandbox_set_fatal_handler(on_fatal);
+}
+
+void
+guard_begin(struct fcgi_conn *c, const struct resp *on_timeout,
+    const struct resp *on_fatal_rs, unsigned timeout_ms, unsigned grace_ms)
+{
+	fcgi_emergency_prepare(c, FCGI_EMERGENCY_TIMEOUT, on_timeout);
+	fcgi_emergency_prepare(c, FCGI_EMERGENCY_FATAL, on_fatal_rs);
+	watchdog_arm(timeout_ms + grace_ms);
+}
+
+void
+guard_end(void)
+{
+	watchdog_disarm();
+	fcgi_emergency_clear();
+}

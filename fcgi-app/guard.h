@@ -1,0 +1,26 @@
+/*
+ * guard.h - brackets every run of user code (upload check, invocation)
+ * with the hard time bound and the fatal-error answer, so that whatever
+ * the code does the caller gets a JSON answer and the slot is freed.
+ */
+#ifndef FNRUN_GUARD_H
+#define FNRUN_GUARD_H
+
+#include "response.h"
+
+struct fcgi_conn;
+
+/* Installs the watchdog and Duktape fatal handlers; once per process. */
+void	guard_init(void);
+
+/* Prepares on_timeout (written if the code is still running grace_ms
+ * after timeout_ms) and on_fatal (written if Duktape fails fatally), then
+ * starts the countdown. In both cases the worker then exits and its
+ * supervisor replaces it. */
+void	guard_begin(struct fcgi_conn *c, const struct resp *on_timeout,
+	    const struct resp *on_fatal, unsigned timeout_ms, unsigned grace_ms);
+
+/* Stops the countdown and forgets the prepared answers. */
+void	guard_end(void);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * invoke.c - SPEC §6: POST /invoke/{project}/{request}/{fn}. Resolve the
+ * version, load its source and the project's environment, run the handler
+ * in a fresh heap under the hard bound, and answer with what it sent, a
+ * JSON error, or (X-Fn-Debug: 1) the debug envelope.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cache.h"
+#include "fcgi.h"
+#include "guard.h"
+#include "handlers.h"
+#include "hotset.h"
+#include "limits.h"
+#include "log.h"
+#include "outcome.h"
+#include "store.h"
+
+/* Not passed from a function to the caller: hop-by-hop (RFC 9110 §7.6.1),
+ * framing, and the headers the runtime itself sets. */
+static const char *const dropped_headers[] = {
+	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+	"te", "trailer", "upgrade", "proxy-authenticate",
+	"proxy-authorization", "content-length", "status", "x-fn-version",
+	"server-timing", NULL
+};
+
+/* Secrets never reach a function (SPEC §5). */
+static const char *const secret_headers[] = {
+	"x-fn-key", "authorization", NULL
+};
+
+static int
+listed(const char *name, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcasecmp(name, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+struct call {
+	struct app		*app;
+	const struct fn_id	*id;
+	unsigned		 version;
+	struct store_version	 meta;
+	int			 debug;
+	struct sandbox_limits	 lim;
+	struct sandbox_result	 res;
+	struct sandbox		*sb;	/* the heap that ran, or NULL */
+	unsigned		 calls;	/* calls it served before this one */
+	char			 key[320];	/* warm-set key */
+	const char		*heap;	/* "warm", "bytecode" or "source" */
+	double			 duration_ms;
+	size_t			 peak;
+};
+
+static void
+json_logs(struct buf *b, const struct sandbox_log *log)
+{
+	size_t i;
+
+	buf_append(b, "[", 1);
+	for (i = 0; log != NULL && i < log->n; i++) {
+		if (i > 0)
+			buf_append(b, ",", 1);
+		buf_puts(b, "{\"level\":");
+		buf_json_string(b, log->entries[i].level,
+		    strlen(log->entries[i].level));
+		buf_puts(b, ",\"message\":");
+		buf_json_string(b, log->entries[i].message,
+		    log->entries[i].len);
+		buf_append(b, "}", 1);
+	}
+	buf_append(b, "]", 1);
+}
+
+/* The X-Fn-Debug envelope; error, if not NULL, is the JSON error answer. */
+static void
+envelope(struct resp *rs, const struct call *c, const struct resp *answer,
+    int is_error)
+{
+	struct buf b = { 0 };
+	const char *p, *colon, *eol;
+
+	buf_printf(&b, "{\"status\":%d,\"headers\":{", answer->status);
+	/* Re-read the header lines this answer would have carried. */
+	for (p = answer->head.data; p != NULL && *p != '\0'; p = eol + 2) {
+		if ((eol = strstr(p, "\r\n")) == NULL)
+			break;
+		if ((colon = memchr(p, ':', (size_t)(eol - p))) == NULL)
+			continue;
+		if (p != answer->head.data)
+			buf_append(&b, ",", 1);
+		buf_json_string(&b, p, (size_t)(colon - p));
+		buf_append(&b, ":", 1);
+		colon += 2;
+		buf_json_string(&b, colon, (size_t)(eol - colon));
+	}
+	buf_puts(&b, "},\"body\":");
+	buf_json_string(&b, answer->body.data != NULL ? answer->body.data : "",
+	    answer->body.len);
+	buf_puts(&b, ",\"logs\":");
+	json_logs(&b, c->sb != NULL ? sandbox_log(c->sb) : NULL);
+	buf_printf(&b, ",\"durationMs\":%.3f,\"memoryPeakBytes\":%zu,"
+	    "\"version\":%u", c->duration_ms, c->peak, c->version);
+	if (is_error) {
+		buf_puts(&b, ",\"error\":");
+		buf_append(&b, answer->body.data, answer->body.len);
+	}
+	buf_append(&b, "}", 1);
+	response_json(rs, 200, &b);
+	buf_free(&b);
+}
+
+/* SPEC §6: console lines go to the FastCGI error stream, one per call of
+ * console.*, tagged with the function; newlines are escaped. */
+static void
+log_console(const struct call *c)
+{
+	struct buf line = { 0 };
+	const struct sandbox_log *log = c->sb != NULL ? sandbox_log(c->sb) :
+	    NULL;
+	const struct sandbox_log_entry *e;
+	size_t i, j;
+
+	for (i = 0; log != NULL && i < log->n; i++) {
+		e = &log->entries[i];
+		buf_reset(&line);
+		buf_printf(&line, "fnrun console project=%s request=%s fn=%s "
+		    "version=%u level=%s: ", c->id->project, c->id->request,
+		    c->id->fn, c->version, e->level);
+		for (j = 0; j < e->len; j++) {
+			if (e->message[j] == '\n')
+				buf_append(&line, "\\n", 2);
+			else if (e->message[j] == '\r')
+				buf_append(&line, "\\r", 2);
+			else
+				buf_append(&line, &e->message[j], 1);
+		}
+		buf_append(&line, "\n", 1);
+		fcgi_log_sink(c->app->conn, line.data, line.len);
+	}
+	buf_free(&line);
+}
+
+static void
+function_answer(struct resp *rs, const struct call *c)
+{
+	size_t i;
+
+	response_reset(rs);
+	rs->status = c->res.status;
+	for (i = 0; i < c->res.nheaders; i++)
+		if (!listed(c->res.headers[i].name, dropped_headers))
+			(void)response_header(rs, c->res.headers[i].name,
+			    c->res.headers[i].value,
+			    strlen(c->res.headers[i].value));
+	buf_append(&rs->body, c->res.body, c->res.body_len);
+}
+
+/* SPEC §6: X-Fn-Version and Server-Timing on every invocation answer. */
+static void
+add_runtime_headers(struct resp *rs, const struct call *c, double dur_ms)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "%u", c->version);
+	(void)response_header(rs, "X-Fn-Version", v, strlen(v));
+	snprintf(v, sizeof(v), "fn;dur=%.3f", dur_ms);
+	(void)response_header(rs, "Server-Timing", v, strlen(v));
+}
+
+/* The answers written by the guard if the code must be cut off. */
+static void
+prepare_emergency(const struct call *c, struct resp *on_timeout,
+    struct resp *on_fatal)
+{
+	struct resp err = { 0 };
+
+	response_error(&err, ERR_TIMEOUT, NULL, "function exceeded its time "
+	    "limit of %u ms", c->lim.timeout_ms);
+	if (c->debug)
+		envelope(on_timeout, c, &err, 1);
+	else
+		response_json(on_timeout, err.status, &err.body);
+	response_error(&err, ERR_FUNCTION, NULL, "the JavaScript engine "
+	    "failed fatally");
+	if (c->debug)
+		envelope(on_fatal, c, &err, 1);
+	else
+		response_json(on_fatal, err.status, &err.body);
+	add_runtime_headers(on_timeout, c, c->lim.timeout_ms +
+	    c->app->cfg.hard_grace_ms);
+	add_runtime_headers(on_fatal, c, 0);
+	response_free(&err);
+}
+
+static void
+build_request(const struct req *r, const struct store_env_var *env,
+    size_t nenv, struct sandbox_request *rq, struct sandbox_kv *query,
+    struct sandbox_kv *headers, struct sandbox_kv *envkv)
+{
+	size_t i;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->method = r->method;
+	rq->path = r->path;
+	for (i = 0; i < r->nquery; i++) {
+		if (strcmp(r->query[i].name, "version") == 0)
+			continue;
+		query[rq->nquery].name = r->query[i].name;
+		query[rq->nquery].value = r->query[i].value;
+		query[rq->nquery].value_len = r->query[i].value_len;
+		rq->nquery++;
+	}
+	rq->query = query;
+	for (i = 0; i < r->nheaders; i++) {
+		if (listed(r->header[i].name, secret_headers))
+			continue;
+		headers[rq->nheaders].name = r->header[i].name;
+		headers[rq->nheaders].value = r->header[i].value;
+		headers[rq->nheaders].value_len = r->header[i].value_len;
+		rq->nheaders++;
+	}
+	rq->headers = headers;
+	for (i = 0; i < nenv; i++) {
+		envkv[i].name = env[i].name;
+		envkv[i].value = env[i].value;
+		envkv[i].value_len = env[i].len;
+	}
+	rq->env = envkv;
+	rq->nenv = nenv;
+	rq->body = r->body != NULL ? r->body : "";
+	rq->body_len = r->body_len;
+}
+
+/* A cold heap: verified bytecode from the cache when there is some,
+ * else the source from the store (and the bytecode goes to the cache). */
+static int
+load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
+{
+	struct app *app = c->app;
+	char filename[256], *src = NULL;
+	void *bc = NULL;
+	size_t len, bclen = 0;
+	int st;
+
+	if (app->cache != NULL &&
+	    cache_get_bytecode(app->cache, c->meta.sha256, &bc, &bclen) == 0) {
+		c->heap = "bytecode";
+		(void)sandbox_load_bytecode(sb, bc, bclen, &c->res);
+		free(bc);
+		return 0;
+	}
+	st = store_read_source(app->store, c->id, c->version, &src, &len, err,
+	    errlen);
+	if (st != STORE_OK)
+		return st;
+	snprintf(filename, sizeof(filename), "%s/%s/%s@%u.js",
+	    c->id->project, c->id->request, c->id->fn, c->version);
+	c->heap = "source";
+	if (sandbox_load(sb, src, len, filename, &bc, &bclen, &c->res) == 0 &&
+	    bc != NULL && app->cache != NULL)
+		cache_put_bytecode(app->cache, c->meta.sha256, bc, bclen);
+	free(bc);
+	free(src);
+	return STORE_OK;
+}
+
+/* Runs the function under the guard: a warm heap of this exact version if
+ * the worker has one, else a new heap. Fills c->res, c->sb, c->duration_ms
+ * and c->peak; returns STORE_OK or the store's error. */
+static int
+run(struct call *c, const struct sandbox_request *rq, char *err,
+    size_t errlen)
+{
+	struct resp on_timeout = { 0 }, on_fatal = { 0 };
+	double t0 = now_ms();
+	int st = STORE_OK;
+
+	snprintf(c->key, sizeof(c->key), "%s/%s/%s@%u#%s", c->id->project,
+	    c->id->request, c->id->fn, c->version, c->meta.sha256);
+	prepare_emergency(c, &on_timeout, &on_fatal);
+	guard_begin(c->app->conn, &on_timeout, &on_fatal, c->lim.timeout_ms,
+	    c->app->cfg.hard_grace_ms);
+	if (!c->meta.limits.per_call &&
+	    (c->sb = hotset_take(c->app->hot, c->key, &c->calls)) != NULL)
+		c->heap = "warm";
+	else if ((c->sb = sandbox_new(&c->lim)) == NULL) {
+		c->res.outcome = SB_MEMORY_LIMIT;
+		snprintf(c->res.message, sizeof(c->res.message), "the memory "
+		    "limit is too small to create a JavaScript heap");
+	} else
+		st = load_cold(c, c->sb, err, errlen);
+	if (st == STORE_OK && c->sb != NULL && c->res.outcome == SB_OK) {
+		sandbox_result_free(&c->res);
+		(void)sandbox_call(c->sb, rq, &c->res);
+	}
+	guard_end();
+	c->duration_ms = now_ms() - t0;
+	if (c->sb != NULL)
+		c->peak = sandbox_memory_peak(c->sb);
+	response_free(&on_timeout);
+	response_free(&on_fatal);
+	return st;
+}
+
+/* Keeps the heap warm when it is still sound: not after a timeout or a
+ * memory-limit hit (its state may be half-built), nor for per-call
+ * isolation. */
+static void
+release(struct call *c)
+{
+	enum sandbox_outcome o = c->res.outcome;
+
+	if (c->sb == NULL)
+		return;
+	if (!c->meta.limits.per_call && (o == SB_OK ||
+	    o == SB_FUNCTION_ERROR || o == SB_NO_RESPONSE ||
+	    o == SB_RESPONSE_TOO_LARGE))
+		hotset_put(c->app->hot, c->key, c->sb,
+		    sandbox_memory_used(c->sb), c->calls + 1);
+	else
+		sandbox_free(c->sb);
+	c->sb = NULL;
+}
+
+static int
+resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
+    unsigned *version, struct resp *rs)
+{
+	const char *q = request_query(r, "version");
+	char err[512], *end;
+	unsigned long v;
+	int st;
+
+	if (q != NULL) {
+		errno = 0;
+		v = strtoul(q, &end, 10);
+		if (*q < '1' || *q > '9' || *end != '\0' || errno != 0 ||
+		    v > 0xffffffffUL) {
+			response_error(rs, ERR_BAD_REQUEST, NULL,
+			    "version must be a positive integer");
+			return -1;
+		}
+		*version = (unsigned)v;
+		return 0;
+	}
+	st = store_get_active(app->store, id, version, err, sizeof(err));
+	if (st == STORE_OK)
+		return 0;
+	if (st == STORE_NOT_FOUND)
+		response_error(rs, ERR_NOT_FOUND, NULL, "no function %s/%s/%s",
+		    id->project, id->request, id->fn);
+	else {
+		log_warnx("invoke: %s", err);
+		response_error(rs, ERR_UNAVAILABLE, NULL, "the store is not "
+		    "readable");
+	}
+	return -1;
+}
+
+void
+invoke_handle(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct call c;
+	struct store_env_var *env = NULL;
+	struct sandbox_request rq;
+	struct sandbox_kv query[REQ_MAX_QUERY], headers[REQ_MAX_HEADERS];
+	struct sandbox_kv *envkv = NULL;
+	struct resp answer = { 0 };
+	const char *dbg = request_header(r, "x-fn-debug");
+	char err[512];
+	size_t nenv = 0;
+	int st;
+
+	memset(&c, 0, sizeof(c));
+	c.app = app;
+	c.id = &a->id;
+	c.debug = dbg != NULL && strcmp(dbg, "1") == 0;
+	if (resolve_version(app, &a->id, r, &c.version, rs) == -1)
+		goto out;
+	st = store_get_version(app->store, &a->id, c.version, &c.meta, err,
+	    sizeof(err));
+	/* Read on every call: a changed variable applies at once. */
+	if (st == STORE_OK)
+		st = store_env_list(app->store, a->id.project, 1, &env, &nenv,
+		    err, sizeof(err));
+	if (st == STORE_OK) {
+		limits_for(&app->cfg, &c.meta.limits, &c.lim);
+		if (nenv > 0 && (envkv = calloc(nenv, sizeof(*envkv))) == NULL)
+			abort();
+		build_request(r, env, nenv, &rq, query, headers, envkv);
+		st = run(&c, &rq, err, sizeof(err));
+	}
+	if (st == STORE_NOT_FOUND) {
+		response_error(rs, ERR_NOT_FOUND, NULL, "no version %u of "
+		    "%s/%s/%s", c.version, a->id.project, a->id.request,
+		    a->id.fn);
+		goto out;
+	}
+	if (st != STORE_OK) {
+		log_warnx("invoke: %s", err);
+		response_error(rs, ERR_UNAVAILABLE, NULL,
+		    "the store is not readable");
+		goto out;
+	}
+	if (c.res.outcome == SB_OK)
+		function_answer(&answer, &c);
+	else
+		outcome_error(&answer, &c.res);
+	if (c.debug)
+		envelope(rs, &c, &answer, c.res.outcome != SB_OK);
+	else {
+		log_console(&c);
+		response_reset(rs);
+		rs->status = answer.status;
+		buf_append(&rs->head, answer.head.data, answer.head.len);
+		buf_append(&rs->body, answer.body.data, answer.body.len);
+	}
+	add_runtime_headers(rs, &c, c.duration_ms);
+	log_debug("invoke %s heap=%s outcome=%d %.3f ms", c.key,
+	    c.heap != NULL ? c.heap : "-", (int)c.res.outcome, c.duration_ms);
+out:
+	release(&c);
+	sandbox_result_free(&c.res);
+	response_free(&answer);
+	store_env_free(env, nenv);
+	free(envkv);
+}

@@ -1,0 +1,107 @@
+/*
+ * json_in.c - JSON request bodies through Duktape's JSON.parse. The heap is
+ * created per call with a cap of 8x the input, so hostile nesting or size
+ * fails cleanly instead of growing the worker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duktape.h"
+#include "json_in.h"
+#include "sandbox_alloc.h"
+
+static duk_ret_t
+decode_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_json_decode(ctx, -1);
+	return 1;
+}
+
+static void
+no_fatal(void *udata, const char *msg)
+{
+	(void)udata;
+	fprintf(stderr, "fnrun: json_in: fatal: %s\n", msg);
+	abort();
+}
+
+int
+json_in_fields(const char *json, size_t len, struct json_in_field *f,
+    size_t n, char *err, size_t errlen)
+{
+	struct sandbox_alloc acct = { 0, 0, 0, 0 };
+	duk_context *ctx;
+	const char *s;
+	duk_size_t slen;
+	double d;
+	size_t i;
+	int rc = -1;
+
+	acct.limit = 8 * len + (1u << 20);
+	for (i = 0; i < n; i++) {
+		f[i].present = 0;
+		f[i].str = NULL;
+		f[i].len = 0;
+		f[i].num = 0;
+	}
+	ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
+	    sandbox_alloc_free, &acct, no_fatal);
+	if (ctx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	duk_push_lstring(ctx, json, len);
+	if (duk_safe_call(ctx, decode_safe, NULL, 1, 1) != 0) {
+		snprintf(err, errlen, "body is not valid JSON: %s",
+		    duk_safe_to_string(ctx, -1));
+		goto out;
+	}
+	if (!duk_is_object(ctx, -1) || duk_is_array(ctx, -1)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		goto out;
+	}
+	rc = -2;
+	for (i = 0; i < n; i++) {
+		if (!duk_get_prop_string(ctx, -1, f[i].name) ||
+		    duk_is_null(ctx, -1)) {
+			duk_pop(ctx);
+			continue;
+		}
+		if (f[i].type == JSON_IN_STRING) {
+			if (!duk_is_string(ctx, -1))
+				goto wrong;
+			s = duk_get_lstring(ctx, -1, &slen);
+			if ((f[i].str = malloc(slen + 1)) == NULL)
+				abort();
+			memcpy(f[i].str, s, slen);
+			f[i].str[slen] = '\0';
+			f[i].len = slen;
+		} else {
+			if (!duk_is_number(ctx, -1))
+				goto wrong;
+			d = duk_get_number(ctx, -1);
+			if (!(d >= 0 && d <= 4294967295.0) ||
+			    d != (double)(unsigned long)d)
+				goto wrong;
+			f[i].num = (unsigned long)d;
+		}
+		f[i].present = 1;
+		duk_pop(ctx);
+	}
+	rc = 0;
+	goto out;
+wrong:
+	snprintf(err, errlen, "field '%s' must be %s", f[i].name,
+	    f[i].type == JSON_IN_STRING ? "a string" :
+	    "a non-negative integer");
+out:
+	if (rc != 0)
+		for (i = 0; i < n; i++) {
+			free(f[i].str);
+			f[i].str = NULL;
+		}
+	duk_destroy_heap(ctx);
+	return rc;
+}

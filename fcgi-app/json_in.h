@@ -1,0 +1,31 @@
+/*
+ * json_in.h - reading JSON request bodies (the POST /functions form, the
+ * activate body) with Duktape's own parser in a small capped heap that
+ * runs no user code.
+ */
+#ifndef FNRUN_JSON_IN_H
+#define FNRUN_JSON_IN_H
+
+#include <stddef.h>
+
+enum json_in_type { JSON_IN_STRING, JSON_IN_UINT };
+
+struct json_in_field {
+	const char		*name;
+	enum json_in_type	 type;
+	/* results */
+	int			 present;
+	char			*str;	/* JSON_IN_STRING: malloc'd, caller frees */
+	size_t			 len;
+	unsigned long		 num;	/* JSON_IN_UINT */
+};
+
+/* Parses json[0..len) as an object and fills the named top-level fields.
+ * Returns 0; -1 when it is not a JSON object; -2 when a present field has
+ * the wrong type (a string that is not a string, a number that is not a
+ * non-negative integer). err says which. On error no str is left
+ * allocated. */
+int	json_in_fields(const char *json, size_t len, struct json_in_field *f,
+	    size_t n, char *err, size_t errlen);
+
+#endif

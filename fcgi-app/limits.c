@@ -1,0 +1,41 @@
+/*
+ * limits.c - resolution of per-function limits against the configuration.
+ */
+#include <stdio.h>
+
+#include "limits.h"
+
+int
+limits_check(const struct config *cfg, const struct store_limits *ask,
+    char *err, size_t errlen)
+{
+	if (ask->timeout_ms > cfg->timeout_max_ms) {
+		snprintf(err, errlen, "timeoutMs must be from 1 to %u",
+		    cfg->timeout_max_ms);
+		return -1;
+	}
+	if (ask->memory_mb > cfg->memory_max_mb) {
+		snprintf(err, errlen, "memoryMb must be from 1 to %u",
+		    cfg->memory_max_mb);
+		return -1;
+	}
+	return 0;
+}
+
+void
+limits_for(const struct config *cfg, const struct store_limits *ask,
+    struct sandbox_limits *out)
+{
+	unsigned t = ask->timeout_ms ? ask->timeout_ms : cfg->timeout_ms;
+	unsigned m = ask->memory_mb ? ask->memory_mb : cfg->memory_mb;
+
+	/* A stored limit above a since-lowered maximum is clamped to it. */
+	if (t > cfg->timeout_max_ms)
+		t = cfg->timeout_max_ms;
+	if (m > cfg->memory_max_mb)
+		m = cfg->memory_max_mb;
+	out->timeout_ms = t;
+	out->memory_bytes = (size_t)m << 20;
+	out->response_max = cfg->response_max_bytes;
+	out->log_max = cfg->log_max_bytes;
+}

@@ -1,0 +1,105 @@
+/*
+ * log.c - formatting and routing of the worker's diagnostic lines. Never
+ * used for user console output (that is invoke.c's, through the sink).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static log_sink_fn	 sink;
+static void		*sink_ctx;
+static char		 request_id[64] = "-";
+
+void
+log_set_request(const char *id, log_sink_fn fn, void *ctx)
+{
+	sink = fn;
+	sink_ctx = ctx;
+	snprintf(request_id, sizeof(request_id), "%s",
+	    id != NULL && *id != '\0' ? id : "-");
+}
+
+static void
+vlog(const char *level, int with_errno, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n, saved = errno;
+
+	n = snprintf(line, sizeof(line), "fnrun[%d] %s req=%s: ", (int)getpid(),
+	    level, request_id);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if ((size_t)n >= sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	if (with_errno)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
+		    strerror(saved));
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	line[n] = '\0';
+	if (sink != NULL)
+		sink(sink_ctx, line, (size_t)n);
+	else
+		(void)!write(STDERR_FILENO, line, (size_t)n);
+	errno = saved;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("warn", 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("warn", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("info", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (getenv("FNRUN_DEBUG") == NULL)
+		return;
+	va_start(ap, fmt);
+	vlog("debug", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", errno != 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,28 @@
+/*
+ * log.h - the worker's diagnostics: one line each, tagged with the worker
+ * pid and the current request id. Outside a request lines go to stderr;
+ * during one, to the sink fcgi.c installs (the FastCGI error stream, which
+ * nginx writes to its error log).
+ */
+#ifndef FNRUN_LOG_H
+#define FNRUN_LOG_H
+
+#include <stddef.h>
+
+typedef void	(*log_sink_fn)(void *ctx, const char *line, size_t len);
+
+/* Sets (or, with sink NULL, clears) the per-request sink and request id. */
+void	log_set_request(const char *request_id, log_sink_fn sink, void *ctx);
+
+void	log_warn(const char *fmt, ...)		/* appends strerror(errno) */
+	    __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...)		/* only with FNRUN_DEBUG set */
+	    __attribute__((format(printf, 1, 2)));
+void	fatal(const char *fmt, ...)		/* logs with errno and exits 1 */
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * main.c - the fnrun-worker program: load the configuration, then run the
+ * slot supervisor around the serving loop. Wires; holds no logic.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "supervisor.h"
+#include "worker.h"
+
+int
+main(int argc, char **argv)
+{
+	static struct app app;
+	char err[512];
+	unsigned drain_ms;
+	int fd;
+
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s (started by spawn-fcgi; settings come "
+		    "from $FNRUN_CONFIG and FNRUN_* variables)\n", argv[0]);
+		return 2;
+	}
+	if (config_load(&app.cfg, err, sizeof(err)) == -1)
+		fatal("configuration: %s", err);
+	/* spawn-fcgi points stderr at /dev/null; diagnostics need a home. */
+	if (app.cfg.worker_log[0] != '\0' &&
+	    (fd = open(app.cfg.worker_log, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0640)) != -1) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	/* In-flight invocations may run to their hard bound before exiting. */
+	drain_ms = app.cfg.timeout_max_ms + app.cfg.hard_grace_ms + 2000;
+	return supervisor_run(worker_main, &app, drain_ms);
+}

@@ -1,0 +1,227 @@
+/*
+ * request.c - FastCGI params + body -> struct req. This is where untrusted
+ * request metadata is parsed; every field gets a cap before it is stored.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+static char *
+xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = malloc(n + 1)) == NULL)
+		abort();
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+char *
+request_decode(const char *s, size_t len, int plus_space, size_t *outlen)
+{
+	char *out;
+	size_t i, o = 0;
+	int hi, lo;
+
+	if ((out = malloc(len + 1)) == NULL)
+		abort();
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len &&
+		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (plus_space && s[i] == '+')
+			out[o++] = ' ';
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return out;
+}
+
+static void
+split_path(struct req *r)
+{
+	const char *p = r->path, *e;
+
+	while (*p == '/')
+		p++;
+	while (*p != '\0') {
+		e = strchr(p, '/');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (r->nsegments == REQ_MAX_SEGMENTS) {
+			r->too_many_segments = 1;
+			return;
+		}
+		r->segment[r->nsegments] = request_decode(p, (size_t)(e - p), 0,
+		    &r->segment_len[r->nsegments]);
+		r->nsegments++;
+		p = *e == '/' ? e + 1 : e;
+	}
+}
+
+static void
+split_query(struct req *r, const char *q)
+{
+	const char *e, *eq;
+	struct req_pair *qp;
+
+	while (*q != '\0' && r->nquery < REQ_MAX_QUERY) {
+		e = strchr(q, '&');
+		if (e == NULL)
+			e = q + strlen(q);
+		if (e > q) {
+			qp = &r->query[r->nquery++];
+			eq = memchr(q, '=', (size_t)(e - q));
+			if (eq == NULL)
+				eq = e;
+			qp->name = request_decode(q, (size_t)(eq - q), 1, NULL);
+			qp->value = eq < e ?
+			    request_decode(eq + 1, (size_t)(e - eq - 1), 1,
+			    &qp->value_len) : xstrndup("", 0);
+		}
+		q = *e == '&' ? e + 1 : e;
+	}
+}
+
+/* HTTP_X_FN_KEY -> x-fn-key (RFC 3875 §4.1.18 meta-variable naming). */
+static void
+add_header(struct req *r, const char *name, size_t nlen, const char *value)
+{
+	struct req_pair *h;
+	size_t i;
+
+	if (r->nheaders == REQ_MAX_HEADERS)
+		return;
+	h = &r->header[r->nheaders++];
+	h->name = xstrndup(name, nlen);
+	for (i = 0; i < nlen; i++)
+		h->name[i] = h->name[i] == '_' ? '-' :
+		    (char)tolower((unsigned char)h->name[i]);
+	h->value_len = strlen(value);
+	h->value = xstrndup(value, h->value_len);
+}
+
+int
+request_from_params(struct req *r, char *const *envp)
+{
+	const char *uri = NULL, *method = NULL, *clen = NULL, *ctype = NULL;
+	const char *rid = NULL, *q, *v;
+	char *const *e;
+	char *end;
+	unsigned long long n;
+
+	memset(r, 0, sizeof(*r));
+	for (e = envp; e != NULL && *e != NULL; e++) {
+		if ((v = strchr(*e, '=')) == NULL)
+			continue;
+		v++;
+		if (strncmp(*e, "REQUEST_URI=", 12) == 0)
+			uri = v;
+		else if (strncmp(*e, "REQUEST_METHOD=", 15) == 0)
+			method = v;
+		else if (strncmp(*e, "CONTENT_LENGTH=", 15) == 0)
+			clen = v;
+		else if (strncmp(*e, "CONTENT_TYPE=", 13) == 0)
+			ctype = v;
+		else if (strncmp(*e, "REQUEST_ID=", 11) == 0)
+			rid = v;
+		else if (strncmp(*e, "HTTP_", 5) == 0)
+			add_header(r, *e + 5, (size_t)(v - 1 - (*e + 5)), v);
+	}
+	/* RFC 3875 passes Content-Type outside HTTP_*; expose it as a header. */
+	if (ctype != NULL && *ctype != '\0')
+		add_header(r, "CONTENT_TYPE", 12, ctype);
+	if (rid != NULL)
+		strncpy(r->request_id, rid, sizeof(r->request_id) - 1);
+	if (method == NULL || *method == '\0' ||
+	    strlen(method) >= sizeof(r->method) || uri == NULL || *uri != '/' ||
+	    strlen(uri) > REQ_MAX_URI)
+		return -1;
+	strcpy(r->method, method);
+	q = strchr(uri, '?');
+	r->path = xstrndup(uri, q != NULL ? (size_t)(q - uri) : strlen(uri));
+	split_path(r);
+	if (q != NULL)
+		split_query(r, q + 1);
+	if (clen != NULL && *clen != '\0') {
+		if (!isdigit((unsigned char)*clen))
+			return -1;
+		errno = 0;
+		n = strtoull(clen, &end, 10);
+		if (errno != 0 || *end != '\0' || n > (size_t)-1 / 2)
+			return -1;
+		r->content_length = (size_t)n;
+	}
+	return 0;
+}
+
+void
+request_set_body(struct req *r, char *body, size_t len)
+{
+	free(r->body);
+	r->body = body;
+	r->body_len = len;
+}
+
+const char *
+request_header(const struct req *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->header[i].name, name) == 0)
+			return r->header[i].value;
+	return NULL;
+}
+
+const char *
+request_query(const struct req *r, const char *name)
+{
+	size_t i;
+
+	for (i = r->nquery; i > 0; i--)
+		if (strcmp(r->query[i - 1].name, name) == 0)
+			return r->query[i - 1].value;
+	return NULL;
+}
+
+void
+request_free(struct req *r)
+{
+	size_t i;
+
+	free(r->path);
+	for (i = 0; i < r->nsegments; i++)
+		free(r->segment[i]);
+	for (i = 0; i < r->nquery; i++) {
+		free(r->query[i].name);
+		free(r->query[i].value);
+	}
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->header[i].name);
+		free(r->header[i].value);
+	}
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,64 @@
+/*
+ * request.h - one HTTP request as the application sees it: FastCGI params
+ * (copied, never kept as pointers into libfcgi) and the body, validated
+ * into typed fields with size caps. Owns no I/O.
+ */
+#ifndef FNRUN_REQUEST_H
+#define FNRUN_REQUEST_H
+
+#include <stddef.h>
+
+#define REQ_MAX_SEGMENTS	8
+#define REQ_MAX_HEADERS		128
+#define REQ_MAX_QUERY		128
+#define REQ_MAX_URI		8192
+
+struct req_pair {
+	char	*name;		/* headers: lower-case, '-' separated */
+	char	*value;
+	size_t	 value_len;	/* query values may hold NUL after decoding */
+};
+
+struct req {
+	char		 method[16];
+	char		 request_id[64];
+	char		*path;			/* raw path, before '?' */
+	char		*segment[REQ_MAX_SEGMENTS];	/* percent-decoded */
+	size_t		 segment_len[REQ_MAX_SEGMENTS];
+	size_t		 nsegments;
+	int		 too_many_segments;
+	struct req_pair	 query[REQ_MAX_QUERY];
+	size_t		 nquery;
+	struct req_pair	 header[REQ_MAX_HEADERS];
+	size_t		 nheaders;
+	size_t		 content_length;	/* from CONTENT_LENGTH, 0 if absent */
+	char		*body;			/* NUL-terminated, may hold NULs */
+	size_t		 body_len;
+};
+
+/* Fills r from a FastCGI environment (NULL-terminated "NAME=value" list).
+ * Everything is copied. Returns 0, or -1 when the request is malformed
+ * (no method, URI too long, bad CONTENT_LENGTH); r is then still safe to
+ * pass to request_free. */
+int		 request_from_params(struct req *r, char *const *envp);
+
+/* Takes ownership of body (malloc'd, NUL-terminated at len). */
+void		 request_set_body(struct req *r, char *body, size_t len);
+
+/* Returns the value of the lower-case header name, or NULL. The pointer
+ * lives as long as r. */
+const char	*request_header(const struct req *r, const char *name);
+
+/* Returns the decoded value of query parameter name (last one wins), or
+ * NULL. */
+const char	*request_query(const struct req *r, const char *name);
+
+/* Percent-decodes s[0..len) into a new malloc'd NUL-terminated string;
+ * plus_space turns '+' into ' ' (query strings). *outlen gets the decoded
+ * length. Malformed escapes are kept literally. */
+char		*request_decode(const char *s, size_t len, int plus_space,
+		    size_t *outlen);
+
+void		 request_free(struct req *r);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * response.c - status, headers and JSON errors. The only place that maps
+ * an error code to an HTTP status.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "response.h"
+
+static const struct {
+	const char	*code;
+	int		 status;
+} errors[] = {
+	[ERR_NONE] = { "none", 200 },
+	[ERR_INVALID_NAME] = { "invalid_name", 400 },
+	[ERR_UNAUTHORIZED] = { "unauthorized", 401 },
+	[ERR_NOT_FOUND] = { "not_found", 404 },
+	[ERR_METHOD_NOT_ALLOWED] = { "method_not_allowed", 405 },
+	[ERR_BAD_REQUEST] = { "bad_request", 400 },
+	[ERR_PAYLOAD_TOO_LARGE] = { "payload_too_large", 413 },
+	[ERR_INVALID_JSON] = { "invalid_json", 400 },
+	[ERR_SYNTAX] = { "syntax_error", 422 },
+	[ERR_NO_HANDLER] = { "no_handler", 422 },
+	[ERR_FUNCTION] = { "function_error", 500 },
+	[ERR_NO_RESPONSE] = { "no_response", 500 },
+	[ERR_MEMORY_LIMIT] = { "memory_limit", 500 },
+	[ERR_RESPONSE_TOO_LARGE] = { "response_too_large", 500 },
+	[ERR_TIMEOUT] = { "timeout", 504 },
+	[ERR_UNAVAILABLE] = { "unavailable", 503 },
+	[ERR_INTERNAL] = { "internal", 500 },
+};
+
+const char *
+response_error_code(enum resp_error e)
+{
+	return errors[e].code;
+}
+
+int
+response_error_status(enum resp_error e)
+{
+	return errors[e].status;
+}
+
+/* RFC 9110 §5.6.2 token characters. */
+static int
+is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+int
+response_header(struct resp *rs, const char *name, const char *value,
+    size_t value_len)
+{
+	size_t i;
+
+	if (*name == '\0')
+		return -1;
+	for (i = 0; name[i] != '\0'; i++)
+		if (!is_tchar((unsigned char)name[i]))
+			return -1;
+	for (i = 0; i < value_len; i++)
+		if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+			return -1;
+	buf_puts(&rs->head, name);
+	buf_append(&rs->head, ": ", 2);
+	buf_append(&rs->head, value, value_len);
+	buf_append(&rs->head, "\r\n", 2);
+	return 0;
+}
+
+void
+response_error(struct resp *rs, enum resp_error e, const char *extra,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0';
+	response_reset(rs);
+	rs->status = errors[e].status;
+	buf_puts(&rs->head, "Content-Type: application/json\r\n");
+	buf_puts(&rs->body, "{\"error\":");
+	buf_json_string(&rs->body, errors[e].code, strlen(errors[e].code));
+	buf_puts(&rs->body, ",\"message\":");
+	buf_json_string(&rs->body, msg, strlen(msg));
+	if (extra != NULL && *extra != '\0') {
+		buf_append(&rs->body, ",", 1);
+		buf_puts(&rs->body, extra);
+	}
+	buf_append(&rs->body, "}", 1);
+}
+
+void
+response_json(struct resp *rs, int status, const struct buf *b)
+{
+	response_reset(rs);
+	rs->status = status;
+	buf_puts(&rs->head, "Content-Type: application/json\r\n");
+	buf_append(&rs->body, b->data, b->len);
+}
+
+void
+response_reset(struct resp *rs)
+{
+	rs->status = 200;
+	buf_reset(&rs->head);
+	buf_reset(&rs->body);
+}
+
+void
+response_free(struct resp *rs)
+{
+	buf_free(&rs->head);
+	buf_free(&rs->body);
+}

@@ -1,0 +1,61 @@
+/*
+ * response.h - the answer being built for one request: status, header
+ * lines and body; and the one table mapping an error code to its HTTP
+ * status (SPEC §4).
+ */
+#ifndef FNRUN_RESPONSE_H
+#define FNRUN_RESPONSE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+enum resp_error {
+	ERR_NONE = 0,
+	ERR_INVALID_NAME,
+	ERR_UNAUTHORIZED,
+	ERR_NOT_FOUND,
+	ERR_METHOD_NOT_ALLOWED,
+	ERR_BAD_REQUEST,
+	ERR_PAYLOAD_TOO_LARGE,
+	ERR_INVALID_JSON,
+	ERR_SYNTAX,
+	ERR_NO_HANDLER,
+	ERR_FUNCTION,
+	ERR_NO_RESPONSE,
+	ERR_MEMORY_LIMIT,
+	ERR_RESPONSE_TOO_LARGE,
+	ERR_TIMEOUT,
+	ERR_UNAVAILABLE,
+	ERR_INTERNAL
+};
+
+struct resp {
+	int		status;
+	struct buf	head;	/* "Name: value\r\n" lines */
+	struct buf	body;
+};
+
+/* The wire name ("function_error") and the HTTP status of an error. */
+const char	*response_error_code(enum resp_error e);
+int		 response_error_status(enum resp_error e);
+
+/* Adds one header line. Returns -1 (and adds nothing) when the name is not
+ * an HTTP token or the value holds CR, LF or NUL. */
+int		 response_header(struct resp *rs, const char *name,
+		    const char *value, size_t value_len);
+
+/* Replaces the whole answer with a JSON error:
+ * {"error": code, "message": msg <, extra>} where extra, if not NULL, is
+ * already-encoded JSON members without braces ("\"line\":3"). */
+void		 response_error(struct resp *rs, enum resp_error e,
+		    const char *extra, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/* Replaces the whole answer with status and a JSON body taken from b. */
+void		 response_json(struct resp *rs, int status, const struct buf *b);
+
+void		 response_reset(struct resp *rs);
+void		 response_free(struct resp *rs);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * router.c - the route table and dispatch: match, authenticate, validate
+ * names, call. Names are checked here, before any handler can build a
+ * path from them (SPEC §2).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "router.h"
+
+enum route_auth { NEEDS_NONE, NEEDS_INVOKE_KEY, NEEDS_ADMIN_TOKEN };
+
+struct route {
+	const char	*method;
+	const char	*pattern[REQ_MAX_SEGMENTS + 1];	/* NULL-terminated */
+	enum route_auth	 auth;
+	route_handler	 handler;
+};
+
+/* Captures: ":p" project, ":r" request, ":f" fn, ":e" env name,
+ * ":n" version number; anything else is a literal segment. */
+static const struct route routes[] = {
+	{ "GET", { "healthz" }, NEEDS_NONE, health_check },
+	{ "POST", { "invoke", ":p", ":r", ":f" }, NEEDS_INVOKE_KEY,
+	    invoke_handle },
+	{ "POST", { "functions" }, NEEDS_ADMIN_TOKEN, upload_json },
+	{ "PUT", { "functions", ":p", ":r", ":f" }, NEEDS_ADMIN_TOKEN,
+	    upload_put },
+	{ "GET", { "functions", ":p" }, NEEDS_ADMIN_TOKEN, admin_list_fns },
+	{ "GET", { "functions", ":p", ":r", ":f" }, NEEDS_ADMIN_TOKEN,
+	    admin_get_fn },
+	{ "DELETE", { "functions", ":p", ":r", ":f" }, NEEDS_ADMIN_TOKEN,
+	    admin_delete_fn },
+	{ "GET", { "functions", ":p", ":r", ":f", "versions", ":n" },
+	    NEEDS_ADMIN_TOKEN, admin_get_source },
+	{ "PUT", { "functions", ":p", ":r", ":f", "active" },
+	    NEEDS_ADMIN_TOKEN, admin_activate },
+	{ "GET", { "projects", ":p", "env" }, NEEDS_ADMIN_TOKEN,
+	    admin_env_list },
+	{ "PUT", { "projects", ":p", "env", ":e" }, NEEDS_ADMIN_TOKEN,
+	    admin_env_set },
+	{ "DELETE", { "projects", ":p", "env", ":e" }, NEEDS_ADMIN_TOKEN,
+	    admin_env_unset },
+};
+
+static int
+path_matches(const struct route *rt, const struct req *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsegments; i++) {
+		if (rt->pattern[i] == NULL)
+			return 0;
+		if (rt->pattern[i][0] != ':' &&
+		    (strlen(rt->pattern[i]) != r->segment_len[i] ||
+		    memcmp(rt->pattern[i], r->segment[i], r->segment_len[i])))
+			return 0;
+	}
+	return rt->pattern[i] == NULL;
+}
+
+static int
+authorized(const struct app *app, enum route_auth need, const struct req *r)
+{
+	switch (need) {
+	case NEEDS_NONE:
+		return 1;
+	case NEEDS_INVOKE_KEY:
+		return auth_equal(request_header(r, "x-fn-key"),
+		    app->cfg.invoke_key);
+	case NEEDS_ADMIN_TOKEN:
+		return auth_bearer(request_header(r, "authorization"),
+		    app->cfg.admin_token);
+	}
+	return 0;
+}
+
+static int
+parse_version(const char *s, size_t len, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (len == 0 || len > 9 || s[0] < '1' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || (size_t)(end - s) != len)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Validates and copies the captures. Returns ERR_NONE or the error. */
+static enum resp_error
+capture(const struct route *rt, const struct req *r, struct route_args *a)
+{
+	size_t i, len;
+	const char *s;
+	char *dst;
+
+	for (i = 0; i < r->nsegments; i++) {
+		s = r->segment[i];
+		len = r->segment_len[i];
+		dst = NULL;
+		switch (rt->pattern[i][0] == ':' ? rt->pattern[i][1] : 0) {
+		case 'p': dst = a->id.project; break;
+		case 'r': dst = a->id.request; break;
+		case 'f': dst = a->id.fn; break;
+		case 'e':
+			if (!name_env_valid(s, len))
+				return ERR_INVALID_NAME;
+			memcpy(a->env_name, s, len);
+			a->env_name[len] = '\0';
+			continue;
+		case 'n':
+			if (parse_version(s, len, &a->version) == -1)
+				return ERR_NOT_FOUND;
+			continue;
+		default:
+			continue;
+		}
+		if (!name_valid(s, len))
+			return ERR_INVALID_NAME;
+		memcpy(dst, s, len);
+		dst[len] = '\0';
+	}
+	return ERR_NONE;
+}
+
+void
+router_dispatch(struct app *app, struct req *r, struct resp *rs)
+{
+	const struct route *rt = NULL;
+	struct route_args args;
+	enum resp_error e;
+	size_t i;
+	int path_seen = 0;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (r->too_many_segments || !path_matches(&routes[i], r))
+			continue;
+		path_seen = 1;
+		if (strcmp(routes[i].method, r->method) == 0) {
+			rt = &routes[i];
+			break;
+		}
+	}
+	if (rt == NULL) {
+		if (path_seen)
+			response_error(rs, ERR_METHOD_NOT_ALLOWED, NULL,
+			    "method %s is not allowed here", r->method);
+		else
+			response_error(rs, ERR_NOT_FOUND, NULL,
+			    "no such endpoint");
+		return;
+	}
+	if (!authorized(app, rt->auth, r)) {
+		response_error(rs, ERR_UNAUTHORIZED, NULL, "%s",
+		    rt->auth == NEEDS_INVOKE_KEY ?
+		    "a valid X-Fn-Key header is required" :
+		    "a valid Authorization: Bearer token is required");
+		return;
+	}
+	memset(&args, 0, sizeof(args));
+	if ((e = capture(rt, r, &args)) != ERR_NONE) {
+		if (e == ERR_INVALID_NAME)
+			response_error(rs, e, NULL, "names must match "
+			    "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (environment "
+			    "variables ^[A-Z_][A-Z0-9_]{0,127}$)");
+		else
+			response_error(rs, e, NULL, "no such version");
+		return;
+	}
+	rt->handler(app, &args, r, rs);
+}

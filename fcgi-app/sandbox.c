@@ -1,0 +1,463 @@
+/*
+ * sandbox.c - Duktape heap lifecycle, the execution deadline, and
+ * compile / run / call. User code only ever runs inside duk_pcall here.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sandbox_internal.h"
+
+_Static_assert(offsetof(struct sandbox, alloc) == 0,
+    "the heap udata must point at the allocator accounting");
+
+static void	(*fatal_handler)(const char *msg);
+
+void
+sandbox_set_fatal_handler(void (*fn)(const char *msg))
+{
+	fatal_handler = fn;
+}
+
+/* Duktape calls this when an error escapes every protected call. Returning
+ * would continue in undefined state, so it never does. */
+static void
+on_fatal(void *udata, const char *msg)
+{
+	(void)udata;
+	if (fatal_handler != NULL)
+		fatal_handler(msg != NULL ? msg : "fatal error");
+	abort();
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* DUK_USE_EXEC_TIMEOUT_CHECK (duk_overrides.h). Once the deadline passed it
+ * keeps answering 1, so catch-and-continue and finally loops are stopped
+ * again at their next interrupt. */
+duk_bool_t
+sandbox_exec_timeout_check(void *udata)
+{
+	struct sandbox *sb = udata;
+
+	if (sb == NULL || sb->deadline_ns == 0)
+		return 0;
+	if (sb->timed_out || now_ns() >= sb->deadline_ns) {
+		sb->timed_out = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Native calls (a regexp, a join) run between interrupts: code can finish
+ * past its deadline without the check ever firing. It ran too long all the
+ * same, so its result must not count. Returns sb->timed_out. */
+static int
+overran(struct sandbox *sb)
+{
+	if (sb->deadline_ns != 0 && now_ns() >= sb->deadline_ns)
+		sb->timed_out = 1;
+	return sb->timed_out;
+}
+
+struct sandbox *
+sandbox_of(duk_context *ctx)
+{
+	duk_memory_functions funcs;
+
+	duk_get_memory_functions(ctx, &funcs);
+	return funcs.udata;
+}
+
+struct sandbox *
+sandbox_new(const struct sandbox_limits *lim)
+{
+	struct sandbox *sb;
+
+	if ((sb = calloc(1, sizeof(*sb))) == NULL)
+		return NULL;
+	sb->lim = *lim;
+	sb->alloc.limit = lim->memory_bytes;
+	sb->ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
+	    sandbox_alloc_free, sb, on_fatal);
+	if (sb->ctx == NULL) {
+		free(sb);
+		return NULL;
+	}
+	sandbox_api_install(sb->ctx);
+	return sb;
+}
+
+void
+sandbox_free(struct sandbox *sb)
+{
+	if (sb == NULL)
+		return;
+	/* Finalizers may run user code while the heap is destroyed; keep them
+	 * under the deadline that is already in force. */
+	duk_destroy_heap(sb->ctx);
+	sandbox_result_free(&sb->pending);
+	sandbox_api_log_clear(&sb->log);
+	free(sb);
+}
+
+static void
+begin(struct sandbox *sb, struct sandbox_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	sandbox_api_log_clear(&sb->log);
+	sb->alloc.hit_limit = 0;
+	sb->timed_out = 0;
+	sb->sent = sb->sent_twice = sb->too_large = 0;
+	sb->res = res;
+	sb->call_seq++;
+	/* The peak reported for a call is that call's, on a warm heap too. */
+	sb->alloc.peak = sb->alloc.used;
+	sb->deadline_ns = now_ns() + (int64_t)sb->lim.timeout_ms * 1000000;
+}
+
+static void
+end(struct sandbox *sb)
+{
+	sandbox_result_free(&sb->pending);
+	sb->deadline_ns = 0;
+	sb->res = NULL;
+}
+
+static void
+set_message(struct sandbox_result *res, const char *fmt, const char *s)
+{
+	snprintf(res->message, sizeof(res->message), fmt, s);
+}
+
+/* Duktape's compiler reports the line only in the message, as
+ * "SyntaxError: ... (line N)"; its lineNumber property is the C source
+ * line of the compiler. Returns N, or 0 when absent. */
+static int
+syntax_line(const char *msg)
+{
+	const char *p = strstr(msg, "(line ");
+	long v;
+
+	if (p == NULL)
+		return 0;
+	v = strtol(p + 6, NULL, 10);
+	return v > 0 && v < 1000000000 ? (int)v : 0;
+}
+
+/* Fills res from the error at the top of the stack; the outcome depends
+ * on why it was thrown, not on what the code did with it. */
+static void
+take_error(struct sandbox *sb, struct sandbox_result *res,
+    enum sandbox_outcome otherwise)
+{
+	duk_context *ctx = sb->ctx;
+	const char *s;
+
+	if (sb->timed_out) {
+		res->outcome = SB_TIMEOUT;
+		snprintf(res->message, sizeof(res->message),
+		    "function exceeded its time limit of %u ms",
+		    sb->lim.timeout_ms);
+		return;
+	}
+	if (sb->alloc.hit_limit) {
+		res->outcome = SB_MEMORY_LIMIT;
+		snprintf(res->message, sizeof(res->message),
+		    "function exceeded its memory limit of %zu bytes",
+		    sb->lim.memory_bytes);
+		return;
+	}
+	res->outcome = otherwise;
+	/* duk_safe_to_string coerces in place: keep the error object. */
+	duk_dup(ctx, -1);
+	s = duk_safe_to_string(ctx, -1);
+	set_message(res, "%s", s);
+	duk_pop(ctx);
+	if (duk_is_error(ctx, -1)) {
+		duk_get_prop_string(ctx, -1, "stack");
+		if (duk_is_string(ctx, -1) &&
+		    (res->stack = strdup(duk_get_string(ctx, -1))) == NULL)
+			abort();
+		duk_pop(ctx);
+		if (otherwise == SB_SYNTAX_ERROR)
+			res->line = syntax_line(res->message);
+	}
+}
+
+static duk_ret_t
+compile_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	/* [ source filename ] */
+	duk_compile(ctx, 0);
+	return 1;
+}
+
+struct dump_out {
+	void	*bytes;
+	size_t	 len;
+};
+
+/* [ fn ] -> [ fn ]; copies the function's bytecode out of the heap. */
+static duk_ret_t
+dump_safe(duk_context *ctx, void *udata)
+{
+	struct dump_out *out = udata;
+	const void *p;
+	duk_size_t n;
+
+	duk_dup(ctx, -1);
+	duk_dump_function(ctx);
+	p = duk_get_buffer(ctx, -1, &n);
+	if (p != NULL && n > 0 && (out->bytes = malloc(n)) != NULL) {
+		memcpy(out->bytes, p, n);
+		out->len = n;
+	}
+	duk_pop(ctx);
+	return 0;
+}
+
+/* [ program ] -> []: runs the top level, then finds the handler (SPEC §5:
+ * module.exports function first, then function action) and keeps it in
+ * the global stash. */
+static int
+run_top_level(struct sandbox *sb, struct sandbox_result *res)
+{
+	duk_context *ctx = sb->ctx;
+
+	if (duk_pcall(ctx, 0) != DUK_EXEC_SUCCESS || overran(sb)) {
+		take_error(sb, res, SB_FUNCTION_ERROR);
+		duk_pop(ctx);
+		return -1;
+	}
+	duk_pop(ctx);
+	duk_push_global_stash(ctx);
+	duk_get_global_string(ctx, "module");
+	if (duk_is_object(ctx, -1))
+		duk_get_prop_string(ctx, -1, "exports");
+	else
+		duk_push_undefined(ctx);
+	if (!duk_is_function(ctx, -1)) {
+		duk_pop(ctx);
+		duk_get_global_string(ctx, "action");
+	}
+	if (!duk_is_function(ctx, -1)) {
+		res->outcome = SB_NO_HANDLER;
+		set_message(res, "%s", "the source provides no handler: assign "
+		    "module.exports = function (req, res) {...} or define "
+		    "function action(req, res) {...}");
+		duk_pop_3(ctx);
+		return -1;
+	}
+	duk_put_prop_string(ctx, -3, "handler");
+	duk_pop_2(ctx);
+	return 0;
+}
+
+int
+sandbox_load(struct sandbox *sb, const char *src, size_t len,
+    const char *filename, void **dump, size_t *dump_len,
+    struct sandbox_result *res)
+{
+	duk_context *ctx = sb->ctx;
+	struct dump_out out = { NULL, 0 };
+	int rc = -1;
+
+	begin(sb, res);
+	if (dump != NULL) {
+		*dump = NULL;
+		*dump_len = 0;
+	}
+	duk_push_lstring(ctx, src, len);
+	duk_push_string(ctx, filename);
+	if (duk_safe_call(ctx, compile_safe, NULL, 2, 1) != DUK_EXEC_SUCCESS) {
+		take_error(sb, res, SB_SYNTAX_ERROR);
+		duk_pop(ctx);
+		goto out;
+	}
+	/* With no return values, a failed dump leaves the stack as it was:
+	 * [ program ]. The program then simply is not cached. */
+	if (dump != NULL && duk_safe_call(ctx, dump_safe, &out, 0, 0) == 0) {
+		*dump = out.bytes;
+		*dump_len = out.len;
+	}
+	rc = run_top_level(sb, res);
+out:
+	end(sb);
+	return rc;
+}
+
+static duk_ret_t
+load_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	/* [ buffer ] -> [ fn ] */
+	duk_load_function(ctx);
+	return 1;
+}
+
+int
+sandbox_load_bytecode(struct sandbox *sb, const void *bc, size_t len,
+    struct sandbox_result *res)
+{
+	duk_context *ctx = sb->ctx;
+	void *p;
+	int rc = -1;
+
+	begin(sb, res);
+	p = duk_push_fixed_buffer(ctx, len);
+	memcpy(p, bc, len);
+	if (duk_safe_call(ctx, load_safe, NULL, 1, 1) != DUK_EXEC_SUCCESS) {
+		take_error(sb, res, SB_FUNCTION_ERROR);
+		duk_pop(ctx);
+		goto out;
+	}
+	rc = run_top_level(sb, res);
+out:
+	end(sb);
+	return rc;
+}
+
+static void
+push_kv_object(duk_context *ctx, const struct sandbox_kv *kv, size_t n)
+{
+	size_t i;
+
+	duk_push_object(ctx);
+	for (i = 0; i < n; i++) {
+		duk_push_lstring(ctx, kv[i].value, kv[i].value_len);
+		duk_put_prop_string(ctx, -2, kv[i].name);
+	}
+}
+
+static duk_ret_t
+json_decode_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_json_decode(ctx, -1);
+	return 1;
+}
+
+/* Builds req (SPEC §5) on the stack; runs under the call's deadline. */
+static duk_ret_t
+push_req_safe(duk_context *ctx, void *udata)
+{
+	const struct sandbox_request *rq = udata;
+
+	duk_push_object(ctx);
+	duk_push_string(ctx, rq->method);
+	duk_put_prop_string(ctx, -2, "method");
+	duk_push_string(ctx, rq->path);
+	duk_put_prop_string(ctx, -2, "path");
+	push_kv_object(ctx, rq->query, rq->nquery);
+	duk_put_prop_string(ctx, -2, "query");
+	push_kv_object(ctx, rq->headers, rq->nheaders);
+	duk_put_prop_string(ctx, -2, "headers");
+	duk_push_lstring(ctx, rq->body, rq->body_len);
+	duk_put_prop_string(ctx, -2, "body");
+	/* payload: the body parsed as JSON when it is JSON, else the string. */
+	duk_push_lstring(ctx, rq->body, rq->body_len);
+	if (rq->body_len == 0 ||
+	    duk_safe_call(ctx, json_decode_safe, NULL, 1, 1) != 0) {
+		duk_pop(ctx);
+		duk_push_lstring(ctx, rq->body, rq->body_len);
+	}
+	duk_put_prop_string(ctx, -2, "payload");
+	push_kv_object(ctx, rq->env, rq->nenv);
+	duk_put_prop_string(ctx, -2, "env");
+	return 1;
+}
+
+int
+sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
+    struct sandbox_result *res)
+{
+	duk_context *ctx = sb->ctx;
+	int rc = -1, failed;
+
+	begin(sb, res);
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, "handler");
+	duk_remove(ctx, -2);
+	if (duk_safe_call(ctx, push_req_safe, (void *)rq, 0, 1) != 0) {
+		take_error(sb, res, SB_FUNCTION_ERROR);
+		duk_pop_2(ctx);
+		goto out;
+	}
+	sandbox_api_push_res(ctx);
+	failed = duk_pcall(ctx, 2) != DUK_EXEC_SUCCESS;
+	overran(sb);
+	/* Why the call ended decides the outcome, whatever the code caught. */
+	if (sb->timed_out)
+		take_error(sb, res, SB_TIMEOUT);
+	else if (sb->too_large) {
+		res->outcome = SB_RESPONSE_TOO_LARGE;
+		snprintf(res->message, sizeof(res->message),
+		    "response body exceeds %zu bytes", sb->lim.response_max);
+	} else if (sb->sent_twice) {
+		res->outcome = SB_FUNCTION_ERROR;
+		set_message(res, "%s", "res.send/res.json called more than once");
+	} else if (failed)
+		take_error(sb, res, SB_FUNCTION_ERROR);
+	else if (!sb->sent) {
+		res->outcome = SB_NO_RESPONSE;
+		set_message(res, "%s", "the handler returned without calling "
+		    "res.send or res.json");
+	} else {
+		res->outcome = SB_OK;
+		rc = 0;
+	}
+	duk_pop(ctx);
+out:
+	if (rc != 0) {
+		/* No error ever returns a partial response body (SPEC §4). */
+		free(res->body);
+		res->body = NULL;
+		res->body_len = 0;
+	}
+	end(sb);
+	return rc;
+}
+
+const struct sandbox_log *
+sandbox_log(const struct sandbox *sb)
+{
+	return &sb->log;
+}
+
+size_t
+sandbox_memory_peak(const struct sandbox *sb)
+{
+	return sb->alloc.peak;
+}
+
+size_t
+sandbox_memory_used(const struct sandbox *sb)
+{
+	return sb->alloc.used;
+}
+
+void
+sandbox_result_free(struct sandbox_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nheaders; i++) {
+		free(res->headers[i].name);
+		free(res->headers[i].value);
+	}
+	free(res->headers);
+	free(res->body);
+	free(res->stack);
+	memset(res, 0, sizeof(*res));
+}

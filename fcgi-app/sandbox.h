@@ -1,0 +1,129 @@
+/*
+ * sandbox.h - one Duktape heap holding one function version: creation with
+ * the capped allocator, the execution deadline, compile + top-level run +
+ * handler lookup, and calls. Nothing runs user code outside a sandbox.
+ *
+ * The deadline here is Duktape's own (checked between bytecode
+ * instructions). Native work that never returns to the executor (regexp
+ * backtracking, JSON of huge values) is bounded by watchdog.c instead.
+ */
+#ifndef FNRUN_SANDBOX_H
+#define FNRUN_SANDBOX_H
+
+#include <stddef.h>
+
+struct sandbox_limits {
+	size_t		memory_bytes;	/* heap cap */
+	unsigned	timeout_ms;	/* per load and per call */
+	size_t		response_max;	/* body bytes res.send may produce */
+	size_t		log_max;	/* console bytes kept per call */
+};
+
+enum sandbox_outcome {
+	SB_OK = 0,
+	SB_SYNTAX_ERROR,
+	SB_NO_HANDLER,
+	SB_FUNCTION_ERROR,
+	SB_NO_RESPONSE,
+	SB_MEMORY_LIMIT,
+	SB_RESPONSE_TOO_LARGE,
+	SB_TIMEOUT
+};
+
+struct sandbox_kv {
+	const char	*name;
+	const char	*value;
+	size_t		 value_len;
+};
+
+/* What a handler sees as req (SPEC §5). Pointers are borrowed. */
+struct sandbox_request {
+	const char		*method;
+	const char		*path;
+	const struct sandbox_kv	*query;
+	size_t			 nquery;
+	const struct sandbox_kv	*headers;	/* lower-case, secrets removed */
+	size_t			 nheaders;
+	const char		*body;
+	size_t			 body_len;
+	const struct sandbox_kv	*env;
+	size_t			 nenv;
+};
+
+struct sandbox_header {
+	char	*name;
+	char	*value;
+};
+
+/* Everything is owned by the result; free with sandbox_result_free. */
+struct sandbox_result {
+	enum sandbox_outcome	 outcome;
+	char			 message[1024];	/* for errors */
+	int			 line;		/* SB_SYNTAX_ERROR: 1-based, 0 unknown */
+	char			*stack;		/* SB_FUNCTION_ERROR, or NULL */
+	int			 status;	/* SB_OK */
+	struct sandbox_header	*headers;
+	size_t			 nheaders;
+	char			*body;
+	size_t			 body_len;
+};
+
+struct sandbox_log_entry {
+	const char	*level;		/* "log", "info", "warn", "error", "debug" */
+	char		*message;
+	size_t		 len;
+};
+
+struct sandbox_log {
+	struct sandbox_log_entry	*entries;
+	size_t				 n;
+	size_t				 bytes;
+	int				 truncated;
+};
+
+struct sandbox;
+
+/* The process-wide reaction to a Duktape fatal error (an error outside any
+ * protected call). It must not return: Duktape's state is undefined then.
+ * The default aborts. */
+void	sandbox_set_fatal_handler(void (*fn)(const char *msg));
+
+/* Creates a heap with the globals a function may see (console, module,
+ * exports; no Duktape, no require). Returns NULL when the heap cannot be
+ * created within limits. Free with sandbox_free. */
+struct sandbox	*sandbox_new(const struct sandbox_limits *lim);
+void		 sandbox_free(struct sandbox *sb);
+
+/* Compiles src, runs its top level once and finds its handler
+ * (module.exports function, else a global function named action).
+ * When dump is not NULL, the compiled program's bytecode is returned in a
+ * malloc'd *dump the caller frees (NULL if dumping failed). Returns 0, or
+ * -1 with res->outcome one of SB_SYNTAX_ERROR, SB_NO_HANDLER,
+ * SB_FUNCTION_ERROR, SB_TIMEOUT, SB_MEMORY_LIMIT. */
+int		 sandbox_load(struct sandbox *sb, const char *src, size_t len,
+		    const char *filename, void **dump, size_t *dump_len,
+		    struct sandbox_result *res);
+
+/* As sandbox_load, from bytecode made by sandbox_load's dump. The bytes
+ * must come from this build and be verified (cache.c): Duktape does not
+ * validate bytecode. */
+int		 sandbox_load_bytecode(struct sandbox *sb, const void *bc,
+		    size_t len, struct sandbox_result *res);
+
+/* Calls the handler with req and a fresh res. Returns 0 when the handler
+ * sent an answer (res->outcome SB_OK), else -1 with the outcome set. The
+ * heap should be discarded after any outcome but SB_OK. */
+int		 sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
+		    struct sandbox_result *res);
+
+/* Console output captured since the last sandbox_load or sandbox_call;
+ * valid until the next one or sandbox_free. */
+const struct sandbox_log	*sandbox_log(const struct sandbox *sb);
+
+/* Highest heap size in bytes since the heap was created, and now. */
+size_t		 sandbox_memory_peak(const struct sandbox *sb);
+size_t		 sandbox_memory_used(const struct sandbox *sb);
+
+void		 sandbox_result_free(struct sandbox_result *res);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * sandbox_api.c - every C function visible to JavaScript, in one file:
+ * console.log/info/warn/error/debug and res.send/res.json. They write only
+ * into the struct sandbox of their own heap; none touches files, the
+ * network or the process.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sandbox_internal.h"
+
+static const char *const levels[] = { "log", "info", "warn", "error",
+    "debug" };
+
+#define HIDDEN_SEQ	DUK_HIDDEN_SYMBOL("seq")
+
+static duk_ret_t
+json_encode_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_json_encode(ctx, -1);
+	return 1;
+}
+
+static void
+log_append(struct sandbox *sb, const char *level, const char *msg, size_t len)
+{
+	struct sandbox_log *log = &sb->log;
+	struct sandbox_log_entry *e, *ne;
+	char marker[96];
+	size_t room;
+	int cut = 0;
+
+	if (log->truncated)
+		return;
+	room = sb->lim.log_max > log->bytes ? sb->lim.log_max - log->bytes : 0;
+	if (len > room) {
+		len = room;
+		cut = 1;
+	}
+	if ((ne = realloc(log->entries, (log->n + 2) * sizeof(*ne))) == NULL)
+		abort();
+	log->entries = ne;
+	if (len > 0 || !cut) {
+		e = &log->entries[log->n++];
+		e->level = level;
+		if ((e->message = malloc(len + 1)) == NULL)
+			abort();
+		memcpy(e->message, msg, len);
+		e->message[len] = '\0';
+		e->len = len;
+		log->bytes += len;
+	}
+	if (cut) {
+		/* SPEC §6: truncated, with a marker. */
+		log->truncated = 1;
+		e = &log->entries[log->n++];
+		e->level = "warn";
+		e->len = (size_t)snprintf(marker, sizeof(marker),
+		    "[fnrun: console output truncated at %zu bytes]",
+		    sb->lim.log_max);
+		if ((e->message = strdup(marker)) == NULL)
+			abort();
+	}
+}
+
+void
+sandbox_api_log_clear(struct sandbox_log *log)
+{
+	size_t i;
+
+	for (i = 0; i < log->n; i++)
+		free(log->entries[i].message);
+	free(log->entries);
+	memset(log, 0, sizeof(*log));
+}
+
+/* console.<level>(...args): strings as they are, other values as JSON
+ * where they have a JSON form, else String(value); joined by spaces. */
+static duk_ret_t
+console_write(duk_context *ctx)
+{
+	struct sandbox *sb = sandbox_of(ctx);
+	duk_idx_t i, n = duk_get_top(ctx);
+	const char *s;
+	duk_size_t len;
+
+	for (i = 0; i < n; i++) {
+		if (duk_is_string(ctx, i))
+			continue;
+		if (duk_is_object(ctx, i) && !duk_is_function(ctx, i) &&
+		    !duk_is_error(ctx, i)) {
+			duk_dup(ctx, i);
+			if (duk_safe_call(ctx, json_encode_safe, NULL, 1, 1) == 0 &&
+			    duk_is_string(ctx, -1)) {
+				duk_replace(ctx, i);
+				continue;
+			}
+			duk_pop(ctx);
+		}
+		duk_safe_to_string(ctx, i);
+	}
+	duk_push_string(ctx, " ");
+	duk_insert(ctx, 0);
+	duk_join(ctx, n);
+	s = duk_get_lstring(ctx, -1, &len);
+	log_append(sb, levels[duk_get_current_magic(ctx)], s, len);
+	return 0;
+}
+
+/* RFC 9110 §5.6.2: a header name is a token. */
+static int
+header_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 256)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != 0 &&
+		    strchr("!#$%&'*+-.^_`|~", c) != NULL)))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+header_value_ok(const char *s, size_t len)
+{
+	return memchr(s, '\r', len) == NULL && memchr(s, '\n', len) == NULL &&
+	    memchr(s, '\0', len) == NULL;
+}
+
+static char *
+dup_bytes(const void *p, size_t len)
+{
+	char *s;
+
+	if ((s = malloc(len + 1)) == NULL)
+		abort();
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* Copies the headers object at idx into res; throws on a bad header. */
+static void
+take_headers(duk_context *ctx, duk_idx_t idx, struct sandbox_result *res)
+{
+	const char *k, *v;
+	duk_size_t klen, vlen;
+	struct sandbox_header *nh;
+
+	if (duk_is_undefined(ctx, idx) || duk_is_null(ctx, idx))
+		return;
+	if (!duk_is_object(ctx, idx))
+		(void)duk_type_error(ctx, "headers must be an object");
+	duk_enum(ctx, idx, DUK_ENUM_OWN_PROPERTIES_ONLY);
+	while (duk_next(ctx, -1, 1)) {
+		k = duk_safe_to_lstring(ctx, -2, &klen);
+		v = duk_safe_to_lstring(ctx, -1, &vlen);
+		if (!header_name_ok(k, klen) || !header_value_ok(v, vlen))
+			(void)duk_type_error(ctx, "invalid header '%s'", k);
+		if (res->nheaders == 256)
+			(void)duk_range_error(ctx, "too many headers");
+		nh = realloc(res->headers, (res->nheaders + 1) * sizeof(*nh));
+		if (nh == NULL)
+			abort();
+		res->headers = nh;
+		nh[res->nheaders].name = dup_bytes(k, klen);
+		nh[res->nheaders].value = dup_bytes(v, vlen);
+		res->nheaders++;
+		duk_pop_2(ctx);
+	}
+	duk_pop(ctx);
+}
+
+static int
+has_content_type(const struct sandbox_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nheaders; i++)
+		if (strcasecmp(res->headers[i].name, "content-type") == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add_header(struct sandbox_result *res, const char *name, const char *value)
+{
+	struct sandbox_header *nh;
+
+	nh = realloc(res->headers, (res->nheaders + 1) * sizeof(*nh));
+	if (nh == NULL)
+		abort();
+	res->headers = nh;
+	nh[res->nheaders].name = dup_bytes(name, strlen(name));
+	nh[res->nheaders].value = dup_bytes(value, strlen(value));
+	res->nheaders++;
+}
+
+/* res.send(body, status = 200, headers = {}) (magic 0) and
+ * res.json(value, status = 200, headers = {}) (magic 1). */
+static duk_ret_t
+res_send(duk_context *ctx)
+{
+	struct sandbox *sb = sandbox_of(ctx);
+	struct sandbox_result *res = sb->res;
+	int as_json = duk_get_current_magic(ctx) == 1;
+	const char *ctype = "text/plain; charset=utf-8";
+	const void *body;
+	duk_size_t len;
+	duk_double_t st = 200;
+	double seq;
+
+	duk_set_top(ctx, 3);
+	duk_push_current_function(ctx);
+	seq = duk_get_prop_string(ctx, -1, HIDDEN_SEQ) ?
+	    duk_get_number(ctx, -1) : -1;
+	duk_pop_2(ctx);
+	/* A res kept from an earlier call cannot answer this one. */
+	if (res == NULL || seq != (double)sb->call_seq)
+		return duk_error(ctx, DUK_ERR_ERROR,
+		    "this res belongs to a call that has ended");
+	if (sb->sent) {
+		sb->sent_twice = 1;
+		return duk_error(ctx, DUK_ERR_ERROR,
+		    "res.send/res.json called more than once");
+	}
+	if (!duk_is_undefined(ctx, 1)) {
+		st = duk_is_number(ctx, 1) ? duk_get_number(ctx, 1) : -1;
+		if (!(st >= 100 && st <= 599) || st != (double)(int)st)
+			return duk_range_error(ctx,
+			    "status must be an integer from 100 to 599");
+	}
+	if (as_json) {
+		ctype = "application/json";
+		duk_dup(ctx, 0);
+		duk_json_encode(ctx, -1);
+		if (!duk_is_string(ctx, -1)) {
+			duk_pop(ctx);
+			duk_push_string(ctx, "null");
+		}
+		duk_replace(ctx, 0);
+	} else if (duk_is_undefined(ctx, 0) || duk_is_null(ctx, 0)) {
+		duk_push_string(ctx, "");
+		duk_replace(ctx, 0);
+	} else if (duk_is_buffer_data(ctx, 0)) {
+		ctype = "application/octet-stream";
+	} else if (duk_is_object(ctx, 0) && !duk_is_function(ctx, 0)) {
+		ctype = "application/json";
+		duk_json_encode(ctx, 0);
+	} else if (!duk_is_string(ctx, 0))
+		duk_safe_to_string(ctx, 0);
+	if (duk_is_buffer_data(ctx, 0))
+		body = duk_get_buffer_data(ctx, 0, &len);
+	else
+		body = duk_get_lstring(ctx, 0, &len);
+	if (len > sb->lim.response_max) {
+		sb->too_large = 1;
+		return duk_range_error(ctx, "response body exceeds %lu bytes",
+		    (unsigned long)sb->lim.response_max);
+	}
+	sandbox_result_free(&sb->pending);
+	take_headers(ctx, 2, &sb->pending);
+	if (!has_content_type(&sb->pending))
+		add_header(&sb->pending, "Content-Type", ctype);
+	res->headers = sb->pending.headers;
+	res->nheaders = sb->pending.nheaders;
+	sb->pending.headers = NULL;
+	sb->pending.nheaders = 0;
+	res->body = dup_bytes(body != NULL ? body : "", len);
+	res->body_len = len;
+	res->status = (int)st;
+	sb->sent = 1;
+	return 0;
+}
+
+void
+sandbox_api_push_res(duk_context *ctx)
+{
+	struct sandbox *sb = sandbox_of(ctx);
+	static const char *const names[] = { "send", "json" };
+	int i;
+
+	duk_push_object(ctx);
+	for (i = 0; i < 2; i++) {
+		duk_push_c_function(ctx, res_send, 3);
+		duk_set_magic(ctx, -1, i);
+		/* Tie the function to this call's result (see res_send). */
+		duk_push_number(ctx, (double)sb->call_seq);
+		duk_put_prop_string(ctx, -2, HIDDEN_SEQ);
+		duk_put_prop_string(ctx, -2, names[i]);
+	}
+}
+
+void
+sandbox_api_install(duk_context *ctx)
+{
+	size_t i;
+
+	duk_push_global_object(ctx);
+	/* SPEC §1: no engine internals; Duktape 2 has no require by default. */
+	duk_del_prop_string(ctx, -1, "Duktape");
+	duk_del_prop_string(ctx, -1, "require");
+	duk_push_object(ctx);
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		duk_push_c_function(ctx, console_write, DUK_VARARGS);
+		duk_set_magic(ctx, -1, (duk_int_t)i);
+		duk_put_prop_string(ctx, -2, levels[i]);
+	}
+	duk_put_prop_string(ctx, -2, "console");
+	/* module = { exports: exports }, CommonJS style (SPEC §5). */
+	duk_push_object(ctx);
+	duk_push_object(ctx);
+	duk_dup(ctx, -1);
+	duk_put_global_string(ctx, "exports");
+	duk_put_prop_string(ctx, -2, "exports");
+	duk_put_prop_string(ctx, -2, "module");
+	duk_pop(ctx);
+}

@@ -1,0 +1,43 @@
+/*
+ * sandbox_internal.h - the state shared by sandbox.c (lifecycle, deadline)
+ * and sandbox_api.c (the C functions visible to JavaScript). Not for any
+ * other file.
+ */
+#ifndef FNRUN_SANDBOX_INTERNAL_H
+#define FNRUN_SANDBOX_INTERNAL_H
+
+#include <stdint.h>
+
+#include "duktape.h"
+#include "sandbox.h"
+#include "sandbox_alloc.h"
+
+struct sandbox {
+	struct sandbox_alloc	 alloc;	/* first: the heap udata points here */
+	duk_context		*ctx;
+	struct sandbox_limits	 lim;
+	int64_t			 deadline_ns;	/* 0: none */
+	int			 timed_out;
+	/* State of the call in progress, written by res.send/res.json. */
+	unsigned long		 call_seq;	/* ties res objects to their call */
+	int			 sent;
+	int			 sent_twice;
+	int			 too_large;
+	struct sandbox_result	*res;
+	/* Headers of a res.send in progress; moved to res only when the
+	 * send succeeds, so a send that throws leaves nothing behind. */
+	struct sandbox_result	 pending;
+	struct sandbox_log	 log;
+};
+
+/* The struct sandbox of the heap ctx belongs to. */
+struct sandbox	*sandbox_of(duk_context *ctx);
+
+/* sandbox_api.c: installs console, module and exports on the global object
+ * and removes Duktape; pushes a new res object. */
+void	sandbox_api_install(duk_context *ctx);
+void	sandbox_api_push_res(duk_context *ctx);
+/* Releases the captured console entries. */
+void	sandbox_api_log_clear(struct sandbox_log *log);
+
+#endif

@@ -1,0 +1,1649 @@
+/*
+ * store.c - the on-disk store (SPEC §8): the layout described in store.h,
+ * atomic writes, version claims, active pointers and project environments.
+ *
+ * Every path is one validated name at a time, opened relative to a
+ * directory fd with O_NOFOLLOW, so the store never follows a symlink and
+ * never builds a path from unchecked input. Nothing is rewritten in place:
+ * every change is a complete temporary file or directory under .tmp that
+ * is fsynced, renamed into place, and made durable by fsyncing the
+ * destination directory. Readers take no lock; writers of one function
+ * serialise the version claim and the active pointer with flock() on its
+ * .lock file. This file never logs: detail goes to the caller's err.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "names.h"
+#include "store.h"
+
+#define TMP_DIR		".tmp"
+#define TRASH_DIR	".trash"
+#define ENV_DIR		".env"
+#define LOCK_FILE	".lock"
+#define ACTIVE_FILE	"active"
+#define VERSIONS_DIR	"versions"
+#define SOURCE_FILE	"source.js"
+#define META_FILE	"meta"
+
+#define DIR_MODE	0755
+#define FILE_MODE	0644
+#define ENV_DIR_MODE	0700
+#define ENV_FILE_MODE	0600
+
+#define LEFTOVER_AGE	3600	/* seconds before .tmp/.trash entries go */
+#define TMPNAME_LEN	64
+#define META_MAX	1024	/* a meta file is a few short lines */
+#define ACTIVE_MAX	16	/* "4294967295\n" fits */
+#define CLAIM_TRIES	1000	/* version numbers tried before giving up */
+#define RELOCK_TRIES	16	/* function dir replaced under us this often */
+#define OPEN_TRIES	4
+#define RM_DEPTH	16	/* the deepest tree is <fn>/versions/<N>/file */
+
+#define O_DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+struct store {
+	int		 rootfd;
+	int		 tmpfd;
+	int		 trashfd;
+	atomic_ulong	 counter;	/* part of every temporary name */
+	void		(*crash_hook)(const char *);
+};
+
+static void	seterr(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+crash_point(struct store *st, const char *point)
+{
+	if (st->crash_hook != NULL)
+		st->crash_hook(point);
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+fsync_fd(int fd)
+{
+	while (fsync(fd) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* Reads fd to its end into a malloc'd, NUL-terminated buffer. More than max
+ * bytes is EFBIG. */
+static int
+read_all(int fd, size_t max, char **out, size_t *outlen)
+{
+	struct stat	 sb;
+	char		*buf = NULL, *nbuf;
+	size_t		 cap, len = 0;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	cap = 256;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+	    (uintmax_t)sb.st_size < (uintmax_t)max)
+		cap = (size_t)sb.st_size + 1;
+	if ((buf = malloc(cap)) == NULL)
+		goto out;
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > max) {
+				errno = EFBIG;
+				goto out;
+			}
+			cap *= 2;
+			if ((nbuf = realloc(buf, cap)) == NULL)
+				goto out;
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			errno = EFBIG;
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Strict decimal: digits only, no sign, no leading zero, at most max. */
+static int
+parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* A version number: 1..UINT_MAX, as a directory name or in "active". */
+static int
+parse_version(const char *s, size_t len, unsigned *out)
+{
+	uint64_t	v;
+
+	if (parse_u64(s, len, UINT_MAX, &v) == -1 || v == 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+id_valid(const struct fn_id *id)
+{
+	return id != NULL &&
+	    name_valid(id->project, strnlen(id->project, sizeof(id->project))) &&
+	    name_valid(id->request, strnlen(id->request, sizeof(id->request))) &&
+	    name_valid(id->fn, strnlen(id->fn, sizeof(id->fn)));
+}
+
+int
+store_sha256_hex(const char *src, size_t len, char hex[65])
+{
+	static const char	 digits[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0, i;
+
+	if (EVP_Digest(src != NULL ? src : "", len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != 32)
+		return -1;
+	for (i = 0; i < mdlen; i++) {
+		hex[i * 2] = digits[md[i] >> 4];
+		hex[i * 2 + 1] = digits[md[i] & 0xf];
+	}
+	hex[64] = '\0';
+	return 0;
+}
+
+/* A name unique across threads, processes and restarts: pid, a per-handle
+ * counter and 64 random bits. */
+static int
+tmp_name(struct store *st, char *buf, size_t len, char *err, size_t errlen)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	unsigned char		 rnd[8];
+	char			 hex[sizeof(rnd) * 2 + 1];
+	unsigned long		 n;
+	size_t			 i;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		seterr(err, errlen, "RAND_bytes failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(rnd); i++) {
+		hex[i * 2] = digits[rnd[i] >> 4];
+		hex[i * 2 + 1] = digits[rnd[i] & 0xf];
+	}
+	hex[sizeof(hex) - 1] = '\0';
+	n = atomic_fetch_add(&st->counter, 1);
+	snprintf(buf, len, "%ld.%lu.%s", (long)getpid(), n, hex);
+	return 0;
+}
+
+/* Opens the directory name under parent, creating it with mode when create
+ * is set (and fsyncing parent so the new entry survives a crash). */
+static int
+dir_open(int parent, const char *name, int create, mode_t mode, int *out,
+    char *err, size_t errlen)
+{
+	int	fd = -1, created = 0, tries, rc = STORE_ERROR;
+
+	*out = -1;
+	for (tries = 0; tries < OPEN_TRIES; tries++) {
+		if ((fd = openat(parent, name, O_DIR_FLAGS)) != -1)
+			break;
+		if (errno != ENOENT) {
+			seterr(err, errlen, "open %s: %s", name,
+			    strerror(errno));
+			goto out;
+		}
+		if (!create) {
+			rc = STORE_NOT_FOUND;
+			goto out;
+		}
+		if (mkdirat(parent, name, mode) == 0)
+			created = 1;
+		else if (errno != EEXIST) {
+			seterr(err, errlen, "mkdir %s: %s", name,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (fd == -1) {
+		seterr(err, errlen, "open %s: keeps disappearing", name);
+		goto out;
+	}
+	if (created && fsync_fd(parent) == -1) {
+		seterr(err, errlen, "fsync parent of %s: %s", name,
+		    strerror(errno));
+		goto out;
+	}
+	*out = fd;
+	fd = -1;
+	rc = STORE_OK;
+out:
+	close_fd(&fd);
+	return rc;
+}
+
+/* A fresh directory stream on dfd (its own offset, so it can be read
+ * more than once). The caller closedir()s it. */
+static DIR *
+dir_stream(int dfd)
+{
+	DIR	*d;
+	int	 fd;
+
+	if ((fd = openat(dfd, ".", O_DIR_FLAGS)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
+/* Removes name under dfd, recursively, never following a symlink. */
+static int
+rm_tree(int dfd, const char *name, int depth)
+{
+	struct stat	 sb;
+	struct dirent	*de;
+	DIR		*d = NULL;
+	int		 fd = -1, rc = -1;
+
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		rc = unlinkat(dfd, name, 0) == -1 && errno != ENOENT ? -1 : 0;
+		goto out;
+	}
+	if (depth >= RM_DEPTH) {
+		errno = ELOOP;
+		goto out;
+	}
+	if ((fd = openat(dfd, name, O_DIR_FLAGS)) == -1)
+		goto out;
+	if ((d = fdopendir(fd)) == NULL)
+		goto out;
+	fd = -1;
+	rc = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (rm_tree(dirfd(d), de->d_name, depth + 1) == -1)
+			rc = -1;
+	}
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+		rc = -1;
+out:
+	if (d != NULL)
+		closedir(d);
+	close_fd(&fd);
+	return rc;
+}
+
+/* Best effort: removes what a crashed or killed writer left behind. An
+ * hour is far longer than any write, so nothing in progress is touched. */
+static void
+sweep(int dfd)
+{
+	struct stat	 sb;
+	struct dirent	*de;
+	DIR		*d;
+	time_t		 now = time(NULL);
+
+	if ((d = dir_stream(dfd)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (now - sb.st_mtime > LEFTOVER_AGE)
+			(void)rm_tree(dfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Creates name under dfd (which must not exist) with exactly data and
+ * mode, and fsyncs it. */
+static int
+file_create(int dfd, const char *name, const void *data, size_t len,
+    mode_t mode, char *err, size_t errlen)
+{
+	int	fd = -1, rc = STORE_ERROR;
+
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
+	if (fd == -1) {
+		seterr(err, errlen, "create %s: %s", name, strerror(errno));
+		goto out;
+	}
+	/* The umask must not loosen or tighten what the layout promises. */
+	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
+	    fsync_fd(fd) == -1) {
+		seterr(err, errlen, "write %s: %s", name, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		seterr(err, errlen, "close %s: %s", name, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	rc = STORE_OK;
+out:
+	close_fd(&fd);
+	return rc;
+}
+
+/* Writes a complete file under .tmp, durable there: the caller renames it
+ * into place. *created tells the caller to remove it on failure. */
+static int
+tmp_file(struct store *st, char *name, size_t namelen, const void *data,
+    size_t len, mode_t mode, int *created, char *err, size_t errlen)
+{
+	*created = 0;
+	if (tmp_name(st, name, namelen, err, errlen) == -1)
+		return STORE_ERROR;
+	*created = 1;
+	if (file_create(st->tmpfd, name, data, len, mode, err, errlen) !=
+	    STORE_OK)
+		return STORE_ERROR;
+	if (fsync_fd(st->tmpfd) == -1) {
+		seterr(err, errlen, "fsync %s: %s", TMP_DIR, strerror(errno));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* rename(2) that never replaces: an existing target, even an empty
+ * directory, is EEXIST. Falls back to renameat where renameat2 is not
+ * supported; that still fails on a non-empty target. */
+static int
+rename_noreplace(int ofd, const char *oname, int nfd, const char *nname)
+{
+	if (renameat2(ofd, oname, nfd, nname, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	return renameat(ofd, oname, nfd, nname);
+}
+
+/* Opens <project>/<request>/<fn>, creating the chain when create is set. */
+static int
+fn_open(struct store *st, const struct fn_id *id, int create, int *reqfd,
+    int *fnfd, char *err, size_t errlen)
+{
+	int	projfd = -1, rfd = -1, ffd = -1, rc;
+
+	*reqfd = *fnfd = -1;
+	rc = dir_open(st->rootfd, id->project, create, DIR_MODE, &projfd, err,
+	    errlen);
+	if (rc != STORE_OK)
+		goto out;
+	rc = dir_open(projfd, id->request, create, DIR_MODE, &rfd, err,
+	    errlen);
+	if (rc != STORE_OK)
+		goto out;
+	rc = dir_open(rfd, id->fn, create, DIR_MODE, &ffd, err, errlen);
+	if (rc != STORE_OK)
+		goto out;
+	*reqfd = rfd;
+	*fnfd = ffd;
+	rfd = ffd = -1;
+out:
+	close_fd(&ffd);
+	close_fd(&rfd);
+	close_fd(&projfd);
+	return rc;
+}
+
+/* Opens the function and takes its lock. Because the lock file lives in
+ * the function directory, a delete that renamed the directory away while
+ * we waited leaves us holding the lock of the trashed copy: check that the
+ * directory we hold is still the one in place, else start again. The lock
+ * is released by closing *lockfd. */
+static int
+fn_lock(struct store *st, const struct fn_id *id, int create, int *reqfd,
+    int *fnfd, int *lockfd, char *err, size_t errlen)
+{
+	struct stat	 now, held;
+	int		 rfd = -1, ffd = -1, lfd = -1, tries, rc;
+
+	*reqfd = *fnfd = *lockfd = -1;
+	for (tries = 0; tries < RELOCK_TRIES; tries++) {
+		rc = fn_open(st, id, create, &rfd, &ffd, err, errlen);
+		if (rc != STORE_OK)
+			goto out;
+		rc = STORE_ERROR;
+		lfd = openat(ffd, LOCK_FILE, O_RDONLY | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, FILE_MODE);
+		if (lfd == -1 && errno == ENOENT) {
+			/* Deleted and already being removed: start again. */
+			close_fd(&ffd);
+			close_fd(&rfd);
+			continue;
+		}
+		if (lfd == -1) {
+			seterr(err, errlen, "open %s: %s", LOCK_FILE,
+			    strerror(errno));
+			goto out;
+		}
+		while (flock(lfd, LOCK_EX) == -1) {
+			if (errno != EINTR) {
+				seterr(err, errlen, "flock: %s",
+				    strerror(errno));
+				goto out;
+			}
+		}
+		if (fstat(ffd, &held) == -1) {
+			seterr(err, errlen, "fstat %s: %s", id->fn,
+			    strerror(errno));
+			goto out;
+		}
+		if (fstatat(rfd, id->fn, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (now.st_dev == held.st_dev &&
+			    now.st_ino == held.st_ino) {
+				*reqfd = rfd;
+				*fnfd = ffd;
+				*lockfd = lfd;
+				rfd = ffd = lfd = -1;
+				rc = STORE_OK;
+				goto out;
+			}
+		} else if (errno != ENOENT) {
+			seterr(err, errlen, "stat %s: %s", id->fn,
+			    strerror(errno));
+			goto out;
+		}
+		close_fd(&lfd);
+		close_fd(&ffd);
+		close_fd(&rfd);
+	}
+	rc = STORE_ERROR;
+	seterr(err, errlen, "%s: replaced too often while locking", id->fn);
+out:
+	close_fd(&lfd);
+	close_fd(&ffd);
+	close_fd(&rfd);
+	return rc;
+}
+
+static int
+active_read(int fnfd, unsigned *version, char *err, size_t errlen)
+{
+	char	*buf = NULL;
+	size_t	 len;
+	int	 fd = -1, rc = STORE_ERROR;
+
+	if ((fd = openat(fnfd, ACTIVE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			seterr(err, errlen, "open %s: %s", ACTIVE_FILE,
+			    strerror(errno));
+		goto out;
+	}
+	if (read_all(fd, ACTIVE_MAX, &buf, &len) == -1) {
+		seterr(err, errlen, "read %s: %s", ACTIVE_FILE,
+		    strerror(errno));
+		goto out;
+	}
+	if (len < 2 || buf[len - 1] != '\n' ||
+	    parse_version(buf, len - 1, version) == -1) {
+		seterr(err, errlen, "%s: malformed", ACTIVE_FILE);
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	free(buf);
+	close_fd(&fd);
+	return rc;
+}
+
+/* Points <fn>/active at version: temp file, fsync, rename, fsync. */
+static int
+active_write(struct store *st, int fnfd, unsigned version, char *err,
+    size_t errlen)
+{
+	char	name[TMPNAME_LEN], buf[32];
+	int	len, created = 0, rc = STORE_ERROR;
+
+	len = snprintf(buf, sizeof(buf), "%u\n", version);
+	if (tmp_file(st, name, sizeof(name), buf, (size_t)len, FILE_MODE,
+	    &created, err, errlen) != STORE_OK)
+		goto out;
+	crash_point(st, "active-written");
+	if (renameat(st->tmpfd, name, fnfd, ACTIVE_FILE) == -1) {
+		seterr(err, errlen, "rename %s: %s", ACTIVE_FILE,
+		    strerror(errno));
+		goto out;
+	}
+	created = 0;
+	if (fsync_fd(fnfd) == -1) {
+		seterr(err, errlen, "fsync function dir: %s", strerror(errno));
+		goto out;
+	}
+	crash_point(st, "active-renamed");
+	rc = STORE_OK;
+out:
+	if (created)
+		(void)unlinkat(st->tmpfd, name, 0);
+	return rc;
+}
+
+static int
+meta_parse(const char *buf, size_t len, struct store_version *v)
+{
+	const char	*line, *nl, *eq, *end = buf + len;
+	uint64_t	 n;
+	size_t		 klen, vlen;
+	unsigned	 seen = 0;
+
+	for (line = buf; line < end; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			return -1;
+		if ((eq = memchr(line, '=', (size_t)(nl - line))) == NULL)
+			return -1;
+		klen = (size_t)(eq - line);
+		vlen = (size_t)(nl - eq - 1);
+		eq++;
+#define KEY(k)	(klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
+		if (KEY("sha256")) {
+			if (vlen != 64 || strspn(eq, "0123456789abcdef") < 64)
+				return -1;
+			memcpy(v->sha256, eq, 64);
+			v->sha256[64] = '\0';
+			seen |= 1;
+		} else if (KEY("size")) {
+			if (parse_u64(eq, vlen, SIZE_MAX, &n) == -1)
+				return -1;
+			v->size = (size_t)n;
+			seen |= 2;
+		} else if (KEY("created_at")) {
+			if (parse_u64(eq, vlen, INT64_MAX, &n) == -1)
+				return -1;
+			v->created_at = (time_t)n;
+			seen |= 4;
+		} else if (KEY("timeout_ms")) {
+			if (parse_u64(eq, vlen, UINT_MAX, &n) == -1)
+				return -1;
+			v->limits.timeout_ms = (unsigned)n;
+			seen |= 8;
+		} else if (KEY("memory_mb")) {
+			if (parse_u64(eq, vlen, UINT_MAX, &n) == -1)
+				return -1;
+			v->limits.memory_mb = (unsigned)n;
+			seen |= 16;
+		} else if (KEY("isolation")) {
+			/* Optional: absent in metas written before it existed. */
+			if (vlen == 8 && memcmp(eq, "per-call", 8) == 0)
+				v->limits.per_call = 1;
+			else if (vlen == 4 && memcmp(eq, "warm", 4) == 0)
+				v->limits.per_call = 0;
+			else
+				return -1;
+		}
+		/* Unknown keys are left for a later version of this file. */
+#undef KEY
+	}
+	return seen == 31 ? 0 : -1;
+}
+
+/* Reads versions/<version>/meta. STORE_NOT_FOUND if it is absent. */
+static int
+version_read(int verfd, unsigned version, struct store_version *out,
+    char *err, size_t errlen)
+{
+	struct store_version	 v;
+	char			 num[16], *buf = NULL;
+	size_t			 len;
+	int			 vfd = -1, fd = -1, rc;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(num, sizeof(num), "%u", version);
+	if ((rc = dir_open(verfd, num, 0, 0, &vfd, err, errlen)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((fd = openat(vfd, META_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			seterr(err, errlen, "open version %u meta: %s",
+			    version, strerror(errno));
+		goto out;
+	}
+	if (read_all(fd, META_MAX, &buf, &len) == -1) {
+		seterr(err, errlen, "read version %u meta: %s", version,
+		    strerror(errno));
+		goto out;
+	}
+	if (meta_parse(buf, len, &v) == -1) {
+		seterr(err, errlen, "version %u meta: malformed", version);
+		goto out;
+	}
+	v.version = version;
+	*out = v;
+	rc = STORE_OK;
+out:
+	free(buf);
+	close_fd(&fd);
+	close_fd(&vfd);
+	return rc;
+}
+
+/* Reads the active version's metadata into *cur and sets *same when it
+ * has want's sha256 and limits. */
+static int
+active_matches(int fnfd, const struct store_version *want,
+    struct store_version *cur, int *same, char *err, size_t errlen)
+{
+	unsigned	active;
+	int		verfd = -1, rc;
+
+	*same = 0;
+	rc = active_read(fnfd, &active, err, errlen);
+	if (rc != STORE_OK)
+		goto out;
+	rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen);
+	if (rc != STORE_OK)
+		goto out;
+	rc = version_read(verfd, active, cur, err, errlen);
+	if (rc != STORE_OK)
+		goto out;
+	*same = strcmp(cur->sha256, want->sha256) == 0 &&
+	    cur->limits.timeout_ms == want->limits.timeout_ms &&
+	    cur->limits.memory_mb == want->limits.memory_mb &&
+	    cur->limits.per_call == want->limits.per_call;
+out:
+	close_fd(&verfd);
+	/* No active version (or a dangling one) simply does not match. */
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+/* Builds the complete version as .tmp/<name>/{source.js,meta}, durable. */
+static int
+version_build(struct store *st, const char *name, const char *src,
+    size_t len, const struct store_version *v, char *err, size_t errlen)
+{
+	char	meta[META_MAX];
+	int	dfd = -1, mlen, rc = STORE_ERROR;
+
+	if (mkdirat(st->tmpfd, name, DIR_MODE) == -1) {
+		seterr(err, errlen, "mkdir %s/%s: %s", TMP_DIR, name,
+		    strerror(errno));
+		goto out;
+	}
+	if ((dfd = openat(st->tmpfd, name, O_DIR_FLAGS)) == -1) {
+		seterr(err, errlen, "open %s/%s: %s", TMP_DIR, name,
+		    strerror(errno));
+		goto out;
+	}
+	if (file_create(dfd, SOURCE_FILE, src != NULL ? src : "", len,
+	    FILE_MODE, err, errlen) != STORE_OK)
+		goto out;
+	mlen = snprintf(meta, sizeof(meta),
+	    "sha256=%s\nsize=%zu\ncreated_at=%lld\ntimeout_ms=%u\n"
+	    "memory_mb=%u\nisolation=%s\n", v->sha256, v->size,
+	    (long long)v->created_at, v->limits.timeout_ms,
+	    v->limits.memory_mb, v->limits.per_call ? "per-call" : "warm");
+	if (file_create(dfd, META_FILE, meta, (size_t)mlen, FILE_MODE, err,
+	    errlen) != STORE_OK)
+		goto out;
+	if (fsync_fd(dfd) == -1) {
+		seterr(err, errlen, "fsync %s/%s: %s", TMP_DIR, name,
+		    strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	close_fd(&dfd);
+	return rc;
+}
+
+/* Highest version number in verfd, 0 when there is none. */
+static int
+version_max(int verfd, unsigned *max, char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d;
+	unsigned	 n, m = 0;
+	int		 rc = STORE_ERROR;
+
+	if ((d = dir_stream(verfd)) == NULL) {
+		seterr(err, errlen, "open %s: %s", VERSIONS_DIR,
+		    strerror(errno));
+		return STORE_ERROR;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				seterr(err, errlen, "read %s: %s",
+				    VERSIONS_DIR, strerror(errno));
+				goto out;
+			}
+			break;
+		}
+		if (parse_version(de->d_name, strlen(de->d_name), &n) == 0 &&
+		    n > m)
+			m = n;
+	}
+	*max = m;
+	rc = STORE_OK;
+out:
+	closedir(d);
+	return rc;
+}
+
+/* Renames .tmp/<name> to versions/<max + 1>; a number taken by another
+ * writer since the scan fails the rename, so scan again. */
+static int
+version_claim(struct store *st, int verfd, const char *name,
+    unsigned *version, char *err, size_t errlen)
+{
+	char		num[16];
+	unsigned	max;
+	int		tries;
+
+	for (tries = 0; tries < CLAIM_TRIES; tries++) {
+		if (version_max(verfd, &max, err, errlen) != STORE_OK)
+			return STORE_ERROR;
+		if (max == UINT_MAX) {
+			seterr(err, errlen, "out of version numbers");
+			return STORE_ERROR;
+		}
+		snprintf(num, sizeof(num), "%u", max + 1);
+		if (rename_noreplace(st->tmpfd, name, verfd, num) == 0) {
+			*version = max + 1;
+			return STORE_OK;
+		}
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			seterr(err, errlen, "rename to %s/%s: %s",
+			    VERSIONS_DIR, num, strerror(errno));
+			return STORE_ERROR;
+		}
+	}
+	seterr(err, errlen, "no free version number after %d tries",
+	    CLAIM_TRIES);
+	return STORE_ERROR;
+}
+
+static int
+has_versions(int fnfd)
+{
+	struct dirent	*de;
+	DIR		*d = NULL;
+	unsigned	 n;
+	int		 verfd = -1, found = 0;
+
+	if (dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, NULL, 0) != STORE_OK)
+		goto out;
+	if ((d = dir_stream(verfd)) == NULL)
+		goto out;
+	while (!found && (de = readdir(d)) != NULL)
+		found = parse_version(de->d_name, strlen(de->d_name), &n) == 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	close_fd(&verfd);
+	return found;
+}
+
+struct store *
+store_open(const char *root, char *err, size_t errlen)
+{
+	struct store	*st;
+	int		 ok = 0;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		seterr(err, errlen, "calloc: %s", strerror(errno));
+		return NULL;
+	}
+	st->rootfd = st->tmpfd = st->trashfd = -1;
+	atomic_init(&st->counter, 0);
+	if (mkdir(root, DIR_MODE) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "mkdir %s: %s", root, strerror(errno));
+		goto out;
+	}
+	/* The root itself may be a symlink the operator chose. */
+	if ((st->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		seterr(err, errlen, "open %s: %s", root, strerror(errno));
+		goto out;
+	}
+	if (dir_open(st->rootfd, TMP_DIR, 1, DIR_MODE, &st->tmpfd, err,
+	    errlen) != STORE_OK)
+		goto out;
+	if (dir_open(st->rootfd, TRASH_DIR, 1, DIR_MODE, &st->trashfd, err,
+	    errlen) != STORE_OK)
+		goto out;
+	sweep(st->tmpfd);
+	sweep(st->trashfd);
+	ok = 1;
+out:
+	if (!ok) {
+		store_close(st);
+		st = NULL;
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	close_fd(&st->trashfd);
+	close_fd(&st->tmpfd);
+	close_fd(&st->rootfd);
+	free(st);
+}
+
+void
+store_set_crash_hook(struct store *st, void (*hook)(const char *point))
+{
+	st->crash_hook = hook;
+}
+
+int
+store_write_version(struct store *st, const struct fn_id *id,
+    const char *src, size_t len, const struct store_limits *limits,
+    int activate, struct store_version *out, int *existed, char *err,
+    size_t errlen)
+{
+	struct store_version	 v, cur;
+	char			 name[TMPNAME_LEN];
+	int			 reqfd = -1, fnfd = -1, lockfd = -1, verfd = -1;
+	int			 have_tmp = 0, same = 0, rc = STORE_ERROR;
+
+	if (existed != NULL)
+		*existed = 0;
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	memset(&v, 0, sizeof(v));
+	memset(&cur, 0, sizeof(cur));
+	if (store_sha256_hex(src, len, v.sha256) == -1) {
+		seterr(err, errlen, "sha256 failed");
+		goto out;
+	}
+	v.size = len;
+	v.created_at = time(NULL);
+	if (limits != NULL)
+		v.limits = *limits;
+
+	/* A re-upload of the active version writes nothing at all. */
+	rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen);
+	if (rc == STORE_OK)
+		rc = active_matches(fnfd, &v, &cur, &same, err, errlen);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	if (rc == STORE_ERROR)
+		goto out;
+	rc = STORE_ERROR;
+	if (same)
+		goto existing;
+
+	/* The slow part (writing and fsyncing) happens outside the lock. */
+	if (tmp_name(st, name, sizeof(name), err, errlen) == -1)
+		goto out;
+	have_tmp = 1;
+	if (version_build(st, name, src, len, &v, err, errlen) != STORE_OK)
+		goto out;
+	crash_point(st, "version-written");
+
+	if (fn_lock(st, id, 1, &reqfd, &fnfd, &lockfd, err, errlen) !=
+	    STORE_OK)
+		goto out;
+	/* Another writer may have stored the same source meanwhile. */
+	if (active_matches(fnfd, &v, &cur, &same, err, errlen) != STORE_OK)
+		goto out;
+	if (same)
+		goto existing;
+	if (dir_open(fnfd, VERSIONS_DIR, 1, DIR_MODE, &verfd, err, errlen) !=
+	    STORE_OK)
+		goto out;
+	if (version_claim(st, verfd, name, &v.version, err, errlen) !=
+	    STORE_OK)
+		goto out;
+	have_tmp = 0;
+	if (fsync_fd(verfd) == -1) {
+		seterr(err, errlen, "fsync %s: %s", VERSIONS_DIR,
+		    strerror(errno));
+		goto out;
+	}
+	crash_point(st, "version-renamed");
+	/* Still under the lock: the highest claim is activated last, so the
+	 * active pointer never goes backwards between concurrent uploads. */
+	if (activate && active_write(st, fnfd, v.version, err, errlen) !=
+	    STORE_OK)
+		goto out;
+	if (out != NULL)
+		*out = v;
+	rc = STORE_OK;
+	goto out;
+
+existing:
+	if (out != NULL)
+		*out = cur;
+	if (existed != NULL)
+		*existed = 1;
+	rc = STORE_OK;
+out:
+	if (have_tmp)
+		(void)rm_tree(st->tmpfd, name, 0);
+	close_fd(&verfd);
+	close_fd(&lockfd);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+int
+store_get_active(struct store *st, const struct fn_id *id,
+    unsigned *version, char *err, size_t errlen)
+{
+	int	reqfd = -1, fnfd = -1, rc = STORE_ERROR;
+
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	rc = active_read(fnfd, version, err, errlen);
+out:
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+int
+store_get_version(struct store *st, const struct fn_id *id,
+    unsigned version, struct store_version *out, char *err, size_t errlen)
+{
+	int	reqfd = -1, fnfd = -1, verfd = -1, rc = STORE_ERROR;
+
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	if (version == 0) {
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	if ((rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	rc = version_read(verfd, version, out, err, errlen);
+out:
+	close_fd(&verfd);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+int
+store_read_source(struct store *st, const struct fn_id *id,
+    unsigned version, char **src, size_t *len, char *err, size_t errlen)
+{
+	char	num[16];
+	int	reqfd = -1, fnfd = -1, verfd = -1, vfd = -1, fd = -1;
+	int	rc = STORE_ERROR;
+
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	if (version == 0) {
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%u", version);
+	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	if ((rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	if ((rc = dir_open(verfd, num, 0, 0, &vfd, err, errlen)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((fd = openat(vfd, SOURCE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			seterr(err, errlen, "open version %u source: %s",
+			    version, strerror(errno));
+		goto out;
+	}
+	if (read_all(fd, SIZE_MAX - 1, src, len) == -1) {
+		seterr(err, errlen, "read version %u source: %s", version,
+		    strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	close_fd(&fd);
+	close_fd(&vfd);
+	close_fd(&verfd);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+int
+store_set_active(struct store *st, const struct fn_id *id,
+    unsigned version, char *err, size_t errlen)
+{
+	struct store_version	 v;
+	int			 reqfd = -1, fnfd = -1, lockfd = -1;
+	int			 verfd = -1, rc = STORE_ERROR;
+
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	if (version == 0) {
+		rc = STORE_NOT_FOUND;
+		goto out;
+	}
+	if ((rc = fn_lock(st, id, 0, &reqfd, &fnfd, &lockfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	if ((rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	/* Only a complete version (one with readable meta) can be active. */
+	if ((rc = version_read(verfd, version, &v, err, errlen)) != STORE_OK)
+		goto out;
+	rc = active_write(st, fnfd, version, err, errlen);
+out:
+	close_fd(&verfd);
+	close_fd(&lockfd);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+static int
+cmp_version(const void *a, const void *b)
+{
+	const struct store_version	*x = a, *y = b;
+
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+int
+store_list_versions(struct store *st, const struct fn_id *id,
+    struct store_version **out, size_t *n, unsigned *active, char *err,
+    size_t errlen)
+{
+	struct store_version	*list = NULL, *nlist, v;
+	struct dirent		*de;
+	DIR			*d = NULL;
+	size_t			 count = 0, cap = 0;
+	unsigned		 num;
+	int			 reqfd = -1, fnfd = -1, verfd = -1;
+	int			 rc = STORE_ERROR, r;
+
+	*out = NULL;
+	*n = 0;
+	*active = 0;
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	if ((r = active_read(fnfd, active, err, errlen)) == STORE_ERROR) {
+		rc = r;
+		goto out;
+	}
+	if (r == STORE_NOT_FOUND)
+		*active = 0;
+	r = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen);
+	if (r == STORE_NOT_FOUND) {
+		rc = STORE_OK;
+		goto out;
+	}
+	rc = STORE_ERROR;
+	if (r != STORE_OK)
+		goto out;
+	if ((d = dir_stream(verfd)) == NULL) {
+		seterr(err, errlen, "open %s: %s", VERSIONS_DIR,
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				seterr(err, errlen, "read %s: %s",
+				    VERSIONS_DIR, strerror(errno));
+				goto out;
+			}
+			break;
+		}
+		if (parse_version(de->d_name, strlen(de->d_name), &num) == -1)
+			continue;
+		/* A version without readable meta is not a version. */
+		if (version_read(verfd, num, &v, NULL, 0) != STORE_OK)
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nlist = realloc(list, cap * sizeof(*list))) ==
+			    NULL) {
+				seterr(err, errlen, "realloc: %s",
+				    strerror(errno));
+				goto out;
+			}
+			list = nlist;
+		}
+		list[count++] = v;
+	}
+	if (count > 0)
+		qsort(list, count, sizeof(*list), cmp_version);
+	*out = list;
+	*n = count;
+	list = NULL;
+	rc = STORE_OK;
+out:
+	free(list);
+	if (d != NULL)
+		closedir(d);
+	close_fd(&verfd);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+static int
+cmp_fn(const void *a, const void *b)
+{
+	const struct store_fn	*x = a, *y = b;
+	int			 c;
+
+	if ((c = strcmp(x->request, y->request)) != 0)
+		return c;
+	return strcmp(x->fn, y->fn);
+}
+
+/* Is name under dfd a valid store name and a real directory? */
+static int
+is_name_dir(int dfd, const char *name)
+{
+	struct stat	sb;
+
+	if (!name_valid(name, strlen(name)))
+		return 0;
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return S_ISDIR(sb.st_mode);
+}
+
+/* Appends the functions of one request directory to *list. */
+static int
+list_request(int projfd, const char *request, struct store_fn **list,
+    size_t *count, size_t *cap, char *err, size_t errlen)
+{
+	struct store_fn	*nlist;
+	struct dirent	*de;
+	DIR		*d = NULL;
+	unsigned	 active;
+	int		 reqfd = -1, fnfd = -1, rc, r;
+
+	rc = dir_open(projfd, request, 0, 0, &reqfd, err, errlen);
+	if (rc == STORE_NOT_FOUND)	/* removed since readdir */
+		rc = STORE_OK;
+	if (rc != STORE_OK || reqfd == -1)
+		goto out;
+	rc = STORE_ERROR;
+	if ((d = dir_stream(reqfd)) == NULL) {
+		seterr(err, errlen, "open %s: %s", request, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_name_dir(reqfd, de->d_name))
+			continue;
+		r = dir_open(reqfd, de->d_name, 0, 0, &fnfd, err, errlen);
+		if (r == STORE_NOT_FOUND)
+			continue;
+		if (r != STORE_OK)
+			goto out;
+		active = 0;
+		if ((r = active_read(fnfd, &active, err, errlen)) ==
+		    STORE_ERROR)
+			goto out;
+		/* A directory left by a writer that never claimed a version
+		 * is not a function. */
+		if (r == STORE_NOT_FOUND && !has_versions(fnfd)) {
+			close_fd(&fnfd);
+			continue;
+		}
+		close_fd(&fnfd);
+		if (*count == *cap) {
+			*cap = *cap ? *cap * 2 : 8;
+			if ((nlist = realloc(*list, *cap * sizeof(**list))) ==
+			    NULL) {
+				seterr(err, errlen, "realloc: %s",
+				    strerror(errno));
+				goto out;
+			}
+			*list = nlist;
+		}
+		memset(&(*list)[*count], 0, sizeof(**list));
+		/* Both names passed name_valid, so they fit. */
+		memcpy((*list)[*count].request, request, strlen(request));
+		memcpy((*list)[*count].fn, de->d_name, strlen(de->d_name));
+		(*list)[*count].active = active;
+		(*count)++;
+	}
+	rc = STORE_OK;
+out:
+	if (d != NULL)
+		closedir(d);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
+int
+store_list_fns(struct store *st, const char *project, struct store_fn **out,
+    size_t *n, char *err, size_t errlen)
+{
+	struct store_fn	*list = NULL;
+	struct dirent	*de;
+	DIR		*d = NULL;
+	size_t		 count = 0, cap = 0;
+	int		 projfd = -1, rc = STORE_ERROR;
+
+	*out = NULL;
+	*n = 0;
+	if (project == NULL || !name_valid(project, strlen(project))) {
+		seterr(err, errlen, "invalid project name");
+		goto out;
+	}
+	rc = dir_open(st->rootfd, project, 0, 0, &projfd, err, errlen);
+	if (rc == STORE_NOT_FOUND) {
+		rc = STORE_OK;
+		goto out;
+	}
+	if (rc != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((d = dir_stream(projfd)) == NULL) {
+		seterr(err, errlen, "open %s: %s", project, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_name_dir(projfd, de->d_name))
+			continue;
+		if (list_request(projfd, de->d_name, &list, &count, &cap, err,
+		    errlen) != STORE_OK)
+			goto out;
+	}
+	if (count > 0)
+		qsort(list, count, sizeof(*list), cmp_fn);
+	*out = list;
+	*n = count;
+	list = NULL;
+	rc = STORE_OK;
+out:
+	free(list);
+	if (d != NULL)
+		closedir(d);
+	close_fd(&projfd);
+	return rc;
+}
+
+int
+store_delete_fn(struct store *st, const struct fn_id *id, char *err,
+    size_t errlen)
+{
+	char	name[TMPNAME_LEN];
+	int	reqfd = -1, fnfd = -1, lockfd = -1, moved = 0;
+	int	rc = STORE_ERROR;
+
+	if (!id_valid(id)) {
+		seterr(err, errlen, "invalid function name");
+		goto out;
+	}
+	if (tmp_name(st, name, sizeof(name), err, errlen) == -1)
+		goto out;
+	/* Under the lock, so no upload is half-way through claiming. */
+	if ((rc = fn_lock(st, id, 0, &reqfd, &fnfd, &lockfd, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if (renameat(reqfd, id->fn, st->trashfd, name) == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			seterr(err, errlen, "rename %s to %s: %s", id->fn,
+			    TRASH_DIR, strerror(errno));
+		goto out;
+	}
+	moved = 1;
+	if (fsync_fd(reqfd) == -1 || fsync_fd(st->trashfd) == -1) {
+		seterr(err, errlen, "fsync after delete: %s",
+		    strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	close_fd(&lockfd);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	/* Gone from the store once renamed: what removal cannot finish,
+	 * store_open sweeps later. */
+	if (moved)
+		(void)rm_tree(st->trashfd, name, 0);
+	return rc;
+}
+
+/* Opens <project>/.env, creating both when create is set. */
+static int
+env_open(struct store *st, const char *project, int create, int *envfd,
+    char *err, size_t errlen)
+{
+	struct stat	sb;
+	int		projfd = -1, efd = -1, rc;
+
+	*envfd = -1;
+	rc = dir_open(st->rootfd, project, create, DIR_MODE, &projfd, err,
+	    errlen);
+	if (rc != STORE_OK)
+		goto out;
+	rc = dir_open(projfd, ENV_DIR, create, ENV_DIR_MODE, &efd, err,
+	    errlen);
+	if (rc != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	/* Values are secrets: the directory is 0700 whatever the umask. */
+	if (create && (fstat(efd, &sb) == -1 ||
+	    ((sb.st_mode & 07777) != ENV_DIR_MODE &&
+	    fchmod(efd, ENV_DIR_MODE) == -1))) {
+		seterr(err, errlen, "chmod %s: %s", ENV_DIR, strerror(errno));
+		goto out;
+	}
+	*envfd = efd;
+	efd = -1;
+	rc = STORE_OK;
+out:
+	close_fd(&efd);
+	close_fd(&projfd);
+	return rc;
+}
+
+int
+store_env_set(struct store *st, const char *project, const char *name,
+    const char *value, size_t len, char *err, size_t errlen)
+{
+	char	tmp[TMPNAME_LEN];
+	int	envfd = -1, created = 0, rc = STORE_ERROR;
+
+	if (project == NULL || !name_valid(project, strlen(project)) ||
+	    name == NULL || !name_env_valid(name, strlen(name))) {
+		seterr(err, errlen, "invalid project or variable name");
+		goto out;
+	}
+	if (env_open(st, project, 1, &envfd, err, errlen) != STORE_OK)
+		goto out;
+	if (tmp_file(st, tmp, sizeof(tmp), value != NULL ? value : "", len,
+	    ENV_FILE_MODE, &created, err, errlen) != STORE_OK)
+		goto out;
+	crash_point(st, "env-written");
+	if (renameat(st->tmpfd, tmp, envfd, name) == -1) {
+		seterr(err, errlen, "rename to %s/%s: %s", ENV_DIR, name,
+		    strerror(errno));
+		goto out;
+	}
+	created = 0;
+	if (fsync_fd(envfd) == -1) {
+		seterr(err, errlen, "fsync %s: %s", ENV_DIR, strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	if (created)
+		(void)unlinkat(st->tmpfd, tmp, 0);
+	close_fd(&envfd);
+	return rc;
+}
+
+int
+store_env_unset(struct store *st, const char *project, const char *name,
+    char *err, size_t errlen)
+{
+	int	envfd = -1, rc = STORE_ERROR;
+
+	if (project == NULL || !name_valid(project, strlen(project)) ||
+	    name == NULL || !name_env_valid(name, strlen(name))) {
+		seterr(err, errlen, "invalid project or variable name");
+		goto out;
+	}
+	if ((rc = env_open(st, project, 0, &envfd, err, errlen)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if (unlinkat(envfd, name, 0) == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			seterr(err, errlen, "unlink %s/%s: %s", ENV_DIR, name,
+			    strerror(errno));
+		goto out;
+	}
+	if (fsync_fd(envfd) == -1) {
+		seterr(err, errlen, "fsync %s: %s", ENV_DIR, strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	close_fd(&envfd);
+	return rc;
+}
+
+static int
+cmp_env(const void *a, const void *b)
+{
+	const struct store_env_var	*x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+int
+store_env_list(struct store *st, const char *project, int with_values,
+    struct store_env_var **out, size_t *n, char *err, size_t errlen)
+{
+	struct store_env_var	*list = NULL, *nlist, *var;
+	struct dirent		*de;
+	struct stat		 sb;
+	DIR			*d = NULL;
+	size_t			 count = 0, cap = 0, nlen;
+	int			 envfd = -1, fd = -1, rc = STORE_ERROR;
+
+	*out = NULL;
+	*n = 0;
+	if (project == NULL || !name_valid(project, strlen(project))) {
+		seterr(err, errlen, "invalid project name");
+		goto out;
+	}
+	rc = env_open(st, project, 0, &envfd, err, errlen);
+	if (rc == STORE_NOT_FOUND) {
+		rc = STORE_OK;
+		goto out;
+	}
+	if (rc != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((d = dir_stream(envfd)) == NULL) {
+		seterr(err, errlen, "open %s: %s", ENV_DIR, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		nlen = strlen(de->d_name);
+		if (!name_env_valid(de->d_name, nlen))
+			continue;
+		if (fstatat(envfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISREG(sb.st_mode))
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nlist = realloc(list, cap * sizeof(*list))) ==
+			    NULL) {
+				seterr(err, errlen, "realloc: %s",
+				    strerror(errno));
+				goto out;
+			}
+			list = nlist;
+		}
+		var = &list[count];
+		memset(var, 0, sizeof(*var));
+		memcpy(var->name, de->d_name, nlen);
+		if (with_values) {
+			if ((fd = openat(envfd, de->d_name, O_RDONLY |
+			    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+				if (errno == ENOENT)	/* unset meanwhile */
+					continue;
+				seterr(err, errlen, "open %s/%s: %s",
+				    ENV_DIR, de->d_name, strerror(errno));
+				goto out;
+			}
+			if (read_all(fd, SIZE_MAX - 1, &var->value,
+			    &var->len) == -1) {
+				seterr(err, errlen, "read %s/%s: %s",
+				    ENV_DIR, de->d_name, strerror(errno));
+				goto out;
+			}
+			close_fd(&fd);
+		}
+		count++;
+	}
+	if (count > 0)
+		qsort(list, count, sizeof(*list), cmp_env);
+	*out = list;
+	*n = count;
+	list = NULL;
+	rc = STORE_OK;
+out:
+	if (list != NULL)
+		store_env_free(list, count);
+	close_fd(&fd);
+	if (d != NULL)
+		closedir(d);
+	close_fd(&envfd);
+	return rc;
+}
+
+void
+store_env_free(struct store_env_var *vars, size_t n)
+{
+	size_t	i;
+
+	if (vars == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(vars[i].value);
+	free(vars);
+}

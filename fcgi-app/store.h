@@ -1,0 +1,141 @@
+/*
+ * store.h - the on-disk store of function sources, versions, active
+ * pointers and project environments (SPEC §8). Nothing else touches the
+ * store directory.
+ *
+ * Layout, relative to the store root:
+ *   <project>/<request>/<fn>/versions/<N>/source.js   immutable source
+ *   <project>/<request>/<fn>/versions/<N>/meta        immutable metadata
+ *   <project>/<request>/<fn>/active                   "N\n", replaced by rename
+ *   <project>/<request>/<fn>/.lock                    flock() target, never written
+ *   <project>/.env/<NAME>                             value, mode 0600
+ *   .tmp/                                             temporary files and dirs
+ *   .trash/                                           deleted functions, being removed
+ * Names never start with '.', so the dot entries cannot collide with them.
+ *
+ * Every write is: temporary file or directory under .tmp, fsync, rename or
+ * link into place, fsync of the parent directory. A version is claimed by
+ * renaming a complete temporary directory to versions/<N>; rename(2) fails
+ * when <N> already exists and is not empty, so concurrent writers get
+ * distinct numbers and a reader never sees a partial version.
+ */
+#ifndef FNRUN_STORE_H
+#define FNRUN_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "names.h"
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND = 1,	/* function, version or variable absent */
+	STORE_ERROR = -1	/* I/O error; detail in err */
+};
+
+/* Per-version options asked for at upload; 0 means "the configured
+ * default" for the limits and warm-heap reuse for per_call. */
+struct store_limits {
+	unsigned	timeout_ms;
+	unsigned	memory_mb;
+	unsigned	per_call;	/* 1: a fresh heap on every call */
+};
+
+struct store_version {
+	unsigned		version;
+	char			sha256[65];	/* lower-case hex, NUL-terminated */
+	size_t			size;		/* bytes of source */
+	time_t			created_at;	/* seconds since the epoch, UTC */
+	struct store_limits	limits;
+};
+
+struct store_fn {
+	char		request[NAME_MAX_LEN + 1];
+	char		fn[NAME_MAX_LEN + 1];
+	unsigned	active;			/* 0 when no version is active */
+};
+
+struct store;
+
+/* Opens the store at root, creating root, .tmp and .trash if missing, and
+ * removes leftovers in .tmp/.trash older than an hour. Returns a handle the
+ * caller frees with store_close, or NULL with err filled. */
+struct store	*store_open(const char *root, char *err, size_t errlen);
+void		 store_close(struct store *st);
+
+/* Stores src[0..len) as a new version of id with the given limits. When
+ * the active version already has the same sha256 and limits, nothing is
+ * written, *existed is set to 1 and out describes that version. Otherwise
+ * *existed is 0 and out describes the new version, which is made active
+ * when activate is non-zero. Returns STORE_OK or STORE_ERROR. */
+int	store_write_version(struct store *st, const struct fn_id *id,
+	    const char *src, size_t len, const struct store_limits *limits,
+	    int activate, struct store_version *out, int *existed,
+	    char *err, size_t errlen);
+
+/* Sets *version to the active version of id. Returns STORE_OK,
+ * STORE_NOT_FOUND (no such function or none active) or STORE_ERROR. */
+int	store_get_active(struct store *st, const struct fn_id *id,
+	    unsigned *version, char *err, size_t errlen);
+
+/* Reads the metadata of one version. STORE_NOT_FOUND if absent. */
+int	store_get_version(struct store *st, const struct fn_id *id,
+	    unsigned version, struct store_version *out, char *err,
+	    size_t errlen);
+
+/* Reads the source of one version into a malloc'd, NUL-terminated buffer
+ * that the caller frees (*len excludes the NUL). STORE_NOT_FOUND if absent. */
+int	store_read_source(struct store *st, const struct fn_id *id,
+	    unsigned version, char **src, size_t *len, char *err,
+	    size_t errlen);
+
+/* Makes an existing version active. STORE_NOT_FOUND if it does not exist. */
+int	store_set_active(struct store *st, const struct fn_id *id,
+	    unsigned version, char *err, size_t errlen);
+
+/* Lists the versions of id, ascending, in a malloc'd array the caller
+ * frees; *active is 0 when none is active. STORE_NOT_FOUND if no function. */
+int	store_list_versions(struct store *st, const struct fn_id *id,
+	    struct store_version **out, size_t *n, unsigned *active,
+	    char *err, size_t errlen);
+
+/* Lists the functions of a project (sorted by request, then fn) in a
+ * malloc'd array the caller frees. An unknown project is an empty list. */
+int	store_list_fns(struct store *st, const char *project,
+	    struct store_fn **out, size_t *n, char *err, size_t errlen);
+
+/* Deletes a function: one rename moves it to .trash (so it is gone or
+ * present, never half-deleted), then the trash copy is removed.
+ * STORE_NOT_FOUND if absent. */
+int	store_delete_fn(struct store *st, const struct fn_id *id, char *err,
+	    size_t errlen);
+
+/* Project environment (SPEC §7). Names must be validated by the caller. */
+int	store_env_set(struct store *st, const char *project, const char *name,
+	    const char *value, size_t len, char *err, size_t errlen);
+int	store_env_unset(struct store *st, const char *project,
+	    const char *name, char *err, size_t errlen);
+
+struct store_env_var {
+	char	 name[ENV_NAME_MAX_LEN + 1];
+	char	*value;		/* malloc'd, NUL-terminated */
+	size_t	 len;
+};
+
+/* Lists the project's variables sorted by name; when with_values is 0 the
+ * value pointers are NULL. Free with store_env_free. An unknown project is
+ * an empty list. */
+int	store_env_list(struct store *st, const char *project, int with_values,
+	    struct store_env_var **out, size_t *n, char *err, size_t errlen);
+void	store_env_free(struct store_env_var *vars, size_t n);
+
+/* The version identity: lower-case hex SHA-256 of src[0..len) into hex.
+ * Returns 0, or -1 if OpenSSL fails. */
+int	store_sha256_hex(const char *src, size_t len, char hex[65]);
+
+/* Test hook: called with a point name ("version-written", "version-renamed",
+ * "active-written", "active-renamed", "env-written") between the steps of a
+ * write, so a unit test can simulate a crash by _exit()ing there. */
+void	store_set_crash_hook(struct store *st, void (*hook)(const char *point));
+
+#endif

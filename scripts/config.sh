@@ -1,0 +1,163 @@
+# shellcheck shell=bash disable=SC2153  # FNRUN_<KEY> are assigned by printf -v
+#
+# scripts/config.sh - the one place the operations scripts learn their settings.
+# Sourced, never run. Reads the config file ($FNRUN_CONFIG, default
+# <repo>/fnrun.conf), then lets FNRUN_<KEY> environment variables override each
+# key, validates the result and exports every setting as FNRUN_<KEY> (directories
+# and worker_bin as absolute paths), plus the derived names the worker binary
+# reads from its environment: FNRUN_CONFIG, FNRUN_ROOT, FNRUN_SOCKET,
+# FNRUN_MEMCACHED, FNRUN_ADMIN_TOKEN_FILE, FNRUN_INVOKE_KEY_FILE,
+# FNRUN_CACHE_KEY_FILE.
+#
+# File format: "key = value" lines; lines whose first non-blank character is
+# "#" are comments; blank lines are ignored. An unknown key, a malformed line
+# or an invalid value stops the caller with a message naming it.
+# It must never create files or start anything: it only reads and exports.
+
+fnrun_config_die() {
+	printf 'fnrun: config: %s\n' "$*" >&2
+	exit 1
+}
+
+# Keys and defaults, in the order fnrun.conf lists them.
+FNRUN_CONFIG_KEYS=(
+	state_dir store_dir listen port workers memcached_port
+	timeout_ms timeout_max_ms hard_grace_ms memory_mb memory_max_mb
+	body_max_bytes source_max_bytes response_max_bytes log_max_bytes
+	warm_max_count warm_max_mb warm_max_calls
+	worker_bin
+)
+declare -A FNRUN_CONFIG_DEFAULT=(
+	[state_dir]=var
+	[store_dir]=store
+	[listen]=127.0.0.1
+	[port]=8080
+	[workers]=4
+	[memcached_port]=11311
+	[timeout_ms]=1000
+	[timeout_max_ms]=30000
+	[hard_grace_ms]=250
+	[memory_mb]=32
+	[memory_max_mb]=256
+	[body_max_bytes]=1048576
+	[source_max_bytes]=262144
+	[response_max_bytes]=6291456
+	[log_max_bytes]=65536
+	[warm_max_count]=1000
+	[warm_max_mb]=256
+	[warm_max_calls]=10000
+	[worker_bin]=build/fnrun-worker
+)
+
+FNRUN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+
+fnrun_config_load() {
+	local file key value line n=0 var
+	local -A from_file=()
+
+	file=${FNRUN_CONFIG:-$FNRUN_ROOT/fnrun.conf}
+	# A relative FNRUN_CONFIG is the caller's, so it is relative to their
+	# working directory, not to the repository.
+	[[ $file == /* ]] || file=$PWD/$file
+	if [[ -e $file ]]; then
+		[[ -r $file ]] || fnrun_config_die "$file: not readable"
+		while IFS= read -r line || [[ -n $line ]]; do
+			n=$((n + 1))
+			line=${line%$'\r'}
+			[[ $line =~ ^[[:space:]]*(#.*)?$ ]] && continue
+			if [[ ! $line =~ ^[[:space:]]*([a-z_]+)[[:space:]]*=[[:space:]]*(.*[^[:space:]])?[[:space:]]*$ ]]; then
+				fnrun_config_die "$file:$n: expected 'key = value'"
+			fi
+			key=${BASH_REMATCH[1]}
+			value=${BASH_REMATCH[2]}
+			[[ -v "FNRUN_CONFIG_DEFAULT[$key]" ]] ||
+				fnrun_config_die "$file:$n: unknown key '$key'"
+			from_file[$key]=$value
+		done <"$file"
+	elif [[ -n ${FNRUN_CONFIG:-} ]]; then
+		fnrun_config_die "$file: no such file (from FNRUN_CONFIG)"
+	fi
+	FNRUN_CONFIG=$file
+
+	for key in "${FNRUN_CONFIG_KEYS[@]}"; do
+		var=FNRUN_${key^^}
+		# An empty variable counts as unset, as FNRUN_CONFIG does.
+		if [[ -n ${!var:-} ]]; then
+			value=${!var}
+		elif [[ -v "from_file[$key]" ]]; then
+			value=${from_file[$key]}
+		else
+			value=${FNRUN_CONFIG_DEFAULT[$key]}
+		fi
+		printf -v "$var" '%s' "$value"
+	done
+}
+
+# Paths end up unquoted-safe in nginx.conf and in sed replacements, so they are
+# held to a conservative character set.
+fnrun_config_path() {
+	local var=$1 value=${!1}
+	[[ -n $value ]] || fnrun_config_die "$var is empty"
+	[[ $value =~ ^[A-Za-z0-9._/@+,:=~-]+$ ]] ||
+		fnrun_config_die "$var='$value': only letters, digits and ._/@+,:=~- are allowed in paths"
+	[[ $value == /* ]] || value=$FNRUN_ROOT/$value
+	while [[ $value == */ && $value != / ]]; do value=${value%/}; done
+	printf -v "$var" '%s' "$value"
+}
+
+fnrun_config_int() {
+	local var=$1 min=$2 max=$3 value=${!1}
+	[[ $value =~ ^[0-9]{1,12}$ ]] || fnrun_config_die "$var='$value' is not a whole number"
+	value=$((10#$value))
+	((value >= min && value <= max)) ||
+		fnrun_config_die "$var=$value is outside $min..$max"
+	printf -v "$var" '%s' "$value"
+}
+
+fnrun_config_validate() {
+	fnrun_config_path FNRUN_STATE_DIR
+	fnrun_config_path FNRUN_STORE_DIR
+	fnrun_config_path FNRUN_WORKER_BIN
+
+	[[ $FNRUN_LISTEN =~ ^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$ ]] ||
+		fnrun_config_die "FNRUN_LISTEN='$FNRUN_LISTEN' is not an IPv4 address, host name or [IPv6]"
+	fnrun_config_int FNRUN_PORT 1 65535
+	fnrun_config_int FNRUN_WORKERS 1 1024
+	fnrun_config_int FNRUN_MEMCACHED_PORT 1 65535
+	((FNRUN_PORT != FNRUN_MEMCACHED_PORT)) ||
+		fnrun_config_die "FNRUN_PORT and FNRUN_MEMCACHED_PORT are both $FNRUN_PORT"
+	fnrun_config_int FNRUN_TIMEOUT_MAX_MS 1 3600000
+	fnrun_config_int FNRUN_TIMEOUT_MS 1 "$FNRUN_TIMEOUT_MAX_MS"
+	fnrun_config_int FNRUN_HARD_GRACE_MS 0 60000
+	fnrun_config_int FNRUN_MEMORY_MAX_MB 1 65536
+	fnrun_config_int FNRUN_MEMORY_MB 1 "$FNRUN_MEMORY_MAX_MB"
+	fnrun_config_int FNRUN_WARM_MAX_COUNT 0 1000000
+	fnrun_config_int FNRUN_WARM_MAX_MB 0 1048576
+	fnrun_config_int FNRUN_WARM_MAX_CALLS 1 4294967295
+	fnrun_config_int FNRUN_BODY_MAX_BYTES 1 1073741824
+	fnrun_config_int FNRUN_SOURCE_MAX_BYTES 1 1073741824
+	fnrun_config_int FNRUN_RESPONSE_MAX_BYTES 1 1073741824
+	fnrun_config_int FNRUN_LOG_MAX_BYTES 1 1073741824
+
+	FNRUN_SOCKET=$FNRUN_STATE_DIR/run/fnrun.sock
+	# sun_path holds 108 bytes including the terminating NUL.
+	((${#FNRUN_SOCKET} <= 107)) ||
+		fnrun_config_die "socket path $FNRUN_SOCKET is longer than 107 bytes: choose a shorter state_dir"
+	FNRUN_MEMCACHED=127.0.0.1:$FNRUN_MEMCACHED_PORT
+	FNRUN_ADMIN_TOKEN_FILE=$FNRUN_STATE_DIR/secrets/admin_token
+	FNRUN_INVOKE_KEY_FILE=$FNRUN_STATE_DIR/secrets/invoke_key
+	FNRUN_CACHE_KEY_FILE=$FNRUN_STATE_DIR/secrets/cache_key
+	# spawn-fcgi sends the workers' stderr to /dev/null: supervisors and
+	# workers append their own diagnostics here instead.
+	FNRUN_WORKER_LOG=$FNRUN_STATE_DIR/log/worker.log
+}
+
+fnrun_config_load
+fnrun_config_validate
+for fnrun_key in "${FNRUN_CONFIG_KEYS[@]}"; do
+	export "FNRUN_${fnrun_key^^}"
+done
+unset fnrun_key
+export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED
+export FNRUN_ADMIN_TOKEN_FILE FNRUN_INVOKE_KEY_FILE FNRUN_CACHE_KEY_FILE
+export FNRUN_WORKER_LOG

@@ -1,0 +1,461 @@
+#!/usr/bin/env bash
+#
+# scripts/stack.sh {start|stop|status} - the local stack (make run / make stop):
+# memcached on 127.0.0.1, the spawn-fcgi worker pool on a unix socket, and
+# nginx in front of it, all keeping their state under $state_dir (SPEC §3, §10).
+# Works as an ordinary user; as root, nginx workers run as www-data and the
+# socket is given to them. It owns the secrets' first generation, the rendered
+# nginx.conf, and the pid files. It stops processes only by the PIDs it
+# recorded, never by name.
+#
+# Exit status: 0 done / running; 1 failure; 2 usage; 3 (status) not running.
+
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=config.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
+
+STATE=$FNRUN_STATE_DIR
+RUN=$STATE/run
+LOG=$STATE/log
+SECRETS=$STATE/secrets
+NGINX_DIR=$STATE/nginx
+NGINX_CONF=$NGINX_DIR/nginx.conf
+NGINX_PID=$RUN/nginx.pid
+WORKERS_PID=$RUN/fnrun-workers.pid
+MEMCACHED_PID=$RUN/memcached.pid
+TEMPLATE=$FNRUN_ROOT/nginx/fnrun.conf.tmpl
+URL=http://$FNRUN_LISTEN:$FNRUN_PORT
+
+# nginx waits this long for a worker; stop waits this long for a drain.
+UPSTREAM_TIMEOUT_S=$(((FNRUN_TIMEOUT_MAX_MS + 999) / 1000 + 5))
+READY_TIMEOUT_S=10
+
+WORKER_COMM=$(basename "$FNRUN_WORKER_BIN")
+WORKER_COMM=${WORKER_COMM:0:15}
+WORKER_EXE=$(readlink -f "$FNRUN_WORKER_BIN" 2>/dev/null || echo "$FNRUN_WORKER_BIN")
+
+say() { printf 'fnrun: %s\n' "$*"; }
+warn() { printf 'fnrun: %s\n' "$*" >&2; }
+die() {
+	warn "$*"
+	exit 1
+}
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+# pid_alive PID COMM: PID is a live (not zombie) process named COMM, or, for
+# COMM = $WORKER_COMM, one running $FNRUN_WORKER_BIN under another name. In a
+# container whose init does not reap orphans, a dead daemon lingers as a
+# zombie, which kill -0 still reports; and a stale pid file may name a pid
+# that was reused by something else, which the name check rules out.
+pid_alive() {
+	local pid=$1 comm=$2 stat name
+	[[ $pid =~ ^[1-9][0-9]*$ ]] || return 1
+	{ read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+	name=${stat#*(}
+	name=${name%)*}
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]] || return 1
+	[[ $name == "$comm" ]] && return 0
+	[[ $comm == "$WORKER_COMM" ]] &&
+		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$WORKER_EXE" ]]
+}
+
+# read_pids FILE: the pids in FILE, one a line. spawn-fcgi -F N writes all N,
+# newline-separated, without a newline after the last.
+read_pids() {
+	local file=$1 pid
+	[[ -r $file ]] || return 0
+	while IFS= read -r pid || [[ -n $pid ]]; do
+		pid=${pid//[[:space:]]/}
+		[[ $pid =~ ^[1-9][0-9]*$ ]] && printf '%s\n' "$pid"
+	done <"$file"
+}
+
+# alive_pids FILE COMM: those pids of FILE that are alive and named COMM.
+alive_pids() {
+	local pid
+	for pid in $(read_pids "$1"); do
+		if pid_alive "$pid" "$2"; then printf '%s\n' "$pid"; fi
+	done
+}
+
+# descendants PID: every live descendant of PID, so a supervisor killed with
+# KILL does not leave its serving child behind. Reads /proc directly, so
+# procps need not be installed.
+descendants() {
+	local stat pid ppid
+	local -A children=()
+	for stat in /proc/[0-9]*/stat; do
+		{ read -r stat <"$stat"; } 2>/dev/null || continue
+		pid=${stat%% *}
+		stat=${stat##*) }
+		ppid=${stat#* }
+		ppid=${ppid%% *}
+		children[$ppid]+="$pid "
+	done
+	local queue=("$1") next
+	while ((${#queue[@]})); do
+		next=${queue[0]}
+		queue=("${queue[@]:1}")
+		for pid in ${children[$next]:-}; do
+			printf '%s\n' "$pid"
+			queue+=("$pid")
+		done
+	done
+}
+
+# --- secrets ---------------------------------------------------------------
+
+random_hex32() {
+	if command -v openssl >/dev/null 2>&1; then
+		openssl rand -hex 32
+	else
+		od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
+		printf '\n'
+	fi
+}
+
+# ensure_secret FILE: creates FILE with 32 random bytes in hex on first start;
+# an existing non-empty secret is kept as it is (only its mode is enforced).
+ensure_secret() {
+	local file=$1 tmp
+	if [[ -s $file ]]; then
+		chmod 0600 "$file"
+		return 0
+	fi
+	tmp=$(umask 077 && mktemp "$file.XXXXXX")
+	(umask 077 && random_hex32 >"$tmp")
+	[[ $(wc -c <"$tmp") -eq 65 ]] || {
+		rm -f "$tmp"
+		die "could not generate $file"
+	}
+	chmod 0600 "$tmp"
+	mv -f "$tmp" "$file"
+	say "generated $file"
+}
+
+# --- start -------------------------------------------------------------------
+
+make_dirs() {
+	mkdir -p "$STATE" "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR/tmp" "$FNRUN_STORE_DIR"
+	chmod 0755 "$STATE" "$RUN" "$LOG" "$NGINX_DIR" "$NGINX_DIR/tmp"
+	chmod 0700 "$SECRETS"
+}
+
+# memcached_answers: something speaking memcached listens on its port.
+memcached_answers() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$FNRUN_MEMCACHED_PORT" || exit 1
+		printf 'version\r\n' >&3
+		IFS= read -r -t 1 line <&3 && [[ $line == VERSION* ]]
+	) 2>/dev/null
+}
+
+# memcached is started in a session of its own rather than with -d: with
+# -u nobody, -d -P writes its pid file only after dropping privileges, which
+# fails silently wherever nobody may not write, and leaves a daemon nobody
+# knows the pid of. Backgrounded here, $! is memcached's pid.
+start_memcached() {
+	local user=() pid deadline
+	# memcached refuses to run as root without -u.
+	is_root && user=(-u nobody)
+	if memcached_answers; then
+		warn "127.0.0.1:$FNRUN_MEMCACHED_PORT is already served by another memcached: set memcached_port"
+		return 1
+	fi
+	setsid memcached -l 127.0.0.1 -p "$FNRUN_MEMCACHED_PORT" -m 64 "${user[@]}" \
+		</dev/null >>"$LOG/memcached.log" 2>&1 &
+	pid=$!
+	printf '%s\n' "$pid" >"$MEMCACHED_PID"
+	deadline=$((SECONDS + 5))
+	until memcached_answers; do
+		if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+			warn "memcached did not start on 127.0.0.1:$FNRUN_MEMCACHED_PORT"
+			return 1
+		fi
+		sleep 0.1
+	done
+	pid_alive "$pid" memcached || {
+		warn "memcached exited (port 127.0.0.1:$FNRUN_MEMCACHED_PORT in use?)"
+		return 1
+	}
+}
+
+start_workers() {
+	local mode=(-M 0600)
+	is_root && mode=(-U www-data -G www-data -M 0660)
+	# No worker is alive (checked before), so any socket left is stale.
+	rm -f "$FNRUN_SOCKET"
+	# spawn-fcgi points the workers' stdout and stderr at /dev/null; its own
+	# messages go to the log. The workers get this script's environment (every
+	# FNRUN_* setting) and the repository as working directory.
+	spawn-fcgi -s "$FNRUN_SOCKET" -F "$FNRUN_WORKERS" -P "$WORKERS_PID" \
+		-d "$FNRUN_ROOT" "${mode[@]}" -- "$FNRUN_WORKER_BIN" \
+		</dev/null >>"$LOG/spawn-fcgi.log" 2>&1
+}
+
+render_nginx_conf() {
+	local user_line='' buffers tmp
+	is_root && user_line='user www-data www-data;'
+	# 128k buffers for response_max_bytes, plus one for headers and framing.
+	buffers=$(((FNRUN_RESPONSE_MAX_BYTES + 131071) / 131072 + 1))
+	((buffers >= 2)) || buffers=2
+	tmp=$(mktemp "$NGINX_CONF.XXXXXX")
+	# Every value substituted was validated by config.sh: no sed metacharacter
+	# ("|", "&", "\") can occur in it.
+	sed -e "s|@NGINX_USER_LINE@|$user_line|g" \
+		-e "s|@STATE_DIR@|$STATE|g" \
+		-e "s|@LISTEN@|$FNRUN_LISTEN|g" \
+		-e "s|@PORT@|$FNRUN_PORT|g" \
+		-e "s|@SOCKET@|$FNRUN_SOCKET|g" \
+		-e "s|@BODY_MAX_BYTES@|$FNRUN_BODY_MAX_BYTES|g" \
+		-e "s|@UPSTREAM_TIMEOUT_S@|$UPSTREAM_TIMEOUT_S|g" \
+		-e "s|@FASTCGI_BUFFERS@|$buffers|g" \
+		"$TEMPLATE" >"$tmp"
+	local left
+	left=$(grep -v '^[[:space:]]*#' "$tmp" | grep -oE '@[A-Z_]+@' | head -n 1 || true)
+	if [[ -n $left ]]; then
+		rm -f "$tmp"
+		die "$TEMPLATE: placeholder $left is not rendered by $0"
+	fi
+	chmod 0644 "$tmp"
+	mv -f "$tmp" "$NGINX_CONF"
+}
+
+nginx_cmd() {
+	nginx -p "$NGINX_DIR" -c "$NGINX_CONF" -e "$LOG/nginx-error.log" "$@"
+}
+
+# As root, the nginx workers run as www-data and must be able to reach the
+# socket: every directory above it must be searchable by others.
+check_run_reachable() {
+	is_root || return 0
+	command -v runuser >/dev/null 2>&1 || return 0
+	runuser -u www-data -- test -x "$RUN" && return 0
+	die "www-data (nginx's workers) cannot reach $RUN: a directory above it is not searchable by others; choose another state_dir or chmod o+x its parents"
+}
+
+wait_ready() {
+	local deadline=$((SECONDS + READY_TIMEOUT_S))
+	while [[ ! -S $FNRUN_SOCKET ]]; do
+		if ((SECONDS >= deadline)); then
+			warn "no socket at $FNRUN_SOCKET after ${READY_TIMEOUT_S}s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	until curl -gfsS -o /dev/null --max-time 2 "$URL/healthz" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			warn "$URL/healthz did not answer 2xx within ${READY_TIMEOUT_S}s:"
+			curl -gsS --max-time 2 "$URL/healthz" >&2 || true
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# The logs show_logs reports, and their sizes when this start began, so that
+# only what this start wrote is shown.
+LOG_FILES=(nginx-error.log spawn-fcgi.log memcached.log worker.log)
+declare -A LOG_OFFSET=()
+
+mark_logs() {
+	local f
+	for f in "${LOG_FILES[@]}"; do
+		LOG_OFFSET[$f]=$(stat -c %s "$LOG/$f" 2>/dev/null || echo 0)
+	done
+}
+
+show_logs() {
+	local f new
+	for f in "${LOG_FILES[@]}"; do
+		[[ -s $LOG/$f ]] || continue
+		new=$(tail -c +$((${LOG_OFFSET[$f]:-0} + 1)) "$LOG/$f" | tail -n 20)
+		[[ -n $new ]] || continue
+		warn "--- $LOG/$f (last lines of this start)"
+		printf '%s\n' "$new" >&2
+	done
+}
+
+start_nginx() {
+	nginx_cmd </dev/null >>"$LOG/nginx-error.log" 2>&1
+}
+
+cmd_start() {
+	local pids=()
+	mapfile -t pids < <(alive_pids "$NGINX_PID" nginx)
+	((${#pids[@]} == 0)) || die "fnrun is already running (nginx pid ${pids[*]})"
+	mapfile -t pids < <(alive_pids "$WORKERS_PID" "$WORKER_COMM"; alive_pids "$MEMCACHED_PID" memcached)
+	((${#pids[@]} == 0)) ||
+		die "fnrun is partly running (pids ${pids[*]}, no nginx); run $0 stop first"
+
+	local tool
+	for tool in nginx spawn-fcgi memcached curl; do
+		command -v "$tool" >/dev/null ||
+			die "$tool is missing: run scripts/install-deps.sh"
+	done
+	[[ -x $FNRUN_WORKER_BIN ]] ||
+		die "no worker binary at $FNRUN_WORKER_BIN (run make, or set worker_bin)"
+
+	make_dirs
+	check_run_reachable
+	mark_logs
+	rm -f "$NGINX_PID" "$WORKERS_PID"
+	ensure_secret "$FNRUN_ADMIN_TOKEN_FILE"
+	ensure_secret "$FNRUN_INVOKE_KEY_FILE"
+	ensure_secret "$FNRUN_CACHE_KEY_FILE"
+
+	render_nginx_conf
+	if ! nginx_cmd -t -q </dev/null >>"$LOG/nginx-error.log" 2>&1; then
+		show_logs
+		die "nginx rejected $NGINX_CONF"
+	fi
+
+	# Each step returns non-zero on failure; a failure stops what was started.
+	if ! start_memcached || ! start_workers || ! start_nginx || ! wait_ready; then
+		warn "start failed"
+		show_logs
+		cmd_stop >&2 || true
+		exit 1
+	fi
+
+	say "running at $URL (nginx pid $(read_pids "$NGINX_PID"), $FNRUN_WORKERS workers on $FNRUN_SOCKET, memcached 127.0.0.1:$FNRUN_MEMCACHED_PORT)"
+	say "admin token: $FNRUN_ADMIN_TOKEN_FILE"
+	say "invoke key:  $FNRUN_INVOKE_KEY_FILE"
+	say "cache key:   $FNRUN_CACHE_KEY_FILE"
+	say "logs:        $LOG"
+}
+
+# --- stop ----------------------------------------------------------------------
+
+# comm_of PID: the process name of PID, or failure when it is gone.
+comm_of() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat#*(}
+	printf '%s\n' "${stat%)*}"
+}
+
+# stop_pids SIGNAL SECONDS COMM PID...: sends SIGNAL to the pids and waits up
+# to SECONDS for them and their descendants (nginx workers, the app's serving
+# children: collected before the signal, while they still hang below their
+# parent) to be gone; then KILLs whatever of that family survives.
+stop_pids() {
+	local sig=$1 secs=$2 comm=$3 pid c
+	shift 3
+	local family=() comms=()
+	for pid in "$@"; do
+		family+=("$pid")
+		comms+=("$comm")
+		while read -r c; do
+			[[ -n $c ]] || continue
+			family+=("$c")
+			comms+=("$(comm_of "$c" || echo '?')")
+		done < <(descendants "$pid")
+	done
+	kill "-$sig" "$@" 2>/dev/null || true
+	wait_family "$secs" && return 0
+	warn "still alive after ${secs}s, sending KILL: ${FAMILY_LEFT[*]}"
+	kill -KILL "${FAMILY_LEFT[@]}" 2>/dev/null || true
+	wait_family 5 && return 0
+	warn "could not stop: ${FAMILY_LEFT[*]}"
+	return 1
+}
+
+# wait_family SECONDS: waits until no pid of stop_pids' family/comms is alive;
+# returns 1 with the survivors in FAMILY_LEFT when time runs out.
+wait_family() {
+	local now=${EPOCHREALTIME//[.,]/} i deadline
+	deadline=$((now + $1 * 1000000))
+	while :; do
+		FAMILY_LEFT=()
+		for i in "${!family[@]}"; do
+			if pid_alive "${family[i]}" "${comms[i]}"; then
+				FAMILY_LEFT+=("${family[i]}")
+			fi
+		done
+		((${#FAMILY_LEFT[@]})) || return 0
+		now=${EPOCHREALTIME//[.,]/}
+		((now < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+cmd_stop() {
+	local nginx_pids worker_pids memcached_pids
+	mapfile -t nginx_pids < <(alive_pids "$NGINX_PID" nginx)
+	mapfile -t worker_pids < <(alive_pids "$WORKERS_PID" "$WORKER_COMM")
+	mapfile -t memcached_pids < <(alive_pids "$MEMCACHED_PID" memcached)
+
+	if ((${#nginx_pids[@]} + ${#worker_pids[@]} + ${#memcached_pids[@]} == 0)); then
+		rm -f "$NGINX_PID" "$WORKERS_PID" "$MEMCACHED_PID" "$FNRUN_SOCKET"
+		say "fnrun is not running"
+		return 0
+	fi
+
+	# nginx first, so nothing new reaches the workers; QUIT lets the requests
+	# in flight finish, which takes at most the upstream timeout.
+	if ((${#nginx_pids[@]})); then
+		say "stopping nginx (pid ${nginx_pids[*]})"
+		stop_pids QUIT $((UPSTREAM_TIMEOUT_S + 5)) nginx "${nginx_pids[@]}"
+	fi
+	# Each worker drains its in-flight invocation on TERM.
+	if ((${#worker_pids[@]})); then
+		say "stopping ${#worker_pids[@]} workers (pids ${worker_pids[*]})"
+		stop_pids TERM "$UPSTREAM_TIMEOUT_S" "$WORKER_COMM" "${worker_pids[@]}"
+	fi
+	if ((${#memcached_pids[@]})); then
+		say "stopping memcached (pid ${memcached_pids[*]})"
+		stop_pids TERM 10 memcached "${memcached_pids[@]}"
+	fi
+	rm -f "$NGINX_PID" "$WORKERS_PID" "$MEMCACHED_PID" "$FNRUN_SOCKET"
+	say "stopped"
+}
+
+# --- status --------------------------------------------------------------------
+
+cmd_status() {
+	local nginx_pids worker_pids memcached_pids expected
+	mapfile -t nginx_pids < <(alive_pids "$NGINX_PID" nginx)
+	mapfile -t worker_pids < <(alive_pids "$WORKERS_PID" "$WORKER_COMM")
+	mapfile -t memcached_pids < <(alive_pids "$MEMCACHED_PID" memcached)
+	expected=$(read_pids "$WORKERS_PID" | wc -l)
+
+	if ((${#nginx_pids[@]})); then
+		say "nginx:     running, pid ${nginx_pids[*]}, $URL"
+	else
+		say "nginx:     not running"
+	fi
+	if ((${#worker_pids[@]})); then
+		say "workers:   ${#worker_pids[@]} of $expected running, pids ${worker_pids[*]}, socket $FNRUN_SOCKET"
+	else
+		say "workers:   not running"
+	fi
+	if ((${#memcached_pids[@]})); then
+		say "memcached: running, pid ${memcached_pids[*]}, 127.0.0.1:$FNRUN_MEMCACHED_PORT"
+	else
+		say "memcached: not running"
+	fi
+
+	if ((${#nginx_pids[@]} && ${#worker_pids[@]})); then
+		return 0
+	fi
+	if ((${#nginx_pids[@]} + ${#worker_pids[@]} + ${#memcached_pids[@]})); then
+		say "fnrun is partly running; $0 stop cleans up"
+	else
+		say "fnrun is not running"
+	fi
+	return 3
+}
+
+case ${1:-} in
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+*)
+	printf 'usage: %s {start|stop|status}\n' "$0" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,1116 @@
+/*
+ * check_sandbox.c - unit tests for sandbox.c and sandbox_api.c: loading a
+ * source (SPEC §5), calling its handler with req/res, and every limit of
+ * SPEC §6 (time, memory, response size, console output).
+ *
+ * Deadline tests only check that a runaway function is stopped (outcome
+ * SB_TIMEOUT), never how fast: the tcase timeout is the safety net.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sandbox.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define MiB		((size_t)1 << 20)
+#define KiB		((size_t)1 << 10)
+
+/* SPEC §6 defaults. */
+static const struct sandbox_limits LIM = { 32 * MiB, 1000, 6 * MiB, 64 * KiB };
+
+static const struct sandbox_request PLAIN_RQ = { "POST", "/invoke/p/r/f",
+    NULL, 0, NULL, 0, "", 0, NULL, 0 };
+
+static const char *
+oname(enum sandbox_outcome o)
+{
+	static const char *const names[] = { "SB_OK", "SB_SYNTAX_ERROR",
+	    "SB_NO_HANDLER", "SB_FUNCTION_ERROR", "SB_NO_RESPONSE",
+	    "SB_MEMORY_LIMIT", "SB_RESPONSE_TOO_LARGE", "SB_TIMEOUT" };
+
+	return (unsigned)o < NELEM(names) ? names[o] : "?";
+}
+
+#define ck_outcome(res, want) \
+	ck_assert_msg((res).outcome == (want), "outcome %s, want %s (%s)", \
+	    oname((res).outcome), oname(want), (res).message)
+
+static struct sandbox_limits
+limits(size_t memory, unsigned timeout_ms, size_t response_max, size_t log_max)
+{
+	struct sandbox_limits	l;
+
+	l.memory_bytes = memory;
+	l.timeout_ms = timeout_ms;
+	l.response_max = response_max;
+	l.log_max = log_max;
+	return l;
+}
+
+static struct sandbox *
+new_sb(const struct sandbox_limits *lim)
+{
+	struct sandbox	*sb = sandbox_new(lim != NULL ? lim : &LIM);
+
+	ck_assert_ptr_nonnull(sb);
+	return sb;
+}
+
+/* A sandbox with src loaded; the load must succeed. */
+static struct sandbox *
+loaded(const char *src, const struct sandbox_limits *lim)
+{
+	struct sandbox		*sb = new_sb(lim);
+	struct sandbox_result	 res;
+	int			 rc;
+
+	rc = sandbox_load(sb, src, strlen(src), "test.js", NULL, NULL,
+	    &res);
+	ck_assert_msg(rc == 0, "load failed: %s: %s", oname(res.outcome),
+	    res.message);
+	ck_outcome(res, SB_OK);
+	sandbox_result_free(&res);
+	return sb;
+}
+
+/* Loads src into a fresh sandbox, expecting failure; fills res. */
+static int
+load_fail(const char *src, const struct sandbox_limits *lim,
+    struct sandbox_result *res)
+{
+	struct sandbox	*sb = new_sb(lim);
+	int		 rc;
+
+	rc = sandbox_load(sb, src, strlen(src), "test.js", NULL, NULL,
+	    res);
+	sandbox_free(sb);
+	return rc;
+}
+
+/* Loads src in a fresh sandbox and calls it once with rq (PLAIN_RQ when
+ * NULL). */
+static int
+run(const char *src, const struct sandbox_limits *lim,
+    const struct sandbox_request *rq, struct sandbox_result *res)
+{
+	struct sandbox	*sb = loaded(src, lim);
+	int		 rc;
+
+	rc = sandbox_call(sb, rq != NULL ? rq : &PLAIN_RQ, res);
+	sandbox_free(sb);
+	return rc;
+}
+
+/* Runs src and requires SB_OK with body want; frees the result. */
+static void
+run_expect_body(const char *src, const struct sandbox_request *rq,
+    const char *want)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(run(src, NULL, rq, &res), 0);
+	ck_outcome(res, SB_OK);
+	ck_assert_ptr_nonnull(res.body);
+	ck_assert_msg(res.body_len == strlen(want) &&
+	    memcmp(res.body, want, res.body_len) == 0,
+	    "body [%.*s], want [%s]", (int)res.body_len, res.body, want);
+	sandbox_result_free(&res);
+}
+
+/* Runs src and requires failure with outcome want and no body. */
+static void
+run_expect_outcome(const char *src, const struct sandbox_limits *lim,
+    const struct sandbox_request *rq, enum sandbox_outcome want)
+{
+	struct sandbox_result	res;
+
+	ck_assert_msg(run(src, lim, rq, &res) == -1, "%s: succeeded", src);
+	ck_assert_msg(res.outcome == want, "%s: outcome %s, want %s (%s)",
+	    src, oname(res.outcome), oname(want), res.message);
+	/* SPEC §4: no error returns a partial response body. */
+	ck_assert_ptr_null(res.body);
+	ck_assert_uint_eq(res.body_len, 0);
+	sandbox_result_free(&res);
+}
+
+/* Value of header name (case-insensitive), or NULL; fails if repeated. */
+static const char *
+header_of(const struct sandbox_result *res, const char *name)
+{
+	const char	*v = NULL;
+	size_t		 i;
+
+	for (i = 0; i < res->nheaders; i++)
+		if (strcasecmp(res->headers[i].name, name) == 0) {
+			ck_assert_msg(v == NULL, "header %s twice", name);
+			v = res->headers[i].value;
+		}
+	return v;
+}
+
+/* ---- load ---------------------------------------------------------- */
+
+START_TEST(test_load_module_exports)
+{
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send('exports'); };", NULL, "exports");
+}
+END_TEST
+
+START_TEST(test_load_action)
+{
+	run_expect_body("function action(req, res) { res.send('action'); }",
+	    NULL, "action");
+	/* the brief's minimal form loads */
+	run_expect_outcome("function action(req,res){}", NULL, NULL,
+	    SB_NO_RESPONSE);
+}
+END_TEST
+
+START_TEST(test_load_both_exports_wins)
+{
+	run_expect_body(
+	    "function action(req, res) { res.send('action'); }\n"
+	    "module.exports = function (req, res) { res.send('exports'); };\n",
+	    NULL, "exports");
+	/* exports that is not a function falls back to action */
+	run_expect_body(
+	    "module.exports = { notAHandler: 1 };\n"
+	    "function action(req, res) { res.send('action'); }\n",
+	    NULL, "action");
+}
+END_TEST
+
+START_TEST(test_load_syntax_error)
+{
+	static const struct { const char *src; int line; } cases[] = {
+		{ "var a = 1;\nvar b = 2;\nvar c = ;\n"
+		  "module.exports = function (req, res) {};\n", 3 },
+		{ "var = 1;", 1 },
+		{ "// one\n// two\n// three\n"
+		  "module.exports = function (req, res) { res.send(1); };\n"
+		  "var x = 1 +* 2;\n", 5 },
+	};
+	struct sandbox_result	res;
+	size_t			i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		ck_assert_int_eq(load_fail(cases[i].src, NULL, &res), -1);
+		ck_outcome(res, SB_SYNTAX_ERROR);
+		ck_assert_msg(res.line == cases[i].line,
+		    "case %zu: line %d, want %d (%s)", i, res.line,
+		    cases[i].line, res.message);
+		ck_assert_msg(res.message[0] != '\0', "no message");
+		sandbox_result_free(&res);
+	}
+}
+END_TEST
+
+START_TEST(test_load_no_handler)
+{
+	static const char *const srcs[] = { "", "var x = 1;",
+	    "module.exports = 42;", "exports.handler = function () {};",
+	    "var action = 5;" };
+	struct sandbox_result	res;
+	size_t			i;
+
+	for (i = 0; i < NELEM(srcs); i++) {
+		ck_assert_int_eq(load_fail(srcs[i], NULL, &res), -1);
+		ck_assert_msg(res.outcome == SB_NO_HANDLER,
+		    "[%s]: outcome %s", srcs[i], oname(res.outcome));
+		sandbox_result_free(&res);
+	}
+}
+END_TEST
+
+START_TEST(test_load_top_level_throw)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(load_fail("var x = 1;\nthrow new Error('top boom');\n"
+	    "module.exports = function (req, res) {};", NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_msg(strstr(res.message, "top boom") != NULL, "message: %s",
+	    res.message);
+	sandbox_result_free(&res);
+
+	ck_assert_int_eq(load_fail("throw 'plain string';", NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_msg(strstr(res.message, "plain string") != NULL,
+	    "message: %s", res.message);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_load_timeout)
+{
+	struct sandbox_limits	lim = limits(32 * MiB, 200, 6 * MiB, 64 * KiB);
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(load_fail("while (true) {}\n"
+	    "module.exports = function (req, res) {};", &lim, &res), -1);
+	ck_outcome(res, SB_TIMEOUT);
+	sandbox_result_free(&res);
+
+	ck_assert_int_eq(load_fail("for (;;) { try { while (true) {} }"
+	    " catch (e) {} }", &lim, &res), -1);
+	ck_outcome(res, SB_TIMEOUT);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_load_memory_limit)
+{
+	struct sandbox_limits	lim = limits(4 * MiB, 10000, 6 * MiB, 64 * KiB);
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(load_fail("var s = new Array(1e4).join('x');"
+	    " var a = []; for (;;) a.push(s + a.length);", &lim, &res), -1);
+	ck_outcome(res, SB_MEMORY_LIMIT);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_new_too_small)
+{
+	struct sandbox_limits	lim = limits(16 * KiB, 1000, 6 * MiB, 64 * KiB);
+
+	ck_assert_ptr_null(sandbox_new(&lim));
+}
+END_TEST
+
+START_TEST(test_load_bytecode_roundtrip)
+{
+	const char		*src = "var greeting = 'hello';\n"
+	    "module.exports = function (req, res) {"
+	    " res.send(greeting + ' ' + req.body, 203); };\n";
+	struct sandbox		*a = new_sb(NULL), *b = new_sb(NULL);
+	struct sandbox_request	 rq = PLAIN_RQ;
+	struct sandbox_result	 res;
+	void			*bc = NULL;
+	size_t			 bclen = 0;
+
+	ck_assert_int_eq(sandbox_load(a, src, strlen(src), "test.js", &bc,
+	    &bclen, &res), 0);
+	sandbox_result_free(&res);
+	ck_assert_ptr_nonnull(bc);
+	ck_assert_uint_gt(bclen, 0);
+	ck_assert_int_eq(sandbox_load_bytecode(b, bc, bclen, &res), 0);
+	sandbox_result_free(&res);
+	rq.body = "bytecode";
+	rq.body_len = 8;
+	ck_assert_int_eq(sandbox_call(b, &rq, &res), 0);
+	ck_assert_int_eq(res.status, 203);
+	ck_assert_uint_eq(res.body_len, strlen("hello bytecode"));
+	ck_assert_mem_eq(res.body, "hello bytecode", res.body_len);
+	sandbox_result_free(&res);
+	free(bc);
+	sandbox_free(a);
+	sandbox_free(b);
+
+	/* a failed compile returns no dump */
+	a = new_sb(NULL);
+	bc = (void *)1;
+	ck_assert_int_eq(sandbox_load(a, "var = ;", 7, "test.js", &bc, &bclen,
+	    &res), -1);
+	ck_outcome(res, SB_SYNTAX_ERROR);
+	ck_assert_ptr_null(bc);
+	sandbox_result_free(&res);
+	sandbox_free(a);
+}
+END_TEST
+
+/* ---- call: req ----------------------------------------------------- */
+
+START_TEST(test_call_req_fields)
+{
+	static const struct sandbox_kv query[] = {
+		{ "x", "1", 1 }, { "y", "a b", 3 }, { "n", "a\0b", 3 } };
+	static const struct sandbox_kv headers[] = {
+		{ "content-type", "application/json", 16 },
+		{ "x-trace", "t1", 2 } };
+	static const struct sandbox_kv env[] = { { "API_KEY", "s3cret", 6 } };
+	static const char body[] = "{\"k\":[1,2]}";
+	struct sandbox_request rq = { "POST", "/invoke/p/r/f", query, 3,
+	    headers, 2, body, sizeof(body) - 1, env, 1 };
+
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send(JSON.stringify({ method: req.method, path: req.path,"
+	    " query: req.query, headers: req.headers, body: req.body,"
+	    " env: req.env })); };", &rq,
+	    "{\"method\":\"POST\",\"path\":\"/invoke/p/r/f\","
+	    "\"query\":{\"x\":\"1\",\"y\":\"a b\",\"n\":\"a\\u0000b\"},"
+	    "\"headers\":{\"content-type\":\"application/json\","
+	    "\"x-trace\":\"t1\"},"
+	    "\"body\":\"{\\\"k\\\":[1,2]}\","
+	    "\"env\":{\"API_KEY\":\"s3cret\"}}");
+}
+END_TEST
+
+START_TEST(test_call_req_empty)
+{
+	/* No query, headers or env: empty objects, never undefined. */
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send([typeof req.query, typeof req.headers, typeof req.env,"
+	    " Object.keys(req.query).length, Object.keys(req.env).length,"
+	    " JSON.stringify(req.body)].join(',')); };", NULL,
+	    "object,object,object,0,0,\"\"");
+}
+END_TEST
+
+START_TEST(test_call_req_body_bytes)
+{
+	static const char body[] = "caf\xc3\xa9";
+	struct sandbox_request rq = PLAIN_RQ;
+
+	rq.body = body;
+	rq.body_len = sizeof(body) - 1;
+	/* UTF-8 body: 4 characters, é intact */
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send(req.body.length + ':' + req.body.charCodeAt(3)); };",
+	    &rq, "4:233");
+}
+END_TEST
+
+START_TEST(test_call_payload)
+{
+	static const struct { const char *body; const char *want; } cases[] = {
+		{ "{\"a\":[1,2],\"b\":{\"c\":true}}",
+		  "object:{\"a\":[1,2],\"b\":{\"c\":true}}" },
+		{ "[1,\"two\"]", "object:[1,\"two\"]" },
+		{ "hello", "string:\"hello\"" },
+		{ "{bad json", "string:\"{bad json\"" },
+		{ "", "string:\"\"" },
+		{ "42", "number:42" },
+	};
+	const char *src = "module.exports = function (req, res) {"
+	    " res.send(typeof req.payload + ':' + JSON.stringify(req.payload));"
+	    " };";
+	struct sandbox_request	rq = PLAIN_RQ;
+	size_t			i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		rq.body = cases[i].body;
+		rq.body_len = strlen(cases[i].body);
+		run_expect_body(src, &rq, cases[i].want);
+	}
+}
+END_TEST
+
+/* ---- call: res ----------------------------------------------------- */
+
+START_TEST(test_call_send_status_headers)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('created', 201, { 'X-A': '1', 'x-b': 'two' }); };",
+	    NULL, NULL, &res), 0);
+	ck_outcome(res, SB_OK);
+	ck_assert_int_eq(res.status, 201);
+	ck_assert_uint_eq(res.body_len, 7);
+	ck_assert_mem_eq(res.body, "created", 7);
+	ck_assert_str_eq(header_of(&res, "X-A"), "1");
+	ck_assert_str_eq(header_of(&res, "x-b"), "two");
+	sandbox_result_free(&res);
+
+	/* boundaries of the status range */
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('', 100); };", NULL, NULL, &res), 0);
+	ck_assert_int_eq(res.status, 100);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('', 599); };", NULL, NULL, &res), 0);
+	ck_assert_int_eq(res.status, 599);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_call_default_content_type)
+{
+	struct sandbox_result	res;
+	const char		*ct;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('hi'); };", NULL, NULL, &res), 0);
+	ck_assert_int_eq(res.status, 200);
+	ct = header_of(&res, "content-type");
+	ck_assert_ptr_nonnull(ct);
+	ck_assert_msg(strncmp(ct, "text/plain", 10) == 0, "ct %s", ct);
+	sandbox_result_free(&res);
+
+	/* an explicit Content-Type is kept, once */
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('<b>', 200, { 'Content-Type': 'text/html' }); };",
+	    NULL, NULL, &res), 0);
+	ck_assert_str_eq(header_of(&res, "content-type"), "text/html");
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_call_json)
+{
+	struct sandbox_result	 res;
+	const char		*ct;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.json({ a: 1, b: [true, null] }, 202, { 'X-J': 'y' }); };",
+	    NULL, NULL, &res), 0);
+	ck_outcome(res, SB_OK);
+	ck_assert_int_eq(res.status, 202);
+	ck_assert_uint_eq(res.body_len, strlen("{\"a\":1,\"b\":[true,null]}"));
+	ck_assert_mem_eq(res.body, "{\"a\":1,\"b\":[true,null]}", res.body_len);
+	ct = header_of(&res, "content-type");
+	ck_assert_ptr_nonnull(ct);
+	ck_assert_msg(strncmp(ct, "application/json", 16) == 0, "ct %s", ct);
+	ck_assert_str_eq(header_of(&res, "x-j"), "y");
+	sandbox_result_free(&res);
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.json('str'); };", NULL, NULL, &res), 0);
+	ck_assert_int_eq(res.status, 200);
+	ck_assert_uint_eq(res.body_len, 5);
+	ck_assert_mem_eq(res.body, "\"str\"", 5);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_call_send_twice)
+{
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send('a'); res.send('b'); };", NULL, NULL,
+	    SB_FUNCTION_ERROR);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send('a'); try { res.send('b'); } catch (e) {} };", NULL,
+	    NULL, SB_FUNCTION_ERROR);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.json(1); try { res.json(2); } catch (e) {} };", NULL,
+	    NULL, SB_FUNCTION_ERROR);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send('a'); try { res.json(2); } catch (e) {} };", NULL,
+	    NULL, SB_FUNCTION_ERROR);
+}
+END_TEST
+
+START_TEST(test_call_no_send)
+{
+	run_expect_outcome("module.exports = function (req, res) {};", NULL,
+	    NULL, SB_NO_RESPONSE);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " return 'a return value is not an answer'; };", NULL, NULL,
+	    SB_NO_RESPONSE);
+}
+END_TEST
+
+START_TEST(test_call_throw)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {\n"
+	    "  function inner() { throw new Error('boom'); }\n"
+	    "  inner();\n"
+	    "};", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_msg(strstr(res.message, "boom") != NULL, "message %s",
+	    res.message);
+	ck_assert_ptr_nonnull(res.stack);
+	ck_assert_msg(strstr(res.stack, "boom") != NULL ||
+	    strstr(res.stack, "inner") != NULL, "stack %s", res.stack);
+	ck_assert_ptr_null(res.body);
+	sandbox_result_free(&res);
+
+	/* thrown after sending: still an error, and no partial body */
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send('half'); throw new TypeError('late'); };", NULL, NULL,
+	    SB_FUNCTION_ERROR);
+	/* a non-Error value */
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " throw 42; };", NULL, NULL, SB_FUNCTION_ERROR);
+}
+END_TEST
+
+START_TEST(test_call_bad_status)
+{
+	static const char *const bad[] = { "99", "600", "1.5", "0", "-200",
+	    "NaN", "Infinity", "1e3", "199.999" };
+	char	src[256];
+	size_t	i;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		snprintf(src, sizeof(src), "module.exports = function (req, res)"
+		    " { res.send('x', %s); };", bad[i]);
+		run_expect_outcome(src, NULL, NULL, SB_FUNCTION_ERROR);
+		snprintf(src, sizeof(src), "module.exports = function (req, res)"
+		    " { res.json({}, %s); };", bad[i]);
+		run_expect_outcome(src, NULL, NULL, SB_FUNCTION_ERROR);
+	}
+}
+END_TEST
+
+START_TEST(test_call_bad_headers)
+{
+	static const char *const bad[] = { "{ 'X A': '1' }",
+	    "{ 'X-A': 'a\\r\\nX-Injected: 1' }", "{ 'X-A': 'a\\nb' }",
+	    "{ 'X-A': 'a\\rb' }", "{ '': 'v' }", "{ 'X:A': 'v' }",
+	    "{ 'X-A\\r\\nX-B': 'v' }", "{ 'X-A': 'a\\u0000b' }",
+	    "{ 'Ok': '1', 'X A': '2' }" };
+	char	src[256];
+	size_t	i;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		snprintf(src, sizeof(src), "module.exports = function (req, res)"
+		    " { res.send('x', 200, %s); };", bad[i]);
+		run_expect_outcome(src, NULL, NULL, SB_FUNCTION_ERROR);
+	}
+}
+END_TEST
+
+/*
+ * Regression (bug found by this test): a send that failed (bad header) and
+ * was caught must leave nothing behind: the answer of the next, valid send
+ * carries only its own headers. take_headers() in sandbox_api.c used to
+ * append each valid header to the result before reaching the bad one, so
+ * X-Good from the failed send ended up in the final answer.
+ */
+START_TEST(test_call_failed_send_leaves_no_headers)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " try { res.send('a', 200, { 'X-Good': '1', 'X Bad': '2' }); }"
+	    " catch (e) {}"
+	    " res.send('b', 201); };", NULL, NULL, &res), 0);
+	ck_outcome(res, SB_OK);
+	ck_assert_int_eq(res.status, 201);
+	ck_assert_mem_eq(res.body, "b", 1);
+	ck_assert_msg(header_of(&res, "X-Good") == NULL,
+	    "header from the failed send leaked into the answer");
+	ck_assert_ptr_nonnull(header_of(&res, "content-type"));
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_call_response_too_large)
+{
+	struct sandbox_limits	lim = limits(32 * MiB, 1000, 1000, 64 * KiB);
+	struct sandbox_result	res;
+
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send(new Array(1002).join('x')); };", &lim, NULL,
+	    SB_RESPONSE_TOO_LARGE);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " try { res.send(new Array(1002).join('x')); }"
+	    " catch (e) { if (!(e instanceof RangeError)) throw e; } };",
+	    &lim, NULL, SB_RESPONSE_TOO_LARGE);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " try { res.send(new Array(1002).join('x')); } catch (e) {}"
+	    " res.send('small'); };", &lim, NULL, SB_RESPONSE_TOO_LARGE);
+	/* res.json counts the encoded body: 999 chars + 2 quotes */
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.json(new Array(1000).join('x')); };", &lim, NULL,
+	    SB_RESPONSE_TOO_LARGE);
+	/* bytes, not characters: 501 x U+00E9 is 1002 bytes */
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send(new Array(502).join('\\u00e9')); };", &lim, NULL,
+	    SB_RESPONSE_TOO_LARGE);
+
+	/* exactly the limit is fine */
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send(new Array(1001).join('x')); };", &lim, NULL, &res), 0);
+	ck_assert_uint_eq(res.body_len, 1000);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send(new Array(501).join('\\u00e9')); };", &lim, NULL,
+	    &res), 0);
+	ck_assert_uint_eq(res.body_len, 1000);
+	ck_assert_mem_eq(res.body, "\xc3\xa9\xc3\xa9", 4);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_call_saved_res)
+{
+	const char *src =
+	    "var saved = null;\n"
+	    "module.exports = function (req, res) {\n"
+	    "  if (saved === null) { saved = res; res.send('first', 201);"
+	    " return; }\n"
+	    "  if (req.body === 'caught') {\n"
+	    "    try { saved.send('second', 202); } catch (e) {}\n"
+	    "    try { saved.json('second', 202); } catch (e) {}\n"
+	    "    return;\n"
+	    "  }\n"
+	    "  saved.send('third', 203);\n"
+	    "};\n";
+	struct sandbox		*sb = loaded(src, NULL);
+	struct sandbox_request	 rq = PLAIN_RQ;
+	struct sandbox_result	 r1, r2, r3;
+
+	ck_assert_int_eq(sandbox_call(sb, &rq, &r1), 0);
+	ck_outcome(r1, SB_OK);
+	ck_assert_int_eq(r1.status, 201);
+
+	rq.body = "caught";
+	rq.body_len = 6;
+	ck_assert_int_eq(sandbox_call(sb, &rq, &r2), -1);
+	ck_assert_msg(r2.outcome == SB_NO_RESPONSE ||
+	    r2.outcome == SB_FUNCTION_ERROR, "outcome %s", oname(r2.outcome));
+	ck_assert_ptr_null(r2.body);
+
+	rq.body = "";
+	rq.body_len = 0;
+	ck_assert_int_eq(sandbox_call(sb, &rq, &r3), -1);
+	ck_assert_msg(r3.outcome == SB_NO_RESPONSE ||
+	    r3.outcome == SB_FUNCTION_ERROR, "outcome %s", oname(r3.outcome));
+	ck_assert_ptr_null(r3.body);
+
+	/* the first answer is untouched */
+	ck_outcome(r1, SB_OK);
+	ck_assert_int_eq(r1.status, 201);
+	ck_assert_uint_eq(r1.body_len, 5);
+	ck_assert_mem_eq(r1.body, "first", 5);
+	sandbox_result_free(&r1);
+	sandbox_result_free(&r2);
+	sandbox_result_free(&r3);
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_call_reuse_heap)
+{
+	struct sandbox		*sb = loaded("var n = 0;"
+	    " module.exports = function (req, res) { n++; res.send('' + n); };",
+	    NULL);
+	struct sandbox_result	 res;
+	char			 want[16];
+	int			 i;
+
+	for (i = 1; i <= 50; i++) {
+		ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+		snprintf(want, sizeof(want), "%d", i);
+		ck_assert_uint_eq(res.body_len, strlen(want));
+		ck_assert_mem_eq(res.body, want, res.body_len);
+		sandbox_result_free(&res);
+	}
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_call_recursion)
+{
+	struct sandbox		*sb = loaded(
+	    "module.exports = function (req, res) {\n"
+	    "  if (req.body === 'recurse') {\n"
+	    "    var f = function (n) { return f(n + 1) + 1; };\n"
+	    "    f(0);\n"
+	    "  }\n"
+	    "  res.send('ok');\n"
+	    "};\n", NULL);
+	struct sandbox_request	 rq = PLAIN_RQ;
+	struct sandbox_result	 res;
+
+	rq.body = "recurse";
+	rq.body_len = 7;
+	ck_assert_int_eq(sandbox_call(sb, &rq, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_msg(strstr(res.message, "RangeError") != NULL,
+	    "message %s", res.message);
+	sandbox_result_free(&res);
+
+	/* the heap is still usable */
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	ck_outcome(res, SB_OK);
+	ck_assert_mem_eq(res.body, "ok", 2);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* ---- deadline ------------------------------------------------------ */
+
+static const struct sandbox_limits *
+short_deadline(void)
+{
+	static struct sandbox_limits	lim;
+
+	lim = limits(32 * MiB, 200, 6 * MiB, 64 * KiB);
+	return &lim;
+}
+
+START_TEST(test_timeout_loop)
+{
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " while (true) {} };", short_deadline(), NULL, SB_TIMEOUT);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " for (var i = 0; ; i++) { if (i < 0) res.send('never'); } };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_timeout_finally_loop)
+{
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " try { while (true) {} } finally { while (true) {} } };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_timeout_catch_continue)
+{
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " for (;;) { try { while (true) {} } catch (e) {} } };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+	/* caught, then returns without sending */
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " try { while (true) {} } catch (e) {} };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_timeout_send_in_catch)
+{
+	/* sent first, then ran away: the answer is dropped */
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " res.send('early'); while (true) {} };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " try { while (true) {} } catch (e) { res.send('late'); } };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " try { while (true) {} } finally { res.send('late', 200); } };",
+	    short_deadline(), NULL, SB_TIMEOUT);
+}
+END_TEST
+
+/* ---- memory -------------------------------------------------------- */
+
+START_TEST(test_memory_limit)
+{
+	struct sandbox_limits	 lim = limits(4 * MiB, 10000, 6 * MiB,
+	    64 * KiB);
+	struct sandbox		*sb = loaded("module.exports = function (req,"
+	    " res) { var s = new Array(1e4).join('x'); var a = [];"
+	    " for (;;) a.push(s + a.length); };", &lim);
+	struct sandbox_result	 res;
+
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), -1);
+	ck_outcome(res, SB_MEMORY_LIMIT);
+	ck_assert_ptr_null(res.body);
+	ck_assert_uint_le(sandbox_memory_peak(sb), 4 * MiB);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_memory_peak_trivial)
+{
+	struct sandbox		*sb = loaded("module.exports = function (req,"
+	    " res) { res.send('ok'); };", NULL);
+	struct sandbox_result	 res;
+	size_t			 peak;
+
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	sandbox_result_free(&res);
+	peak = sandbox_memory_peak(sb);
+	ck_assert_uint_gt(peak, 0);
+	ck_assert_uint_lt(peak, 1 * MiB);
+	ck_assert_uint_gt(sandbox_memory_used(sb), 0);
+	ck_assert_uint_le(sandbox_memory_used(sb), peak);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* ---- console ------------------------------------------------------- */
+
+START_TEST(test_console_levels)
+{
+	struct sandbox		 *sb = loaded(
+	    "module.exports = function (req, res) {\n"
+	    "  console.log('a', 1, { b: 2 });\n"
+	    "  console.info('i');\n"
+	    "  console.warn('w', null, true);\n"
+	    "  console.error('e', [1, 'x']);\n"
+	    "  res.send('ok');\n"
+	    "};\n", NULL);
+	static const char *const want[][2] = {
+		{ "log", "a 1 {\"b\":2}" }, { "info", "i" },
+		{ "warn", "w null true" }, { "error", "e [1,\"x\"]" } };
+	struct sandbox_result		 res;
+	const struct sandbox_log	*log;
+	size_t				 i;
+
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	sandbox_result_free(&res);
+	log = sandbox_log(sb);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_uint_eq(log->n, NELEM(want));
+	ck_assert_int_eq(log->truncated, 0);
+	for (i = 0; i < NELEM(want); i++) {
+		ck_assert_str_eq(log->entries[i].level, want[i][0]);
+		ck_assert_uint_eq(log->entries[i].len, strlen(want[i][1]));
+		ck_assert_mem_eq(log->entries[i].message, want[i][1],
+		    log->entries[i].len);
+	}
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_console_per_call)
+{
+	struct sandbox		 *sb = loaded(
+	    "module.exports = function (req, res) {\n"
+	    "  if (req.body === 'talk') console.log('said', req.body);\n"
+	    "  var o = {}; o.self = o; console.log(o);\n"
+	    "  res.send('ok');\n"
+	    "};\n", NULL);
+	struct sandbox_request		 rq = PLAIN_RQ;
+	struct sandbox_result		 res;
+	const struct sandbox_log	*log;
+
+	rq.body = "talk";
+	rq.body_len = 4;
+	ck_assert_int_eq(sandbox_call(sb, &rq, &res), 0);
+	sandbox_result_free(&res);
+	log = sandbox_log(sb);
+	ck_assert_uint_eq(log->n, 2);
+	ck_assert_str_eq(log->entries[0].message, "said talk");
+	/* a cyclic object is logged somehow, without failing the call */
+	ck_assert_str_eq(log->entries[1].level, "log");
+
+	/* the next call starts with an empty log */
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	sandbox_result_free(&res);
+	log = sandbox_log(sb);
+	ck_assert_uint_eq(log->n, 1);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* Entries within log_max, then one marker; returns the marker's length. */
+static size_t
+check_truncated_log(const struct sandbox_log *log, size_t log_max)
+{
+	size_t	i, sum = 0, marker;
+
+	ck_assert_int_eq(log->truncated, 1);
+	ck_assert_uint_ge(log->n, 1);
+	for (i = 0; i < log->n; i++) {
+		ck_assert_ptr_nonnull(log->entries[i].message);
+		ck_assert_ptr_nonnull(log->entries[i].level);
+		ck_assert_uint_eq(strlen(log->entries[i].message),
+		    log->entries[i].len);
+		sum += log->entries[i].len;
+	}
+	marker = log->entries[log->n - 1].len;
+	ck_assert_msg(strstr(log->entries[log->n - 1].message, "truncat") !=
+	    NULL, "last entry is not a marker: %s",
+	    log->entries[log->n - 1].message);
+	ck_assert_uint_le(sum - marker, log_max);
+	ck_assert_uint_le(sum, log_max + marker);
+	ck_assert_uint_le(log->bytes, log_max + marker);
+	return marker;
+}
+
+START_TEST(test_console_truncated)
+{
+	struct sandbox_limits		 lim = limits(32 * MiB, 1000, 6 * MiB,
+	    100);
+	struct sandbox			*sb;
+	struct sandbox_result		 res;
+	const struct sandbox_log	*log;
+
+	sb = loaded("module.exports = function (req, res) {"
+	    " for (var i = 0; i < 100; i++) console.log('0123456789');"
+	    " res.send('still ok'); };", &lim);
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	ck_outcome(res, SB_OK);
+	sandbox_result_free(&res);
+	log = sandbox_log(sb);
+	check_truncated_log(log, 100);
+	/* the first entries are complete */
+	ck_assert_str_eq(log->entries[0].message, "0123456789");
+	ck_assert_uint_lt(log->n, 20);
+	sandbox_free(sb);
+
+	/* one line longer than the whole allowance */
+	sb = loaded("module.exports = function (req, res) {"
+	    " console.warn(new Array(5000).join('y'));"
+	    " console.log('after');"
+	    " res.send('ok'); };", &lim);
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	sandbox_result_free(&res);
+	check_truncated_log(sandbox_log(sb), 100);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* ---- isolation ----------------------------------------------------- */
+
+START_TEST(test_no_engine_globals)
+{
+	struct sandbox_result	res;
+
+	run_expect_body("module.exports = function (req, res) {"
+	    " var g = (function () { return this; })();"
+	    " res.send([typeof Duktape, typeof require, typeof g.Duktape,"
+	    " typeof g.require, typeof print, typeof alert].join(',')); };",
+	    NULL, "undefined,undefined,undefined,undefined,undefined,undefined");
+	/* nor at the top level */
+	ck_assert_int_eq(run("if (typeof Duktape !== 'undefined' ||"
+	    " typeof require !== 'undefined') throw new Error('visible');"
+	    " module.exports = function (req, res) { res.send('ok'); };",
+	    NULL, NULL, &res), 0);
+	sandbox_result_free(&res);
+	/* console, module and exports are there */
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send([typeof console.log, typeof module,"
+	    " typeof exports].join(',')); };", NULL, "function,object,object");
+}
+END_TEST
+
+START_TEST(test_globals_not_shared)
+{
+	struct sandbox		*a, *b;
+	struct sandbox_result	 res;
+
+	a = loaded("var topvar = 1;"
+	    " module.exports = function (req, res) {"
+	    " leaked = 'from a'; Object.prototype.polluted = 'yes';"
+	    " String.prototype.trim = function () { return 'hacked'; };"
+	    " res.send('set'); };", NULL);
+	b = loaded("module.exports = function (req, res) {"
+	    " res.send([typeof leaked, typeof topvar, typeof ({}).polluted,"
+	    " ' x '.trim()].join(',')); };", NULL);
+	ck_assert_int_eq(sandbox_call(a, &PLAIN_RQ, &res), 0);
+	ck_assert_mem_eq(res.body, "set", 3);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(sandbox_call(b, &PLAIN_RQ, &res), 0);
+	ck_assert_uint_eq(res.body_len, strlen("undefined,undefined,undefined,x"));
+	ck_assert_mem_eq(res.body, "undefined,undefined,undefined,x",
+	    res.body_len);
+	sandbox_result_free(&res);
+	sandbox_free(a);
+	sandbox_free(b);
+}
+END_TEST
+
+START_TEST(test_limits_per_sandbox)
+{
+	struct sandbox_limits	 small = limits(32 * MiB, 1000, 10, 64 * KiB);
+	struct sandbox		*a, *b;
+	struct sandbox_result	 res;
+	const char		*src = "module.exports = function (req, res) {"
+	    " res.send(new Array(101).join('z')); };";
+
+	/* a's response cap does not leak into b */
+	a = loaded(src, &small);
+	b = loaded(src, NULL);
+	ck_assert_int_eq(sandbox_call(a, &PLAIN_RQ, &res), -1);
+	ck_outcome(res, SB_RESPONSE_TOO_LARGE);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(sandbox_call(b, &PLAIN_RQ, &res), 0);
+	ck_assert_uint_eq(res.body_len, 100);
+	sandbox_result_free(&res);
+	sandbox_free(a);
+	sandbox_free(b);
+}
+END_TEST
+
+START_TEST(test_result_free_empty)
+{
+	struct sandbox_result	res;
+
+	memset(&res, 0, sizeof(res));
+	sandbox_result_free(&res);
+	sandbox_result_free(&res);
+	sandbox_free(NULL);
+}
+END_TEST
+
+static Suite *
+sandbox_suite(void)
+{
+	Suite	*s = suite_create("sandbox");
+	TCase	*tc;
+
+	tc = tcase_create("load");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_load_module_exports);
+	tcase_add_test(tc, test_load_action);
+	tcase_add_test(tc, test_load_both_exports_wins);
+	tcase_add_test(tc, test_load_syntax_error);
+	tcase_add_test(tc, test_load_no_handler);
+	tcase_add_test(tc, test_load_top_level_throw);
+	tcase_add_test(tc, test_load_timeout);
+	tcase_add_test(tc, test_load_memory_limit);
+	tcase_add_test(tc, test_new_too_small);
+	tcase_add_test(tc, test_load_bytecode_roundtrip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("call");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_call_req_fields);
+	tcase_add_test(tc, test_call_req_empty);
+	tcase_add_test(tc, test_call_req_body_bytes);
+	tcase_add_test(tc, test_call_payload);
+	tcase_add_test(tc, test_call_send_status_headers);
+	tcase_add_test(tc, test_call_default_content_type);
+	tcase_add_test(tc, test_call_json);
+	tcase_add_test(tc, test_call_send_twice);
+	tcase_add_test(tc, test_call_no_send);
+	tcase_add_test(tc, test_call_throw);
+	tcase_add_test(tc, test_call_bad_status);
+	tcase_add_test(tc, test_call_bad_headers);
+	tcase_add_test(tc, test_call_failed_send_leaves_no_headers);
+	tcase_add_test(tc, test_call_response_too_large);
+	tcase_add_test(tc, test_call_saved_res);
+	tcase_add_test(tc, test_call_reuse_heap);
+	tcase_add_test(tc, test_call_recursion);
+	tcase_add_test(tc, test_result_free_empty);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadline");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_timeout_loop);
+	tcase_add_test(tc, test_timeout_finally_loop);
+	tcase_add_test(tc, test_timeout_catch_continue);
+	tcase_add_test(tc, test_timeout_send_in_catch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_memory_limit);
+	tcase_add_test(tc, test_memory_peak_trivial);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("console");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_console_levels);
+	tcase_add_test(tc, test_console_per_call);
+	tcase_add_test(tc, test_console_truncated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("isolation");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_no_engine_globals);
+	tcase_add_test(tc, test_globals_not_shared);
+	tcase_add_test(tc, test_limits_per_sandbox);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(sandbox_suite());
+	int	 failed;
+
+	/* Fork mode unless CK_FORK=no (for a debugger). */
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,332 @@
+"""fnrun_client - HTTP fixtures for the integration tests.
+
+Talks to the stack that run.py started, through nginx only, with http.client
+so that raw paths (/functions/%2e%2e/x) and bodies with NUL bytes are sent
+exactly as written. Reads where the stack lives from the environment run.py
+sets: FNRUN_STATE_DIR, FNRUN_STORE_DIR, FNRUN_PORT (and FNRUN_TIMEOUT_MS, when
+the runner overrides the default deadline).
+
+Owns no state beyond a counter for unique names; every test makes its own
+project/request/fn names so that tests never see each other's functions.
+"""
+
+import concurrent.futures
+import hashlib
+import http.client
+import json
+import os
+import re
+import threading
+import time
+import unittest
+import urllib.parse
+import uuid
+
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT_S = 30.0    # a hung stack fails the test instead of hanging it
+
+DEFAULT_TIMEOUT_MS = 1000   # SPEC §6: default wall-clock limit of one invocation
+
+
+def state_dir():
+    return os.environ["FNRUN_STATE_DIR"]
+
+
+def store_dir():
+    return os.environ["FNRUN_STORE_DIR"]
+
+
+def port():
+    return int(os.environ["FNRUN_PORT"])
+
+
+def timeout_ms():
+    """The invocation deadline the stack runs with (the runner keeps the default)."""
+    return int(os.environ.get("FNRUN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS))
+
+
+def _secret(name):
+    with open(os.path.join(state_dir(), "secrets", name), "rb") as f:
+        return f.read().decode("ascii").strip()
+
+
+def admin_token():
+    return _secret("admin_token")
+
+
+def invoke_key():
+    return _secret("invoke_key")
+
+
+def log_dir():
+    return os.path.join(state_dir(), "log")
+
+
+def nginx_error_log():
+    return os.path.join(log_dir(), "nginx-error.log")
+
+
+# ---------------------------------------------------------------- names
+
+_counter = 0
+_counter_lock = threading.Lock()
+_run_tag = uuid.uuid4().hex[:6]
+
+
+def unique(prefix="n"):
+    """A fresh valid name (SPEC §2): starts with a letter, [A-Za-z0-9_-], < 64 chars."""
+    global _counter
+    with _counter_lock:
+        _counter += 1
+        n = _counter
+    return "%s-%s-%d-%s" % (prefix, _run_tag, n, uuid.uuid4().hex[:6])
+
+
+def unique_fn():
+    """(project, request, fn), all fresh."""
+    return unique("p"), unique("r"), unique("f")
+
+
+def marker(prefix="M"):
+    return "%s%s" % (prefix, uuid.uuid4().hex)
+
+
+def sha256_hex(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Response:
+    """A complete answer: status, headers (in order, as sent), raw body bytes."""
+
+    def __init__(self, status, reason, headers, body, elapsed):
+        self.status = status
+        self.reason = reason
+        self.header_list = headers
+        self.body = body
+        self.elapsed = elapsed
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.header_list:
+            if k.lower() == name:
+                return v
+        return default
+
+    def headers_named(self, name):
+        name = name.lower()
+        return [v for k, v in self.header_list if k.lower() == name]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def try_json(self):
+        try:
+            return self.json()
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def __repr__(self):
+        body = self.body[:300]
+        more = "" if len(self.body) <= 300 else "...(%d bytes)" % len(self.body)
+        return "<HTTP %d %r%s headers=%r>" % (self.status, body, more,
+                                             self.header_list[:12])
+
+
+def request(method, path, body=None, headers=None, timeout=REQUEST_TIMEOUT_S,
+            chunked=False):
+    """Sends one request on a fresh connection; path is sent byte for byte.
+    With chunked, the body goes in 64 KiB chunks without a Content-Length."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    conn = http.client.HTTPConnection(HOST, port(), timeout=timeout)
+    try:
+        t0 = time.monotonic()
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        hdrs = dict(headers or {})
+        if chunked:
+            hdrs["Transfer-Encoding"] = "chunked"
+        elif body is not None or method in ("POST", "PUT"):
+            hdrs.setdefault("Content-Length", str(len(body or b"")))
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        try:
+            if chunked:
+                conn.endheaders()
+                data = body or b""
+                for i in range(0, len(data), 65536):
+                    piece = data[i:i + 65536]
+                    conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+                conn.send(b"0\r\n\r\n")
+            else:
+                conn.endheaders(body if body else None)
+        except (BrokenPipeError, ConnectionResetError):
+            # The server may answer (413) and close before the whole body is
+            # sent; its answer is still there to read.
+            pass
+        r = conn.getresponse()
+        data = r.read()
+        elapsed = time.monotonic() - t0
+        return Response(r.status, r.reason, r.getheaders(), data, elapsed)
+    finally:
+        conn.close()
+
+
+def admin_headers(token=None):
+    return {"Authorization": "Bearer %s" % (admin_token() if token is None else token)}
+
+
+def _q(query):
+    if not query:
+        return ""
+    return query if query.startswith("?") else "?" + query
+
+
+def fn_path(project, req, fn):
+    return "/functions/%s/%s/%s" % (project, req, fn)
+
+
+def upload(project, req, fn, source, via="put", query="", headers=None,
+           token=None):
+    """Uploads source by PUT (application/javascript) or POST /functions (JSON)."""
+    h = admin_headers(token)
+    if via == "put":
+        h["Content-Type"] = "application/javascript"
+        path = fn_path(project, req, fn) + _q(query)
+        body = source
+    elif via == "post":
+        h["Content-Type"] = "application/json"
+        path = "/functions" + _q(query)
+        body = json.dumps({"projectId": project, "requestId": req,
+                           "fnName": fn, "fnDefinition": source})
+    else:
+        raise ValueError(via)
+    h.update(headers or {})
+    return request("POST" if via == "post" else "PUT", path, body, h)
+
+
+def invoke(project, req, fn, body=b"", query="", headers=None, key=None,
+           debug=False, timeout=REQUEST_TIMEOUT_S):
+    h = {"X-Fn-Key": invoke_key() if key is None else key}
+    if debug:
+        h["X-Fn-Debug"] = "1"
+    h.update(headers or {})
+    path = "/invoke/%s/%s/%s%s" % (project, req, fn, _q(query))
+    return request("POST", path, body, h, timeout=timeout)
+
+
+def admin(method, path, body=None, headers=None, token=None):
+    h = admin_headers(token)
+    h.update(headers or {})
+    return request(method, path, body, h)
+
+
+def parallel(fn, args_list, workers=None):
+    """Runs fn(*args) for each args concurrently; returns results in order."""
+    workers = workers or len(args_list) or 1
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+        futs = [ex.submit(fn, *a) for a in args_list]
+        return [f.result() for f in futs]
+
+
+def store_snapshot():
+    """Every path under the store, relative, except the transient .tmp/.trash."""
+    root = store_dir()
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        if rel == ".":
+            dirnames[:] = [d for d in dirnames if d not in (".tmp", ".trash")]
+        for n in dirnames + filenames:
+            out.add(os.path.normpath(os.path.join(rel, n)))
+    return out
+
+
+# ---------------------------------------------------------------- test base
+
+# A well-behaved function used to prove the pool serves after hostile cases.
+WELL_BEHAVED = r"""
+module.exports = function (req, res) {
+  var s = 0;
+  for (var i = 1; i <= 1000; i++) s += i;
+  res.json({ ok: true, sum: s, echo: req.payload }, 200);
+};
+"""
+
+
+class FnTestCase(unittest.TestCase):
+    maxDiff = 4000
+
+    def assertError(self, r, status, code, msg=None):
+        """An error answer of SPEC §4: status, JSON body with error and message."""
+        ctx = "%s: %r" % (msg or "answer", r)
+        self.assertEqual(r.status, status, ctx)
+        ctype = r.header("Content-Type", "")
+        self.assertTrue(ctype.startswith("application/json"),
+                        "error Content-Type %r; %s" % (ctype, ctx))
+        body = r.try_json()
+        self.assertIsInstance(body, dict, "error body is not a JSON object; " + ctx)
+        self.assertEqual(body.get("error"), code, ctx)
+        self.assertIsInstance(body.get("message"), str, ctx)
+        self.assertTrue(body["message"].strip(), "empty message; " + ctx)
+        return body
+
+    def assertStatus(self, r, status, msg=None):
+        self.assertEqual(r.status, status, "%s: %r" % (msg or "answer", r))
+
+    def deploy(self, source, names=None, via="put"):
+        """Uploads source to fresh (or given) names; returns (p, r, f, version)."""
+        p, rq, f = names or unique_fn()
+        r = upload(p, rq, f, source, via=via)
+        self.assertIn(r.status, (200, 201), "upload failed: %r" % r)
+        return p, rq, f, r.json()["version"]
+
+    def assertWellBehavedServes(self, names, n_seq=6, n_par=6, msg=""):
+        """n_seq calls in a row then n_par at once, all 200 with the right body,
+        so that every worker of the pool takes at least some of them."""
+        p, rq, f = names
+
+        def one(i):
+            return invoke(p, rq, f, json.dumps({"i": i}))
+
+        answers = [one(i) for i in range(n_seq)]
+        answers += parallel(one, [(n_seq + i,) for i in range(n_par)])
+        for i, r in enumerate(answers):
+            self.assertEqual(r.status, 200, "%s follow-up call %d: %r" % (msg, i, r))
+            self.assertEqual(r.json(), {"ok": True, "sum": 500500, "echo": {"i": i}},
+                             "%s follow-up call %d" % (msg, i))
+
+
+def find_log_lines(needle, path=None, wait_s=3.0):
+    """Lines of the nginx error log containing needle. Waits for the file to
+    show it (nginx writes the upstream's stderr as it reads it, but the test
+    does not rely on the order of two processes' writes)."""
+    path = path or nginx_error_log()
+    deadline = time.monotonic() + wait_s
+    while True:
+        lines = []
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    s = line.decode("utf-8", errors="replace")
+                    if needle in s:
+                        lines.append(s.rstrip("\n"))
+        except FileNotFoundError:
+            pass
+        if lines or time.monotonic() >= deadline:
+            return lines
+        time.sleep(0.05)
+
+
+SERVER_TIMING_RE = re.compile(r"^fn;dur=[0-9.]+$")
+
+
+def quote(s):
+    return urllib.parse.quote(s, safe="")
