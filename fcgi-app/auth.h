@@ -5,8 +5,9 @@
 #define FNRUN_AUTH_H
 
 /* Returns 1 when presented equals secret, else 0. Time does not depend on
- * where they differ nor on their lengths (both are hashed first). A NULL
- * or empty presented value never matches. */
+ * where they differ (CRYPTO_memcmp); values of another length fail at
+ * once (the length of a generated secret is public). A NULL or empty
+ * presented value never matches. */
 int	auth_equal(const char *presented, const char *secret);
 
 /* Returns 1 when the Authorization header value is "Bearer <secret>". */

@@ -134,6 +134,34 @@ buf_json_string(struct buf *b, const char *s, size_t len)
 }
 
 void
+buf_uint(struct buf *b, unsigned long long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+void
+buf_ms(struct buf *b, double ms)
+{
+	unsigned long long us = ms > 0 ? (unsigned long long)(ms * 1000 + 0.5) :
+	    0;
+	char frac[4];
+
+	buf_uint(b, us / 1000);
+	frac[0] = '.';
+	frac[1] = (char)('0' + us % 1000 / 100);
+	frac[2] = (char)('0' + us % 100 / 10);
+	frac[3] = (char)('0' + us % 10);
+	buf_append(b, frac, 4);
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->len = 0;

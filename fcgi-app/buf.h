@@ -24,6 +24,10 @@ void	buf_printf(struct buf *b, const char *fmt, ...)
  * backslashes are escaped; bytes that are not valid UTF-8 become U+FFFD so
  * the output is always valid JSON. */
 void	buf_json_string(struct buf *b, const char *s, size_t len);
+/* Appends v in decimal; and ms as "<int>.<3 decimals>" (rounded). Both
+ * avoid printf, which costs on every request. */
+void	buf_uint(struct buf *b, unsigned long long v);
+void	buf_ms(struct buf *b, double ms);
 void	buf_reset(struct buf *b);	/* len = 0, keeps the memory */
 void	buf_free(struct buf *b);	/* releases, leaves an empty buf */
 /* Hands the data to the caller (who frees it) and empties b. */

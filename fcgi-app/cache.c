@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "engine_build.h"
+#include "metrics.h"
 
 #define MAGIC		"FNBC"
 #define FORMAT		1
@@ -180,6 +181,21 @@ cache_close(struct cache *c)
 	free(c);
 }
 
+/* Counts an event here and in the stack-wide metrics. */
+static void
+count(struct cache *c, enum metric m)
+{
+	switch (m) {
+	case M_CACHE_HITS: c->stats.hits++; break;
+	case M_CACHE_MISSES: c->stats.misses++; break;
+	case M_CACHE_REJECTS: c->stats.rejects++; break;
+	case M_CACHE_ERRORS: c->stats.errors++; break;
+	case M_CACHE_SETS: c->stats.sets++; break;
+	default: break;
+	}
+	metrics_add(m, 1);
+}
+
 int
 cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
     size_t *len)
@@ -195,25 +211,25 @@ cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
 	val = memcached_get(c->mc, key, strlen(key), &vlen, &flags, &rc);
 	if (val == NULL) {
 		if (rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
-			c->stats.errors++;
-		c->stats.misses++;
+			count(c, M_CACHE_ERRORS);
+		count(c, M_CACHE_MISSES);
 		return 1;
 	}
 	if (cache_frame_open(key, c->hmac_key, val, vlen, &payload,
 	    &plen) == -1) {
-		c->stats.rejects++;
+		count(c, M_CACHE_REJECTS);
 		free(val);
 		return 1;
 	}
 	if ((*bc = malloc(plen)) == NULL) {
 		free(val);
-		c->stats.misses++;
+		count(c, M_CACHE_MISSES);
 		return 1;
 	}
 	memcpy(*bc, payload, plen);
 	*len = plen;
 	free(val);
-	c->stats.hits++;
+	count(c, M_CACHE_HITS);
 	return 0;
 }
 
@@ -228,15 +244,21 @@ cache_put_bytecode(struct cache *c, const char *sha256hex, const void *bc,
 	cache_key(sha256hex, key);
 	if ((frame = cache_frame_seal(key, c->hmac_key, bc, len,
 	    &flen)) == NULL) {
-		c->stats.errors++;
+		count(c, M_CACHE_ERRORS);
 		return;
 	}
 	if (memcached_set(c->mc, key, strlen(key), frame, flen, 0, 0) ==
 	    MEMCACHED_SUCCESS)
-		c->stats.sets++;
+		count(c, M_CACHE_SETS);
 	else
-		c->stats.errors++;
+		count(c, M_CACHE_ERRORS);
 	free(frame);
+}
+
+int
+cache_ping(struct cache *c)
+{
+	return memcached_version(c->mc) == MEMCACHED_SUCCESS ? 0 : -1;
 }
 
 const struct cache_stats *

@@ -46,6 +46,9 @@ void	cache_put_bytecode(struct cache *c, const char *sha256hex,
 
 const struct cache_stats	*cache_stats(const struct cache *c);
 
+/* Asks memcached for its version. Returns 0 when it answered. */
+int	cache_ping(struct cache *c);
+
 /* The frame: "FNBC", format version, 3 zero bytes, payload length (u32,
  * big-endian), payload, HMAC-SHA256(hmac_key, key || header || payload).
  * cache_frame_seal returns a malloc'd frame; cache_frame_open returns 0 and

@@ -32,6 +32,7 @@ static const struct setting settings[] = {
 	S("store_dir", K_STR, store_dir, "store"),
 	S("memcached", K_STR, memcached, "127.0.0.1:11311"),
 	S("worker_log", K_STR, worker_log, ""),
+	S("metrics_file", K_STR, metrics_file, ""),
 	S("admin_token_file", K_SECRET_FILE, admin_token, "var/secrets/admin_token"),
 	S("invoke_key_file", K_SECRET_FILE, invoke_key, "var/secrets/invoke_key"),
 	S("cache_key_file", K_SECRET_FILE, cache_key, "var/secrets/cache_key"),

@@ -13,6 +13,7 @@ struct config {
 	char		store_dir[4096];
 	char		memcached[256];		/* host:port */
 	char		worker_log[4096];	/* "": keep stderr */
+	char		metrics_file[4096];	/* "": no /metrics */
 	char		admin_token[CONFIG_SECRET_MAX];
 	char		invoke_key[CONFIG_SECRET_MAX];
 	char		cache_key[CONFIG_SECRET_MAX];

@@ -109,7 +109,11 @@ reason(int status)
 static void
 encode_head(struct buf *out, const struct resp *rs)
 {
-	buf_printf(out, "Status: %d %s\r\n", rs->status, reason(rs->status));
+	buf_append(out, "Status: ", 8);
+	buf_uint(out, (unsigned)rs->status);
+	buf_append(out, " ", 1);
+	buf_puts(out, reason(rs->status));
+	buf_append(out, "\r\n", 2);
 	if (rs->head.len > 0)
 		buf_append(out, rs->head.data, rs->head.len);
 	buf_append(out, "\r\n", 2);

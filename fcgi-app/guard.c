@@ -8,6 +8,7 @@
 
 #include "fcgi.h"
 #include "guard.h"
+#include "metrics.h"
 #include "sandbox.h"
 #include "watchdog.h"
 
@@ -21,6 +22,8 @@ on_expire(void)
 	    "worker exits to be replaced\n";
 
 	fcgi_emergency_send(FCGI_EMERGENCY_TIMEOUT);
+	metrics_add(M_HARD_KILLS, 1);
+	metrics_invocation(MO_TIMEOUT, 0);
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(EXIT_HARD_TIMEOUT);
 }

@@ -31,5 +31,7 @@ void	admin_env_list(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	health_check(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
+void	health_metrics(struct app *, const struct route_args *, struct req *,
+	    struct resp *);
 
 #endif

@@ -18,10 +18,15 @@ static char		 request_id[64] = "-";
 void
 log_set_request(const char *id, log_sink_fn fn, void *ctx)
 {
+	size_t n;
+
 	sink = fn;
 	sink_ctx = ctx;
-	snprintf(request_id, sizeof(request_id), "%s",
-	    id != NULL && *id != '\0' ? id : "-");
+	if (id == NULL || *id == '\0')
+		id = "-";
+	n = strnlen(id, sizeof(request_id) - 1);
+	memcpy(request_id, id, n);
+	request_id[n] = '\0';
 }
 
 static void
@@ -84,9 +89,12 @@ log_info(const char *fmt, ...)
 void
 log_debug(const char *fmt, ...)
 {
+	static int enabled = -1;
 	va_list ap;
 
-	if (getenv("FNRUN_DEBUG") == NULL)
+	if (enabled == -1)
+		enabled = getenv("FNRUN_DEBUG") != NULL;
+	if (!enabled)
 		return;
 	va_start(ap, fmt);
 	vlog("debug", 0, fmt, ap);

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -35,6 +36,7 @@ main(int argc, char **argv)
 		dup2(fd, STDERR_FILENO);
 		close(fd);
 	}
+	(void)metrics_open(app.cfg.metrics_file);
 	/* In-flight invocations may run to their hard bound before exiting. */
 	drain_ms = app.cfg.timeout_max_ms + app.cfg.hard_grace_ms + 2000;
 	return supervisor_run(worker_main, &app, drain_ms);

@@ -24,6 +24,8 @@ struct route {
  * ":n" version number; anything else is a literal segment. */
 static const struct route routes[] = {
 	{ "GET", { "healthz" }, NEEDS_NONE, health_check },
+	/* nginx serves /metrics to the local host only (nginx/). */
+	{ "GET", { "metrics" }, NEEDS_NONE, health_metrics },
 	{ "POST", { "invoke", ":p", ":r", ":f" }, NEEDS_INVOKE_KEY,
 	    invoke_handle },
 	{ "POST", { "functions" }, NEEDS_ADMIN_TOKEN, upload_json },

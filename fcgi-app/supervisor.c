@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "supervisor.h"
 
 #define BACKOFF_MIN_MS	50
@@ -114,6 +115,7 @@ supervisor_run(int (*child_main)(void *), void *arg, unsigned drain_ms)
 			if (pid != child)
 				continue;
 			describe(pid, status);
+			metrics_add(M_WORKER_RESTARTS, 1);
 			child = -1;
 			/* Deliberate exits (hard deadline, engine fatal) and
 			 * workers that served a while restart at once; a worker

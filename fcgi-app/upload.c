@@ -14,6 +14,7 @@
 #include "json_in.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "outcome.h"
 #include "store.h"
 
@@ -109,8 +110,10 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 		response_error(rs, ERR_BAD_REQUEST, NULL, "%s", err);
 		return;
 	}
-	if (check_source(app, id, src, len, ask, rs) != 0)
+	if (check_source(app, id, src, len, ask, rs) != 0) {
+		metrics_add(M_UPLOADS_REJECTED, 1);
 		return;
+	}
 	if (store_write_version(app->store, id, src, len, ask, activate, &v,
 	    &existed, err, sizeof(err)) != STORE_OK) {
 		log_warnx("upload %s/%s/%s: %s", id->project, id->request,
@@ -121,6 +124,7 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 	}
 	log_info("upload %s/%s/%s version=%u %s", id->project, id->request,
 	    id->fn, v.version, existed ? "unchanged" : "stored");
+	metrics_add(existed ? M_UPLOADS_UNCHANGED : M_UPLOADS_CREATED, 1);
 	answer(rs, id, &v, existed || activate, !existed);
 }
 

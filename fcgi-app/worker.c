@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "hotset.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "store.h"
 #include "worker.h"
@@ -41,6 +42,8 @@ serve_one(struct app *app, struct resp *rs)
 		return;
 	}
 	log_set_request(r.request_id, fcgi_log_sink, app->conn);
+	metrics_set_busy(1);
+	metrics_add(M_REQUESTS, 1);
 	response_reset(rs);
 	if (rc == 1)
 		response_error(rs, ERR_BAD_REQUEST, NULL,
@@ -56,6 +59,7 @@ serve_one(struct app *app, struct resp *rs)
 		router_dispatch(app, &r, rs);
 	fcgi_send(app->conn, rs);
 	fcgi_finish(app->conn);
+	metrics_set_busy(0);
 	log_set_request(NULL, NULL, NULL);
 	request_free(&r);
 }
@@ -98,6 +102,7 @@ worker_main(void *arg)
 		return 1;
 	}
 	guard_init();
+	(void)metrics_claim();
 	while (!stopping)
 		serve_one(app, &rs);
 	response_free(&rs);

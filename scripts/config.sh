@@ -150,6 +150,8 @@ fnrun_config_validate() {
 	# spawn-fcgi sends the workers' stderr to /dev/null: supervisors and
 	# workers append their own diagnostics here instead.
 	FNRUN_WORKER_LOG=$FNRUN_STATE_DIR/log/worker.log
+	# Counters every worker maps (GET /metrics).
+	FNRUN_METRICS_FILE=$FNRUN_STATE_DIR/run/metrics
 }
 
 fnrun_config_load
@@ -160,4 +162,4 @@ done
 unset fnrun_key
 export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED
 export FNRUN_ADMIN_TOKEN_FILE FNRUN_INVOKE_KEY_FILE FNRUN_CACHE_KEY_FILE
-export FNRUN_WORKER_LOG
+export FNRUN_WORKER_LOG FNRUN_METRICS_FILE

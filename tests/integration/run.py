@@ -131,6 +131,27 @@ def summary(passed, failed, skipped):
     return line
 
 
+def sanitizer_reports(state):
+    """Prints every ASan/UBSan report file the workers left; True if any."""
+    logdir = os.path.join(state, "log")
+    found = False
+    if not os.path.isdir(logdir):
+        return False
+    for name in sorted(os.listdir(logdir)):
+        if not (name.startswith("asan.") or name.startswith("ubsan.")):
+            continue
+        path = os.path.join(logdir, name)
+        if os.path.getsize(path) == 0:
+            continue
+        if not found:
+            print("\n==== sanitizer reports (each fails the run) ====")
+        found = True
+        print("---- %s" % path)
+        for line in tail(path, 200):
+            print(line)
+    return found
+
+
 def print_hostile_times(tmp):
     path = os.path.join(tmp, "hostile-times.tsv")
     if not os.path.exists(path):
@@ -189,6 +210,15 @@ def main():
         "FNRUN_WORKER_BIN": os.path.abspath(worker),
         "FNRUN_WORKERS": str(WORKERS),
     })
+    # Sanitizer builds: reports go to files under the log dir (the workers'
+    # own stderr is /dev/null), checked after the stack has stopped, so a
+    # leak found at exit fails the run too. Ignored by uninstrumented builds.
+    logdir = os.path.join(state, "log")
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [
+        env.get("ASAN_OPTIONS"), "log_path=%s" % os.path.join(logdir, "asan")]))
+    env["UBSAN_OPTIONS"] = ":".join(filter(None, [
+        env.get("UBSAN_OPTIONS"), "print_stacktrace=1",
+        "log_path=%s" % os.path.join(logdir, "ubsan")]))
     print("fnrun integration: tmp=%s port=%d memcached=%d worker=%s"
           % (tmp, http_port, mc_port, worker))
     sys.stdout.flush()
@@ -226,6 +256,8 @@ def main():
         if not ok:
             print("scripts/stack.sh stop failed; signalling leftover PIDs")
             kill_leftovers(state)
+            failed += 1
+        if sanitizer_reports(state):
             failed += 1
         print_hostile_times(tmp)
         if args.keep:

@@ -1,0 +1,258 @@
+/*
+ * metrics.c - the shared counter file. Only __atomic operations touch the
+ * mapping; a record is claimed by compare-and-swap of its pid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
+
+#define RECORDS		256
+#define MAGIC		0x666e72756e6d3031ULL	/* "fnrunm01" */
+
+static const double buckets_ms[] = { 1, 2.5, 5, 10, 25, 50, 100, 250, 500,
+    1000, 2500, 5000, 10000 };
+#define NBUCKETS	(sizeof(buckets_ms) / sizeof(buckets_ms[0]))
+
+struct record {
+	int32_t		pid;		/* 0: never used */
+	int32_t		busy;
+	uint64_t	warm_count;
+	uint64_t	warm_bytes;
+	uint64_t	counter[M_COUNT];
+	uint64_t	outcome[MO_COUNT];
+	uint64_t	bucket[NBUCKETS + 1];	/* cumulative at render */
+	uint64_t	duration_us;
+};
+
+struct shared {
+	uint64_t	magic;
+	struct record	rec[RECORDS];
+};
+
+static struct shared	*shm;
+static struct record	*mine;
+
+int
+metrics_open(const char *path)
+{
+	struct stat sb;
+	void *p;
+	int fd;
+
+	if (path == NULL || *path == '\0')
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1 || (sb.st_size < (off_t)sizeof(*shm) &&
+	    ftruncate(fd, sizeof(*shm)) == -1)) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	shm = p;
+	/* A zero-filled new file: mark it (racing writers write the same). */
+	__atomic_store_n(&shm->magic, MAGIC, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int
+alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int
+metrics_claim(void)
+{
+	int32_t me = (int32_t)getpid(), cur;
+	int i;
+
+	if (shm == NULL)
+		return -1;
+	for (i = 0; i < RECORDS; i++) {
+		cur = __atomic_load_n(&shm->rec[i].pid, __ATOMIC_ACQUIRE);
+		if (cur == me || ((cur == 0 || !alive(cur)) &&
+		    __atomic_compare_exchange_n(&shm->rec[i].pid, &cur, me, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+			mine = &shm->rec[i];
+			__atomic_store_n(&mine->busy, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&mine->warm_count, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&mine->warm_bytes, 0, __ATOMIC_RELAXED);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+metrics_add(enum metric m, uint64_t n)
+{
+	if (mine != NULL)
+		__atomic_add_fetch(&mine->counter[m], n, __ATOMIC_RELAXED);
+	else if (shm != NULL && m == M_WORKER_RESTARTS)
+		/* Supervisors own no record: count on the first. */
+		__atomic_add_fetch(&shm->rec[0].counter[m], n,
+		    __ATOMIC_RELAXED);
+}
+
+void
+metrics_invocation(enum metric_outcome o, double ms)
+{
+	size_t i;
+
+	if (mine == NULL)
+		return;
+	__atomic_add_fetch(&mine->outcome[o], 1, __ATOMIC_RELAXED);
+	for (i = 0; i < NBUCKETS && ms > buckets_ms[i]; i++)
+		;
+	__atomic_add_fetch(&mine->bucket[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&mine->duration_us, (uint64_t)(ms * 1000),
+	    __ATOMIC_RELAXED);
+}
+
+void
+metrics_set_busy(int busy)
+{
+	if (mine != NULL)
+		__atomic_store_n(&mine->busy, busy, __ATOMIC_RELAXED);
+}
+
+void
+metrics_set_warm(size_t count, size_t bytes)
+{
+	if (mine == NULL)
+		return;
+	__atomic_store_n(&mine->warm_count, count, __ATOMIC_RELAXED);
+	__atomic_store_n(&mine->warm_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+void
+metrics_capacity(unsigned *n_alive, unsigned *n_busy)
+{
+	int i;
+
+	*n_alive = *n_busy = 0;
+	for (i = 0; shm != NULL && i < RECORDS; i++) {
+		if (!alive(__atomic_load_n(&shm->rec[i].pid, __ATOMIC_RELAXED)))
+			continue;
+		(*n_alive)++;
+		if (__atomic_load_n(&shm->rec[i].busy, __ATOMIC_RELAXED))
+			(*n_busy)++;
+	}
+}
+
+static uint64_t
+sum(size_t off, int live_only)
+{
+	uint64_t total = 0;
+	int i;
+
+	for (i = 0; i < RECORDS; i++) {
+		if (live_only && !alive(__atomic_load_n(&shm->rec[i].pid,
+		    __ATOMIC_RELAXED)))
+			continue;
+		total += __atomic_load_n((uint64_t *)(void *)
+		    ((char *)&shm->rec[i] + off), __ATOMIC_RELAXED);
+	}
+	return total;
+}
+
+#define SUM(field)	sum(offsetof(struct record, field), 0)
+#define SUM_LIVE(field)	sum(offsetof(struct record, field), 1)
+
+/* One series with its HELP and TYPE lines (Prometheus text format). */
+static void
+series(struct buf *out, const char *type, const char *name,
+    const char *help, uint64_t v)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help,
+	    name, type, name, (unsigned long long)v);
+}
+
+#define counter(out, name, help, v)	series(out, "counter", name, help, v)
+#define gauge(out, name, help, v)	series(out, "gauge", name, help, v)
+
+void
+metrics_render(struct buf *out)
+{
+	static const char *const outcomes[MO_COUNT] = { "ok",
+	    "function_error", "no_response", "memory_limit",
+	    "response_too_large", "timeout", "syntax_error", "no_handler",
+	    "not_found", "other" };
+	unsigned n_alive, n_busy;
+	uint64_t cum = 0, total = 0;
+	size_t i;
+
+	if (shm == NULL) {
+		buf_puts(out, "# fnrun metrics are not enabled\n");
+		return;
+	}
+	buf_puts(out, "# HELP fnrun_invocations_total Invocations by outcome.\n"
+	    "# TYPE fnrun_invocations_total counter\n");
+	for (i = 0; i < MO_COUNT; i++) {
+		uint64_t v = SUM(outcome[i]);
+
+		total += v;
+		buf_printf(out, "fnrun_invocations_total{outcome=\"%s\"} %llu\n",
+		    outcomes[i], (unsigned long long)v);
+	}
+	buf_puts(out, "# HELP fnrun_invocation_duration_seconds Time spent "
+	    "running functions.\n"
+	    "# TYPE fnrun_invocation_duration_seconds histogram\n");
+	for (i = 0; i < NBUCKETS; i++) {
+		cum += SUM(bucket[i]);
+		buf_printf(out, "fnrun_invocation_duration_seconds_bucket"
+		    "{le=\"%g\"} %llu\n", buckets_ms[i] / 1000,
+		    (unsigned long long)cum);
+	}
+	cum += SUM(bucket[NBUCKETS]);
+	buf_printf(out, "fnrun_invocation_duration_seconds_bucket{le=\"+Inf\"} "
+	    "%llu\nfnrun_invocation_duration_seconds_sum %.6f\n"
+	    "fnrun_invocation_duration_seconds_count %llu\n",
+	    (unsigned long long)cum, (double)SUM(duration_us) / 1e6,
+	    (unsigned long long)total);
+	counter(out, "fnrun_uploads_total", "Uploads that stored a version.",
+	    SUM(counter[M_UPLOADS_CREATED]));
+	counter(out, "fnrun_uploads_unchanged_total", "Uploads of the source "
+	    "already active.", SUM(counter[M_UPLOADS_UNCHANGED]));
+	counter(out, "fnrun_uploads_rejected_total", "Uploads refused "
+	    "(syntax error, no handler, limits).",
+	    SUM(counter[M_UPLOADS_REJECTED]));
+	counter(out, "fnrun_cache_hits_total", "Bytecode found in memcached "
+	    "and verified.", SUM(counter[M_CACHE_HITS]));
+	counter(out, "fnrun_cache_misses_total", "Bytecode absent or "
+	    "memcached unreachable.", SUM(counter[M_CACHE_MISSES]));
+	counter(out, "fnrun_cache_rejects_total", "Cached values that failed "
+	    "the frame or MAC check.", SUM(counter[M_CACHE_REJECTS]));
+	counter(out, "fnrun_cache_errors_total", "memcached errors.",
+	    SUM(counter[M_CACHE_ERRORS]));
+	counter(out, "fnrun_cache_sets_total", "Bytecode stored in memcached.",
+	    SUM(counter[M_CACHE_SETS]));
+	counter(out, "fnrun_heaps_warm_total", "Invocations served by a warm "
+	    "heap.", SUM(counter[M_HEAPS_WARM]));
+	counter(out, "fnrun_heaps_cold_total", "Invocations that built a "
+	    "heap.", SUM(counter[M_HEAPS_COLD]));
+	counter(out, "fnrun_hard_kills_total", "Workers cut off by the "
+	    "watchdog past the deadline.", SUM(counter[M_HARD_KILLS]));
+	counter(out, "fnrun_worker_restarts_total", "Workers replaced by "
+	    "their slot.", SUM(counter[M_WORKER_RESTARTS]));
+	counter(out, "fnrun_requests_total", "HTTP requests answered by "
+	    "workers.", SUM(counter[M_REQUESTS]));
+	gauge(out, "fnrun_warm_heaps", "Warm heaps held by live workers.",
+	    SUM_LIVE(warm_count));
+	gauge(out, "fnrun_warm_heap_bytes", "Heap bytes of the warm heaps.",
+	    SUM_LIVE(warm_bytes));
+	metrics_capacity(&n_alive, &n_busy);
+	gauge(out, "fnrun_workers_alive", "Workers alive.", n_alive);
+	gauge(out, "fnrun_workers_busy", "Workers serving a request.", n_busy);
+}
