@@ -14,6 +14,9 @@ struct config {
 	char		memcached[256];		/* host:port */
 	char		worker_log[4096];	/* "": keep stderr */
 	char		metrics_file[4096];	/* "": no /metrics */
+	char		invocation_log[4096];	/* "": none */
+	unsigned	worker_max_requests;	/* 0: never recycle */
+	unsigned	worker_max_rss_mb;	/* 0: no bound */
 	char		admin_token[CONFIG_SECRET_MAX];
 	char		invoke_key[CONFIG_SECRET_MAX];
 	char		cache_key[CONFIG_SECRET_MAX];

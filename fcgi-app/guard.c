@@ -1,7 +1,7 @@
 /*
  * guard.c - wires watchdog.c and sandbox.c's fatal hook to the emergency
- * answers of fcgi.c. Both exits use status 3/4 so the supervisor's log
- * says why a worker was replaced.
+ * answers of fcgi.c. Both exits use their own status (worker.h) so the
+ * supervisor restarts at once and its log says why.
  */
 #include <string.h>
 #include <unistd.h>
@@ -11,9 +11,8 @@
 #include "metrics.h"
 #include "sandbox.h"
 #include "watchdog.h"
+#include "worker.h"
 
-#define EXIT_HARD_TIMEOUT	3
-#define EXIT_FATAL		4
 
 static void
 on_expire(void)
@@ -25,7 +24,7 @@ on_expire(void)
 	metrics_add(M_HARD_KILLS, 1);
 	metrics_invocation(MO_TIMEOUT, 0);
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	_exit(EXIT_HARD_TIMEOUT);
+	_exit(WORKER_EXIT_HARD_TIMEOUT);
 }
 
 static void
@@ -38,7 +37,7 @@ on_fatal(const char *why)
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	(void)!write(STDERR_FILENO, why, strlen(why));
 	(void)!write(STDERR_FILENO, "\n", 1);
-	_exit(EXIT_FATAL);
+	_exit(WORKER_EXIT_FATAL);
 }
 
 void

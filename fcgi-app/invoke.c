@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outcome.h"
+#include "redact.h"
 #include "store.h"
 
 /* Not passed from a function to the caller: hop-by-hop (RFC 9110 §7.6.1),
@@ -66,13 +67,16 @@ struct call {
 	unsigned		 calls;	/* calls it served before this one */
 	char			 key[320];	/* warm-set key */
 	const char		*heap;	/* "warm", "bytecode" or "source" */
+	struct redactor		 red;	/* the project's secret values */
 	double			 duration_ms;
 	size_t			 peak;
 };
 
 static void
-json_logs(struct buf *b, const struct sandbox_log *log)
+json_logs(struct buf *b, const struct sandbox_log *log,
+    const struct redactor *red)
 {
+	struct buf msg = { 0 };
 	size_t i;
 
 	buf_append(b, "[", 1);
@@ -83,11 +87,14 @@ json_logs(struct buf *b, const struct sandbox_log *log)
 		buf_json_string(b, log->entries[i].level,
 		    strlen(log->entries[i].level));
 		buf_puts(b, ",\"message\":");
-		buf_json_string(b, log->entries[i].message,
+		buf_reset(&msg);
+		redact_append(red, &msg, log->entries[i].message,
 		    log->entries[i].len);
+		buf_json_string(b, msg.data, msg.len);
 		buf_append(b, "}", 1);
 	}
 	buf_append(b, "]", 1);
+	buf_free(&msg);
 }
 
 /* The X-Fn-Debug envelope; error, if not NULL, is the JSON error answer. */
@@ -116,7 +123,7 @@ envelope(struct resp *rs, const struct call *c, const struct resp *answer,
 	buf_json_string(&b, answer->body.data != NULL ? answer->body.data : "",
 	    answer->body.len);
 	buf_puts(&b, ",\"logs\":");
-	json_logs(&b, c->sb != NULL ? sandbox_log(c->sb) : NULL);
+	json_logs(&b, c->sb != NULL ? sandbox_log(c->sb) : NULL, &c->red);
 	buf_printf(&b, ",\"durationMs\":%.3f,\"memoryPeakBytes\":%zu,"
 	    "\"version\":%u", c->duration_ms, c->peak, c->version);
 	if (is_error) {
@@ -133,7 +140,7 @@ envelope(struct resp *rs, const struct call *c, const struct resp *answer,
 static void
 log_console(const struct call *c)
 {
-	struct buf line = { 0 };
+	struct buf line = { 0 }, msg = { 0 };
 	const struct sandbox_log *log = c->sb != NULL ? sandbox_log(c->sb) :
 	    NULL;
 	const struct sandbox_log_entry *e;
@@ -145,18 +152,21 @@ log_console(const struct call *c)
 		buf_printf(&line, "fnrun console project=%s request=%s fn=%s "
 		    "version=%u level=%s: ", c->id->project, c->id->request,
 		    c->id->fn, c->version, e->level);
-		for (j = 0; j < e->len; j++) {
-			if (e->message[j] == '\n')
+		buf_reset(&msg);
+		redact_append(&c->red, &msg, e->message, e->len);
+		for (j = 0; j < msg.len; j++) {
+			if (msg.data[j] == '\n')
 				buf_append(&line, "\\n", 2);
-			else if (e->message[j] == '\r')
+			else if (msg.data[j] == '\r')
 				buf_append(&line, "\\r", 2);
 			else
-				buf_append(&line, &e->message[j], 1);
+				buf_append(&line, &msg.data[j], 1);
 		}
 		buf_append(&line, "\n", 1);
 		fcgi_log_sink(c->app->conn, line.data, line.len);
 	}
 	buf_free(&line);
+	buf_free(&msg);
 }
 
 static void
@@ -172,6 +182,44 @@ function_answer(struct resp *rs, const struct call *c)
 			    c->res.headers[i].value,
 			    strlen(c->res.headers[i].value));
 	buf_append(&rs->body, c->res.body, c->res.body_len);
+}
+
+/* Issue 5: one structured line per invocation in the invocation log. */
+static void
+log_call(const struct call *c, const struct req *r, int status)
+{
+	static const char *const names[] = { "ok", "syntax_error",
+	    "no_handler", "function_error", "no_response", "memory_limit",
+	    "response_too_large", "timeout" };
+	struct buf b = { 0 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	buf_puts(&b, "{\"ts\":");
+	buf_uint(&b, (unsigned long long)now.tv_sec);
+	buf_puts(&b, ",\"requestId\":");
+	buf_json_string(&b, r->request_id, strlen(r->request_id));
+	buf_puts(&b, ",\"project\":");
+	buf_json_string(&b, c->id->project, strlen(c->id->project));
+	buf_puts(&b, ",\"request\":");
+	buf_json_string(&b, c->id->request, strlen(c->id->request));
+	buf_puts(&b, ",\"fn\":");
+	buf_json_string(&b, c->id->fn, strlen(c->id->fn));
+	buf_puts(&b, ",\"version\":");
+	buf_uint(&b, c->version);
+	buf_puts(&b, ",\"status\":");
+	buf_uint(&b, (unsigned)status);
+	buf_puts(&b, ",\"outcome\":\"");
+	buf_puts(&b, names[c->res.outcome]);
+	buf_puts(&b, "\",\"ms\":");
+	buf_ms(&b, c->duration_ms);
+	buf_puts(&b, ",\"heapPeak\":");
+	buf_uint(&b, c->peak);
+	buf_puts(&b, ",\"heap\":\"");
+	buf_puts(&b, c->heap != NULL ? c->heap : "none");
+	buf_puts(&b, "\"}\n");
+	log_invocation(b.data, b.len);
+	buf_free(&b);
 }
 
 /* SPEC §6: X-Fn-Version and Server-Timing on every invocation answer. */
@@ -424,6 +472,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		    err, sizeof(err));
 	if (st == STORE_OK) {
 		limits_for(&app->cfg, &c.meta.limits, &c.lim);
+		redact_init(&c.red, env, nenv);
 		if (nenv > 0 && (envkv = calloc(nenv, sizeof(*envkv))) == NULL)
 			abort();
 		build_request(r, env, nenv, &rq, query, headers, envkv);
@@ -442,6 +491,9 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		    "the store is not readable");
 		goto out;
 	}
+	/* Issue 4: secret values never leave through our own channels. */
+	redact_inplace(&c.red, c.res.message);
+	redact_inplace(&c.red, c.res.stack);
 	metrics_add(c.heap != NULL && strcmp(c.heap, "warm") == 0 ?
 	    M_HEAPS_WARM : M_HEAPS_COLD, 1);
 	metrics_invocation(metric_outcome(c.res.outcome), c.duration_ms);
@@ -459,9 +511,9 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		buf_append(&rs->body, answer.body.data, answer.body.len);
 	}
 	add_runtime_headers(rs, &c, c.duration_ms);
-	log_debug("invoke %s heap=%s outcome=%d %.3f ms", c.key,
-	    c.heap != NULL ? c.heap : "-", (int)c.res.outcome, c.duration_ms);
+	log_call(&c, r, rs->status);
 out:
+	redact_free(&c.red);
 	release(&c);
 	sandbox_result_free(&c.res);
 	response_free(&answer);

@@ -3,6 +3,7 @@
  * used for user console output (that is invoke.c's, through the sink).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,25 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("debug", 0, fmt, ap);
 	va_end(ap);
+}
+
+static int	invocation_fd = -1;
+
+int
+log_invocation_open(const char *path)
+{
+	if (path == NULL || *path == '\0')
+		return 0;
+	invocation_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640);
+	return invocation_fd == -1 ? -1 : 0;
+}
+
+void
+log_invocation(const char *line, size_t len)
+{
+	if (invocation_fd != -1)
+		(void)!write(invocation_fd, line, len);
 }
 
 void

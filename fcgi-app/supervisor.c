@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "supervisor.h"
+#include "worker.h"
 
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	1000
@@ -50,9 +51,13 @@ start(int (*child_main)(void *), void *arg, const sigset_t *oldmask)
 static void
 describe(pid_t pid, int status)
 {
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+	if (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == WORKER_EXIT_HARD_TIMEOUT)
 		log_info("worker %d cut off at its hard deadline; replacing",
 		    (int)pid);
+	else if (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == WORKER_EXIT_RECYCLE)
+		log_info("worker %d recycled; replacing", (int)pid);
 	else if (WIFEXITED(status))
 		log_warnx("worker %d exited with status %d; replacing",
 		    (int)pid, WEXITSTATUS(status));
@@ -121,8 +126,10 @@ supervisor_run(int (*child_main)(void *), void *arg, unsigned drain_ms)
 			 * workers that served a while restart at once; a worker
 			 * dying young backs off, capped so the slot is never
 			 * given up. */
-			if ((WIFEXITED(status) && (WEXITSTATUS(status) == 3 ||
-			    WEXITSTATUS(status) == 4)) ||
+			if ((WIFEXITED(status) &&
+			    (WEXITSTATUS(status) == WORKER_EXIT_HARD_TIMEOUT ||
+			    WEXITSTATUS(status) == WORKER_EXIT_FATAL ||
+			    WEXITSTATUS(status) == WORKER_EXIT_RECYCLE)) ||
 			    now_ms() - started >= 1000)
 				backoff = 0;
 			else

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "watchdog.h"
+#include "worker.h"
 
 static void	(*expire_cb)(void);
 
@@ -18,7 +19,7 @@ on_alarm(int sig)
 	(void)sig;
 	if (expire_cb != NULL)
 		expire_cb();
-	_exit(3);
+	_exit(WORKER_EXIT_HARD_TIMEOUT);
 }
 
 void

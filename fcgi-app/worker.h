@@ -8,6 +8,11 @@
 
 #include "app.h"
 
+/* Exit statuses a slot restarts at once, without backoff. */
+#define WORKER_EXIT_HARD_TIMEOUT	3	/* guard.c */
+#define WORKER_EXIT_FATAL		4	/* guard.c */
+#define WORKER_EXIT_RECYCLE		5	/* served its quota */
+
 /* Opens the store and the FastCGI socket, then serves. Returns the exit
  * status of the worker process. arg is a struct app with cfg filled. */
 int	worker_main(void *arg);

@@ -25,6 +25,7 @@ FNRUN_CONFIG_KEYS=(
 	timeout_ms timeout_max_ms hard_grace_ms memory_mb memory_max_mb
 	body_max_bytes source_max_bytes response_max_bytes log_max_bytes
 	warm_max_count warm_max_mb warm_max_calls
+	worker_max_requests worker_max_rss_mb
 	worker_bin
 )
 declare -A FNRUN_CONFIG_DEFAULT=(
@@ -46,6 +47,8 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[warm_max_count]=1000
 	[warm_max_mb]=256
 	[warm_max_calls]=10000
+	[worker_max_requests]=0
+	[worker_max_rss_mb]=0
 	[worker_bin]=build/fnrun-worker
 )
 
@@ -134,6 +137,8 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_WARM_MAX_COUNT 0 1000000
 	fnrun_config_int FNRUN_WARM_MAX_MB 0 1048576
 	fnrun_config_int FNRUN_WARM_MAX_CALLS 1 4294967295
+	fnrun_config_int FNRUN_WORKER_MAX_REQUESTS 0 4294967295
+	fnrun_config_int FNRUN_WORKER_MAX_RSS_MB 0 1048576
 	fnrun_config_int FNRUN_BODY_MAX_BYTES 1 1073741824
 	fnrun_config_int FNRUN_SOURCE_MAX_BYTES 1 1073741824
 	fnrun_config_int FNRUN_RESPONSE_MAX_BYTES 1 1073741824
@@ -152,6 +157,8 @@ fnrun_config_validate() {
 	FNRUN_WORKER_LOG=$FNRUN_STATE_DIR/log/worker.log
 	# Counters every worker maps (GET /metrics).
 	FNRUN_METRICS_FILE=$FNRUN_STATE_DIR/run/metrics
+	# One JSON line per invocation (project, fn, version, status, ms, ...).
+	FNRUN_INVOCATION_LOG=$FNRUN_STATE_DIR/log/invocations.log
 }
 
 fnrun_config_load
@@ -162,4 +169,4 @@ done
 unset fnrun_key
 export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED
 export FNRUN_ADMIN_TOKEN_FILE FNRUN_INVOKE_KEY_FILE FNRUN_CACHE_KEY_FILE
-export FNRUN_WORKER_LOG FNRUN_METRICS_FILE
+export FNRUN_WORKER_LOG FNRUN_METRICS_FILE FNRUN_INVOCATION_LOG

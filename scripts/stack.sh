@@ -183,17 +183,22 @@ start_memcached() {
 	}
 }
 
-start_workers() {
+# spawn_pool SOCKET PIDFILE N: the documented spawn-fcgi command line.
+# spawn-fcgi points the workers' stdout and stderr at /dev/null; its own
+# messages go to the log. The workers get this script's environment (every
+# FNRUN_* setting) and the repository as working directory.
+spawn_pool() {
 	local mode=(-M 0600)
 	is_root && mode=(-U www-data -G www-data -M 0660)
-	# No worker is alive (checked before), so any socket left is stale.
-	rm -f "$FNRUN_SOCKET"
-	# spawn-fcgi points the workers' stdout and stderr at /dev/null; its own
-	# messages go to the log. The workers get this script's environment (every
-	# FNRUN_* setting) and the repository as working directory.
-	spawn-fcgi -s "$FNRUN_SOCKET" -F "$FNRUN_WORKERS" -P "$WORKERS_PID" \
+	spawn-fcgi -s "$1" -F "$3" -P "$2" \
 		-d "$FNRUN_ROOT" "${mode[@]}" -- "$FNRUN_WORKER_BIN" \
 		</dev/null >>"$LOG/spawn-fcgi.log" 2>&1
+}
+
+start_workers() {
+	# No worker is alive (checked before), so any socket left is stale.
+	rm -f "$FNRUN_SOCKET" "$RUN/workers"
+	spawn_pool "$FNRUN_SOCKET" "$WORKERS_PID" "$FNRUN_WORKERS"
 }
 
 render_nginx_conf() {
@@ -414,6 +419,40 @@ cmd_stop() {
 	say "stopped"
 }
 
+# --- scale and reload ------------------------------------------------------------
+
+# cmd_swap N: replaces the running pool by a new one of N workers without
+# failing a request. spawn-fcgi cannot add workers to a socket that is in
+# use, so the new pool listens on a temporary path that rename(2) then puts
+# in place atomically: nginx's next connect reaches the new pool, while the
+# old workers, sent TERM, serve what was already queued on their socket
+# and the invocations in flight, then exit. Serves `scale N` (the count is
+# kept in run/workers until the next start) and `reload` (same count, the
+# worker binary as it is now: a new build).
+cmd_swap() {
+	local n=$1 old_pids new_sock=$FNRUN_SOCKET.new new_pidf=$WORKERS_PID.new
+	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 1024)); then
+		die "worker count must be 1..1024, not '$n'"
+	fi
+	mapfile -t old_pids < <(alive_pids "$WORKERS_PID" "$WORKER_COMM")
+	((${#old_pids[@]})) || die "fnrun is not running"
+	rm -f "$new_sock" "$new_pidf"
+	spawn_pool "$new_sock" "$new_pidf" "$n" || {
+		rm -f "$new_sock" "$new_pidf"
+		die "spawn-fcgi failed (see $LOG/spawn-fcgi.log)"
+	}
+	mv -f "$new_sock" "$FNRUN_SOCKET"
+	mv -f "$new_pidf" "$WORKERS_PID"
+	echo "$n" >"$RUN/workers"
+	say "$n new workers accepting; draining ${#old_pids[@]} old (pids ${old_pids[*]})"
+	stop_pids TERM "$UPSTREAM_TIMEOUT_S" "$WORKER_COMM" "${old_pids[@]}"
+	say "running with $n workers"
+}
+
+current_workers() {
+	if [[ -s $RUN/workers ]]; then cat "$RUN/workers"; else echo "$FNRUN_WORKERS"; fi
+}
+
 # --- status --------------------------------------------------------------------
 
 cmd_status() {
@@ -454,8 +493,10 @@ case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
+scale) cmd_swap "${2:-}" ;;
+reload) cmd_swap "$(current_workers)" ;;
 *)
-	printf 'usage: %s {start|stop|status}\n' "$0" >&2
+	printf 'usage: %s {start|stop|status|scale N|reload}\n' "$0" >&2
 	exit 2
 	;;
 esac
