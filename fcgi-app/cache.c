@@ -209,8 +209,13 @@ cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
 
 	cache_key(sha256hex, key);
 	val = memcached_get(c->mc, key, strlen(key), &vlen, &flags, &rc);
+	if (val == NULL && rc == MEMCACHED_SUCCESS) {
+		/* An empty value: present, and no frame. */
+		count(c, M_CACHE_REJECTS);
+		return 1;
+	}
 	if (val == NULL) {
-		if (rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
+		if (rc != MEMCACHED_NOTFOUND)
 			count(c, M_CACHE_ERRORS);
 		count(c, M_CACHE_MISSES);
 		return 1;

@@ -9,6 +9,12 @@
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) sandbox_exec_timeout_check((udata))
 duk_bool_t sandbox_exec_timeout_check(void *udata);
 
+/* Math.random: Duktape seeds its own generator from the time in ms and
+ * the heap address, so two heaps made in the same millisecond can draw
+ * the same numbers. sandbox_random.c seeds from the OS instead. */
+#define DUK_USE_GET_RANDOM_DOUBLE(udata) sandbox_random_double((udata))
+double sandbox_random_double(void *udata);
+
 /* Faster JSON.stringify of plain values; semantics are unchanged. */
 #define DUK_USE_JSON_STRINGIFY_FASTPATH
 

@@ -65,7 +65,7 @@ struct call {
 	struct sandbox_result	 res;
 	struct sandbox		*sb;	/* the heap that ran, or NULL */
 	unsigned		 calls;	/* calls it served before this one */
-	char			 key[320];	/* warm-set key */
+	char			 key[360];	/* warm-set key */
 	const char		*heap;	/* "warm", "bytecode" or "source" */
 	struct redactor		 red;	/* the project's secret values */
 	double			 duration_ms;
@@ -320,8 +320,9 @@ load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
 	    errlen);
 	if (st != STORE_OK)
 		return st;
-	snprintf(filename, sizeof(filename), "%s/%s/%s@%u.js",
-	    c->id->project, c->id->request, c->id->fn, c->version);
+	/* Bytecode is shared by every function with this source, whatever its
+	 * project: the file name compiled into it must name none of them. */
+	snprintf(filename, sizeof(filename), "%s", SANDBOX_FILENAME);
 	c->heap = "source";
 	if (sandbox_load(sb, src, len, filename, &bc, &bclen, &c->res) == 0 &&
 	    bc != NULL && app->cache != NULL)
@@ -342,8 +343,11 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 	double t0 = now_ms();
 	int st = STORE_OK;
 
-	snprintf(c->key, sizeof(c->key), "%s/%s/%s@%u#%s", c->id->project,
-	    c->id->request, c->id->fn, c->version, c->meta.sha256);
+	/* The uid tells apart a function deleted and uploaded again with
+	 * the same source and number: it must not meet the old heaps. */
+	snprintf(c->key, sizeof(c->key), "%s/%s/%s@%u#%s#%s", c->id->project,
+	    c->id->request, c->id->fn, c->version, c->meta.sha256,
+	    c->meta.uid);
 	prepare_emergency(c, &on_timeout, &on_fatal);
 	guard_begin(c->app->conn, &on_timeout, &on_fatal, c->lim.timeout_ms,
 	    c->app->cfg.hard_grace_ms);

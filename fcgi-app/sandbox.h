@@ -12,6 +12,9 @@
 
 #include <stddef.h>
 
+/* The file name code is compiled under: stack traces show it. */
+#define SANDBOX_FILENAME	"function.js"
+
 struct sandbox_limits {
 	size_t		memory_bytes;	/* heap cap */
 	unsigned	timeout_ms;	/* per load and per call */

@@ -299,6 +299,24 @@ store_sha256_hex(const char *src, size_t len, char hex[65])
 
 /* A name unique across threads, processes and restarts: pid, a per-handle
  * counter and 64 random bits. */
+/* Fills hex (size bytes, NUL included) with random lower-case hex. */
+static int
+random_hex(char *hex, size_t size)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char rnd[32];
+	size_t i, n = (size - 1) / 2;
+
+	if (n > sizeof(rnd) || RAND_bytes(rnd, (int)n) != 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		hex[i * 2] = digits[rnd[i] >> 4];
+		hex[i * 2 + 1] = digits[rnd[i] & 0xf];
+	}
+	hex[n * 2] = '\0';
+	return 0;
+}
+
 static int
 tmp_name(struct store *st, char *buf, size_t len, char *err, size_t errlen)
 {
@@ -722,6 +740,12 @@ meta_parse(const char *buf, size_t len, struct store_version *v)
 				return -1;
 			v->limits.memory_mb = (unsigned)n;
 			seen |= 16;
+		} else if (KEY("uid")) {
+			/* Optional, like isolation. */
+			if (vlen != 32 || strspn(eq, "0123456789abcdef") < 32)
+				return -1;
+			memcpy(v->uid, eq, 32);
+			v->uid[32] = '\0';
 		} else if (KEY("isolation")) {
 			/* Optional: absent in metas written before it existed. */
 			if (vlen == 8 && memcmp(eq, "per-call", 8) == 0)
@@ -832,9 +856,10 @@ version_build(struct store *st, const char *name, const char *src,
 		goto out;
 	mlen = snprintf(meta, sizeof(meta),
 	    "sha256=%s\nsize=%zu\ncreated_at=%lld\ntimeout_ms=%u\n"
-	    "memory_mb=%u\nisolation=%s\n", v->sha256, v->size,
+	    "memory_mb=%u\nisolation=%s\nuid=%s\n", v->sha256, v->size,
 	    (long long)v->created_at, v->limits.timeout_ms,
-	    v->limits.memory_mb, v->limits.per_call ? "per-call" : "warm");
+	    v->limits.memory_mb, v->limits.per_call ? "per-call" : "warm",
+	    v->uid);
 	if (file_create(dfd, META_FILE, meta, (size_t)mlen, FILE_MODE, err,
 	    errlen) != STORE_OK)
 		goto out;
@@ -1021,6 +1046,10 @@ store_write_version(struct store *st, const struct fn_id *id,
 	v.created_at = time(NULL);
 	if (limits != NULL)
 		v.limits = *limits;
+	if (random_hex(v.uid, sizeof(v.uid)) == -1) {
+		seterr(err, errlen, "RAND_bytes failed");
+		goto out;
+	}
 
 	/* A re-upload of the active version writes nothing at all. */
 	rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen);

@@ -47,6 +47,10 @@ struct store_version {
 	size_t			size;		/* bytes of source */
 	time_t			created_at;	/* seconds since the epoch, UTC */
 	struct store_limits	limits;
+	/* 32 random hex digits drawn when the version was written: unlike
+	 * (name, number, sha256), never reused by a function deleted and
+	 * uploaded again. "" for versions written before it existed. */
+	char			uid[33];
 };
 
 struct store_fn {

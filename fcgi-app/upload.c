@@ -55,8 +55,9 @@ check_source(struct app *app, const struct fn_id *id, const char *src,
 	int rc = -1;
 
 	limits_for(&app->cfg, ask, &lim);
-	snprintf(filename, sizeof(filename), "%s/%s/%s.js", id->project,
-	    id->request, id->fn);
+	/* Shared bytecode must not name a project (see invoke.c). */
+	(void)id;
+	snprintf(filename, sizeof(filename), "%s", SANDBOX_FILENAME);
 	response_error(&on_timeout, ERR_TIMEOUT, NULL, "the top level of the "
 	    "source did not finish within %u ms", lim.timeout_ms);
 	response_error(&on_fatal, ERR_FUNCTION, NULL, "the engine failed "

@@ -330,3 +330,40 @@ SERVER_TIMING_RE = re.compile(r"^fn;dur=[0-9.]+$")
 
 def quote(s):
     return urllib.parse.quote(s, safe="")
+
+
+# ---------------------------------------------------------------- stack control
+
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STACK_SH = os.path.join(ROOT_DIR, "scripts", "stack.sh")
+
+
+def stack_env(**overrides):
+    """The environment run.py gave scripts/stack.sh: every FNRUN_* it exported
+    to this process, plus the sanitizer options pointing at the log dir that
+    run.py sets only for the stack (so that workers started by scale, reload
+    or a restart report where run.py looks). overrides are FNRUN_* strings."""
+    env = dict(os.environ)
+    logdir = log_dir()
+    for var, extra in (("ASAN_OPTIONS", ["log_path=%s" % os.path.join(logdir, "asan")]),
+                       ("UBSAN_OPTIONS", ["print_stacktrace=1",
+                                          "log_path=%s" % os.path.join(logdir, "ubsan")])):
+        cur = env.get(var, "")
+        if "log_path=" not in cur:
+            env[var] = ":".join(filter(None, [cur] + extra))
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+def run_stack(*args, env=None, timeout=120):
+    """Runs scripts/stack.sh args... (default: stack_env()); returns (ok, output)."""
+    import subprocess
+    try:
+        p = subprocess.run([STACK_SH] + [str(a) for a in args],
+                           env=env if env is not None else stack_env(),
+                           cwd=ROOT_DIR, timeout=timeout,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", errors="replace")
+        return False, out + "\n(stack.sh %s timed out after %ds)" % (" ".join(map(str, args)), timeout)
+    return p.returncode == 0, p.stdout.decode("utf-8", errors="replace")
