@@ -36,6 +36,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=secrets.sh disable=SC1091
+source "$ROOT/scripts/secrets.sh"
 PROG=install.sh
 
 say() { printf 'fnrun install: %s\n' "$*"; }
@@ -325,31 +327,11 @@ env_get() {
 	sed -n "s|^$1=||p" "$D$ENV_FILE" | tail -n 1
 }
 
-random_hex32() {
-	if command -v openssl >/dev/null 2>&1; then
-		openssl rand -hex 32
-	else
-		od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
-		printf '\n'
-	fi
-}
-
-# ensure_secret FILE: 32 random bytes in hex, generated once; an existing
-# non-empty secret is kept (its mode and owner are enforced).
+# ensure_secret FILE: generated once and kept (secrets.sh), owned by the
+# service user.
 ensure_secret() {
-	local file=$1 tmp
-	if [[ ! -s $file ]]; then
-		tmp=$(umask 077 && mktemp "$file.XXXXXX")
-		(umask 077 && random_hex32 >"$tmp")
-		[[ $(wc -c <"$tmp") -eq 65 ]] || {
-			rm -f "$tmp"
-			die "could not generate ${file#"$D"}"
-		}
-		mv -f "$tmp" "$file"
-		say "generated ${file#"$D"}"
-	fi
-	chmod 0600 "$file"
-	own "$USER_NAME:$USER_NAME" "$file"
+	secret_ensure "$1" "${1#"$D"}"
+	own "$USER_NAME:$USER_NAME" "$1"
 }
 
 make_dirs_and_secrets() {

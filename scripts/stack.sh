@@ -14,6 +14,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=config.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
+# shellcheck source-path=SCRIPTDIR source=secrets.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/secrets.sh"
 
 STATE=$FNRUN_STATE_DIR
 RUN=$STATE/run
@@ -104,36 +106,6 @@ descendants() {
 			queue+=("$pid")
 		done
 	done
-}
-
-# --- secrets ---------------------------------------------------------------
-
-random_hex32() {
-	if command -v openssl >/dev/null 2>&1; then
-		openssl rand -hex 32
-	else
-		od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
-		printf '\n'
-	fi
-}
-
-# ensure_secret FILE: creates FILE with 32 random bytes in hex on first start;
-# an existing non-empty secret is kept as it is (only its mode is enforced).
-ensure_secret() {
-	local file=$1 tmp
-	if [[ -s $file ]]; then
-		chmod 0600 "$file"
-		return 0
-	fi
-	tmp=$(umask 077 && mktemp "$file.XXXXXX")
-	(umask 077 && random_hex32 >"$tmp")
-	[[ $(wc -c <"$tmp") -eq 65 ]] || {
-		rm -f "$tmp"
-		die "could not generate $file"
-	}
-	chmod 0600 "$tmp"
-	mv -f "$tmp" "$file"
-	say "generated $file"
 }
 
 # --- start -------------------------------------------------------------------
@@ -321,9 +293,9 @@ cmd_start() {
 	check_run_reachable
 	mark_logs
 	rm -f "$NGINX_PID" "$WORKERS_PID"
-	ensure_secret "$FNRUN_ADMIN_TOKEN_FILE"
-	ensure_secret "$FNRUN_INVOKE_KEY_FILE"
-	ensure_secret "$FNRUN_CACHE_KEY_FILE"
+	secret_ensure "$FNRUN_ADMIN_TOKEN_FILE"
+	secret_ensure "$FNRUN_INVOKE_KEY_FILE"
+	secret_ensure "$FNRUN_CACHE_KEY_FILE"
 
 	render_nginx_conf
 	if ! nginx_cmd -t -q </dev/null >>"$LOG/nginx-error.log" 2>&1; then
