@@ -14,7 +14,8 @@
  * The reference is Duktape 2.7's JSON decoder (duk_bi_json.c) and number
  * parser (duk_numconv.c); tests/check_json_fast.c compares the two on many
  * thousands of inputs. What they do, and so what this file does:
- *  - whitespace is SP, HT, LF, CR only; a NUL byte ends the text;
+ *  - whitespace is SP, HT, LF, CR only; a NUL byte ends the text (so
+ *    one anywhere is an error);
  *  - in strings, bytes >= 0x20 other than '"' and '\' are copied verbatim,
  *    valid UTF-8 or not; escapes are the eight of RFC 8259 plus \uXXXX,
  *    each \uXXXX encoded on its own in (extended) UTF-8, so a surrogate
@@ -26,6 +27,7 @@
  *    9007199254740993), which goes away from zero;
  *  - containers nest at most DUK_USE_JSON_DEC_RECLIMIT deep.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -249,7 +251,7 @@ parse_number(struct jf *jf)
 	char			 buf[JF_SIG_DIGITS + 32], *b;
 	jf_u128			 d = 0;
 	long			 adj = 0, ex = 0, e;
-	int			 neg = 0, eneg = 0, nd = 0, i;
+	int			 neg = 0, eneg = 0, nd = 0, i, saved_errno;
 	char			 tmp[24];
 	double			 v;
 
@@ -328,7 +330,9 @@ parse_number(struct jf *jf)
 		while (i > 0)
 			*b++ = tmp[--i];
 		*b = '\0';
+		saved_errno = errno;	/* ERANGE is no news here */
 		v = strtod(buf, NULL);
+		errno = saved_errno;
 	}
 	duk_push_number(jf->ctx, neg ? -v : v);
 	return 0;
@@ -491,8 +495,11 @@ int
 json_fast_push(duk_context *ctx, const char *s, size_t len)
 {
 	struct jf	 jf;
-	duk_idx_t	 top = duk_get_top(ctx);
+	duk_idx_t	 top;
 
+	if (len == 0)
+		return 0;
+	top = duk_get_top(ctx);
 	jf.ctx = ctx;
 	jf.p = (const unsigned char *)s;
 	jf.end = jf.p + len;

@@ -1,7 +1,7 @@
 /*
- * json_in.c - JSON request bodies through Duktape's JSON.parse. The heap is
- * created per call with a cap of 8x the input, so hostile nesting or size
- * fails cleanly instead of growing the worker.
+ * json_in.c - JSON request bodies through Duktape's JSON.parse, in a
+ * sandbox of their own (no user code runs there) capped at 8x the input,
+ * so hostile nesting or size fails cleanly instead of growing the worker.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "duktape.h"
 #include "json_in.h"
-#include "sandbox_alloc.h"
+#include "sandbox_internal.h"
 
 static duk_ret_t
 decode_safe(duk_context *ctx, void *udata)
@@ -19,19 +19,12 @@ decode_safe(duk_context *ctx, void *udata)
 	return 1;
 }
 
-static void
-no_fatal(void *udata, const char *msg)
-{
-	(void)udata;
-	fprintf(stderr, "fnrun: json_in: fatal: %s\n", msg);
-	abort();
-}
-
 int
 json_in_fields(const char *json, size_t len, struct json_in_field *f,
     size_t n, char *err, size_t errlen)
 {
-	struct sandbox_alloc acct = { 0, 0, 0, 0 };
+	struct sandbox_limits lim = { 0, 1000, 0, 0 };
+	struct sandbox *sb;
 	duk_context *ctx;
 	const char *s;
 	duk_size_t slen;
@@ -39,19 +32,18 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 	size_t i;
 	int rc = -1;
 
-	acct.limit = 8 * len + (1u << 20);
+	lim.memory_bytes = 8 * len + (1u << 20);
 	for (i = 0; i < n; i++) {
 		f[i].present = 0;
 		f[i].str = NULL;
 		f[i].len = 0;
 		f[i].num = 0;
 	}
-	ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
-	    sandbox_alloc_free, &acct, no_fatal);
-	if (ctx == NULL) {
+	if ((sb = sandbox_new(&lim)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	ctx = sandbox_context(sb);
 	duk_push_lstring(ctx, json, len);
 	if (duk_safe_call(ctx, decode_safe, NULL, 1, 1) != 0) {
 		snprintf(err, errlen, "body is not valid JSON: %s",
@@ -102,6 +94,6 @@ out:
 			free(f[i].str);
 			f[i].str = NULL;
 		}
-	duk_destroy_heap(ctx);
+	sandbox_free(sb);
 	return rc;
 }

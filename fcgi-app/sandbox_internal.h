@@ -30,6 +30,10 @@ struct sandbox {
 	struct sandbox_log	 log;
 };
 
+/* The heap of sb, for json_in.c, which parses in a sandbox of its own so
+ * the heap's udata is what the timeout check expects. */
+duk_context	*sandbox_context(struct sandbox *sb);
+
 /* The struct sandbox of the heap ctx belongs to. */
 struct sandbox	*sandbox_of(duk_context *ctx);
 

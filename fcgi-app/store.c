@@ -184,7 +184,56 @@ out:
 	return rc;
 }
 
-/* Strict decimal: digits only, no sign, no leading zero, at most max. */
+/* Makes room for one more element in list, which holds count of *cap
+ * elements of size bytes; doubling keeps appends linear. Returns the
+ * (perhaps moved) list, or NULL with err filled and list untouched, still
+ * the caller's to free. */
+static void *
+grow(void *list, size_t count, size_t *cap, size_t size, char *err,
+    size_t errlen)
+{
+	void	*nlist;
+	size_t	 ncap;
+
+	if (count < *cap)
+		return list;
+	ncap = *cap ? *cap * 2 : 8;
+	if ((nlist = reallocarray(list, ncap, size)) == NULL) {
+		seterr(err, errlen, "realloc: %s", strerror(errno));
+		return NULL;
+	}
+	*cap = ncap;
+	return nlist;
+}
+
+/* Reads name under dfd, never through a symlink, into a malloc'd buffer
+ * as read_all does; what names the file in err. STORE_NOT_FOUND if it is
+ * absent. */
+static int
+file_read(int dfd, const char *name, const char *what, size_t max,
+    char **buf, size_t *len, char *err, size_t errlen)
+{
+	int	fd = -1, rc = STORE_ERROR;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			seterr(err, errlen, "open %s: %s", what,
+			    strerror(errno));
+		goto out;
+	}
+	if (read_all(fd, max, buf, len) == -1) {
+		seterr(err, errlen, "read %s: %s", what, strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	close_fd(&fd);
+	return rc;
+}
+
 /*
  * Opens path, relative to dfd, in one system call with the guarantees the
  * component-by-component O_NOFOLLOW walk gives: no symbolic link anywhere
@@ -239,6 +288,7 @@ read_beneath(struct store *st, const char *path, size_t max, char **buf,
 	return rc;
 }
 
+/* Strict decimal: digits only, no sign, no leading zero, at most max. */
 static int
 parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
@@ -270,71 +320,106 @@ parse_version(const char *s, size_t len, unsigned *out)
 	return 0;
 }
 
+/* The content of "active" as active_write leaves it: "N\n". */
 static int
-id_valid(const struct fn_id *id)
+active_parse(const char *buf, size_t len, unsigned *version, char *err,
+    size_t errlen)
 {
-	return id != NULL &&
+	if (len < 2 || buf[len - 1] != '\n' ||
+	    parse_version(buf, len - 1, version) == -1) {
+		seterr(err, errlen, "%s: malformed", ACTIVE_FILE);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* The three names become path components: every entry point taking an
+ * fn_id checks it first. Returns 0, or -1 with err filled. */
+static int
+id_check(const struct fn_id *id, char *err, size_t errlen)
+{
+	if (id != NULL &&
 	    name_valid(id->project, strnlen(id->project, sizeof(id->project))) &&
 	    name_valid(id->request, strnlen(id->request, sizeof(id->request))) &&
-	    name_valid(id->fn, strnlen(id->fn, sizeof(id->fn)));
+	    name_valid(id->fn, strnlen(id->fn, sizeof(id->fn))))
+		return 0;
+	seterr(err, errlen, "invalid function name");
+	return -1;
+}
+
+/* id_check for the calls naming one version: STORE_NOT_FOUND for 0,
+ * which is never a version, without touching the disk. */
+static int
+version_check(const struct fn_id *id, unsigned version, char *err,
+    size_t errlen)
+{
+	if (id_check(id, err, errlen) == -1)
+		return STORE_ERROR;
+	return version == 0 ? STORE_NOT_FOUND : STORE_OK;
+}
+
+/* Like id_check, for the calls that take a project alone. */
+static int
+project_check(const char *project, char *err, size_t errlen)
+{
+	if (project != NULL && name_valid(project, strlen(project)))
+		return 0;
+	seterr(err, errlen, "invalid project name");
+	return -1;
+}
+
+/* Lower-case hex of in[0..n) into hex, NUL-terminated (2n + 1 bytes). */
+static void
+hex_encode(const unsigned char *in, size_t n, char *hex)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < n; i++) {
+		hex[i * 2] = digits[in[i] >> 4];
+		hex[i * 2 + 1] = digits[in[i] & 0xf];
+	}
+	hex[n * 2] = '\0';
 }
 
 int
 store_sha256_hex(const char *src, size_t len, char hex[65])
 {
-	static const char	 digits[] = "0123456789abcdef";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0;
 
 	if (EVP_Digest(src != NULL ? src : "", len, md, &mdlen, EVP_sha256(),
 	    NULL) != 1 || mdlen != 32)
 		return -1;
-	for (i = 0; i < mdlen; i++) {
-		hex[i * 2] = digits[md[i] >> 4];
-		hex[i * 2 + 1] = digits[md[i] & 0xf];
-	}
-	hex[64] = '\0';
+	hex_encode(md, mdlen, hex);
+	return 0;
+}
+
+/* Fills hex (size bytes, NUL included) with random lower-case hex. */
+static int
+random_hex(char *hex, size_t size)
+{
+	unsigned char	rnd[32];
+	size_t		n = (size - 1) / 2;
+
+	if (n > sizeof(rnd) || RAND_bytes(rnd, (int)n) != 1)
+		return -1;
+	hex_encode(rnd, n, hex);
 	return 0;
 }
 
 /* A name unique across threads, processes and restarts: pid, a per-handle
  * counter and 64 random bits. */
-/* Fills hex (size bytes, NUL included) with random lower-case hex. */
-static int
-random_hex(char *hex, size_t size)
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char rnd[32];
-	size_t i, n = (size - 1) / 2;
-
-	if (n > sizeof(rnd) || RAND_bytes(rnd, (int)n) != 1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		hex[i * 2] = digits[rnd[i] >> 4];
-		hex[i * 2 + 1] = digits[rnd[i] & 0xf];
-	}
-	hex[n * 2] = '\0';
-	return 0;
-}
-
 static int
 tmp_name(struct store *st, char *buf, size_t len, char *err, size_t errlen)
 {
-	static const char	 digits[] = "0123456789abcdef";
-	unsigned char		 rnd[8];
-	char			 hex[sizeof(rnd) * 2 + 1];
-	unsigned long		 n;
-	size_t			 i;
+	char		hex[8 * 2 + 1];
+	unsigned long	n;
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (random_hex(hex, sizeof(hex)) == -1) {
 		seterr(err, errlen, "RAND_bytes failed");
 		return -1;
 	}
-	for (i = 0; i < sizeof(rnd); i++) {
-		hex[i * 2] = digits[rnd[i] >> 4];
-		hex[i * 2 + 1] = digits[rnd[i] & 0xf];
-	}
-	hex[sizeof(hex) - 1] = '\0';
 	n = atomic_fetch_add(&st->counter, 1);
 	snprintf(buf, len, "%ld.%lu.%s", (long)getpid(), n, hex);
 	return 0;
@@ -387,17 +472,21 @@ out:
 }
 
 /* A fresh directory stream on dfd (its own offset, so it can be read
- * more than once). The caller closedir()s it. */
+ * more than once), or NULL with err filled naming the directory what. The
+ * caller closedir()s it. */
 static DIR *
-dir_stream(int dfd)
+dir_stream(int dfd, const char *what, char *err, size_t errlen)
 {
-	DIR	*d;
+	DIR	*d = NULL;
 	int	 fd;
 
 	if ((fd = openat(dfd, ".", O_DIR_FLAGS)) == -1)
-		return NULL;
+		goto out;
 	if ((d = fdopendir(fd)) == NULL)
 		close(fd);
+out:
+	if (d == NULL)
+		seterr(err, errlen, "open %s: %s", what, strerror(errno));
 	return d;
 }
 
@@ -454,7 +543,7 @@ sweep(int dfd)
 	DIR		*d;
 	time_t		 now = time(NULL);
 
-	if ((d = dir_stream(dfd)) == NULL)
+	if ((d = dir_stream(dfd, ".", NULL, 0)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
@@ -562,6 +651,22 @@ out:
 	return rc;
 }
 
+/* Opens <project>/<request>/<fn>/versions for reading. STORE_NOT_FOUND if
+ * the function or its versions directory is absent. */
+static int
+versions_open(struct store *st, const struct fn_id *id, int *verfd,
+    char *err, size_t errlen)
+{
+	int	reqfd = -1, fnfd = -1, rc;
+
+	*verfd = -1;
+	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) == STORE_OK)
+		rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, verfd, err, errlen);
+	close_fd(&fnfd);
+	close_fd(&reqfd);
+	return rc;
+}
+
 /* Opens the function and takes its lock. Because the lock file lives in
  * the function directory, a delete that renamed the directory away while
  * we waited leaves us holding the lock of the trashed copy: check that the
@@ -638,31 +743,13 @@ active_read(int fnfd, unsigned *version, char *err, size_t errlen)
 {
 	char	*buf = NULL;
 	size_t	 len;
-	int	 fd = -1, rc = STORE_ERROR;
+	int	 rc;
 
-	if ((fd = openat(fnfd, ACTIVE_FILE, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			rc = STORE_NOT_FOUND;
-		else
-			seterr(err, errlen, "open %s: %s", ACTIVE_FILE,
-			    strerror(errno));
-		goto out;
-	}
-	if (read_all(fd, ACTIVE_MAX, &buf, &len) == -1) {
-		seterr(err, errlen, "read %s: %s", ACTIVE_FILE,
-		    strerror(errno));
-		goto out;
-	}
-	if (len < 2 || buf[len - 1] != '\n' ||
-	    parse_version(buf, len - 1, version) == -1) {
-		seterr(err, errlen, "%s: malformed", ACTIVE_FILE);
-		goto out;
-	}
-	rc = STORE_OK;
-out:
+	rc = file_read(fnfd, ACTIVE_FILE, ACTIVE_FILE, ACTIVE_MAX, &buf, &len,
+	    err, errlen);
+	if (rc == STORE_OK)
+		rc = active_parse(buf, len, version, err, errlen);
 	free(buf);
-	close_fd(&fd);
 	return rc;
 }
 
@@ -761,46 +848,59 @@ meta_parse(const char *buf, size_t len, struct store_version *v)
 	return seen == 31 ? 0 : -1;
 }
 
+/* The meta of version, however it was read, into *out; *out is left
+ * alone when it is malformed. */
+static int
+meta_decode(const char *buf, size_t len, unsigned version,
+    struct store_version *out, char *err, size_t errlen)
+{
+	struct store_version	v;
+
+	memset(&v, 0, sizeof(v));
+	if (meta_parse(buf, len, &v) == -1) {
+		seterr(err, errlen, "version %u meta: malformed", version);
+		return STORE_ERROR;
+	}
+	v.version = version;
+	*out = v;
+	return STORE_OK;
+}
+
+/* Reads versions/<version>/<file> into a malloc'd buffer; what ("meta",
+ * "source") names it in err. STORE_NOT_FOUND if the version or the file is
+ * absent. */
+static int
+version_file(int verfd, unsigned version, const char *file,
+    const char *what, size_t max, char **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	char	num[16], label[32];
+	int	vfd = -1, rc;
+
+	snprintf(num, sizeof(num), "%u", version);
+	if ((rc = dir_open(verfd, num, 0, 0, &vfd, err, errlen)) != STORE_OK)
+		goto out;
+	snprintf(label, sizeof(label), "version %u %s", version, what);
+	rc = file_read(vfd, file, label, max, buf, len, err, errlen);
+out:
+	close_fd(&vfd);
+	return rc;
+}
+
 /* Reads versions/<version>/meta. STORE_NOT_FOUND if it is absent. */
 static int
 version_read(int verfd, unsigned version, struct store_version *out,
     char *err, size_t errlen)
 {
-	struct store_version	 v;
-	char			 num[16], *buf = NULL;
-	size_t			 len;
-	int			 vfd = -1, fd = -1, rc;
+	char	*buf = NULL;
+	size_t	 len;
+	int	 rc;
 
-	memset(&v, 0, sizeof(v));
-	snprintf(num, sizeof(num), "%u", version);
-	if ((rc = dir_open(verfd, num, 0, 0, &vfd, err, errlen)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((fd = openat(vfd, META_FILE, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			rc = STORE_NOT_FOUND;
-		else
-			seterr(err, errlen, "open version %u meta: %s",
-			    version, strerror(errno));
-		goto out;
-	}
-	if (read_all(fd, META_MAX, &buf, &len) == -1) {
-		seterr(err, errlen, "read version %u meta: %s", version,
-		    strerror(errno));
-		goto out;
-	}
-	if (meta_parse(buf, len, &v) == -1) {
-		seterr(err, errlen, "version %u meta: malformed", version);
-		goto out;
-	}
-	v.version = version;
-	*out = v;
-	rc = STORE_OK;
-out:
+	rc = version_file(verfd, version, META_FILE, "meta", META_MAX, &buf,
+	    &len, err, errlen);
+	if (rc == STORE_OK)
+		rc = meta_decode(buf, len, version, out, err, errlen);
 	free(buf);
-	close_fd(&fd);
-	close_fd(&vfd);
 	return rc;
 }
 
@@ -874,21 +974,26 @@ out:
 	return rc;
 }
 
-/* Highest version number in verfd, 0 when there is none. */
+/*
+ * Calls cb(n, arg) for every entry of the versions directory verfd that is
+ * named like a version, in directory order; whether that version is
+ * complete is for cb to find out. A non-zero return from cb ends the walk
+ * and is returned (cb fills err if it is an error). Otherwise STORE_OK once
+ * every entry was seen, or STORE_ERROR when the directory cannot be read.
+ */
 static int
-version_max(int verfd, unsigned *max, char *err, size_t errlen)
+versions_each(int verfd, int (*cb)(unsigned, void *), void *arg, char *err,
+    size_t errlen)
 {
 	struct dirent	*de;
 	DIR		*d;
-	unsigned	 n, m = 0;
-	int		 rc = STORE_ERROR;
+	unsigned	 n;
+	int		 rc = STORE_ERROR, r;
 
-	if ((d = dir_stream(verfd)) == NULL) {
-		seterr(err, errlen, "open %s: %s", VERSIONS_DIR,
-		    strerror(errno));
-		return STORE_ERROR;
-	}
+	if ((d = dir_stream(verfd, VERSIONS_DIR, err, errlen)) == NULL)
+		goto out;
 	for (;;) {
+		/* NULL is also the end: only errno tells a failure. */
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0) {
@@ -898,15 +1003,29 @@ version_max(int verfd, unsigned *max, char *err, size_t errlen)
 			}
 			break;
 		}
-		if (parse_version(de->d_name, strlen(de->d_name), &n) == 0 &&
-		    n > m)
-			m = n;
+		if (parse_version(de->d_name, strlen(de->d_name), &n) == -1)
+			continue;
+		if ((r = cb(n, arg)) != 0) {
+			rc = r;
+			goto out;
+		}
 	}
-	*max = m;
 	rc = STORE_OK;
 out:
-	closedir(d);
+	if (d != NULL)
+		closedir(d);
 	return rc;
+}
+
+/* versions_each callback: the highest number into *(unsigned *)arg. */
+static int
+version_max(unsigned n, void *arg)
+{
+	unsigned	*max = arg;
+
+	if (n > *max)
+		*max = n;
+	return 0;
 }
 
 /* Renames .tmp/<name> to versions/<max + 1>; a number taken by another
@@ -920,7 +1039,9 @@ version_claim(struct store *st, int verfd, const char *name,
 	int		tries;
 
 	for (tries = 0; tries < CLAIM_TRIES; tries++) {
-		if (version_max(verfd, &max, err, errlen) != STORE_OK)
+		max = 0;
+		if (versions_each(verfd, version_max, &max, err, errlen) !=
+		    STORE_OK)
 			return STORE_ERROR;
 		if (max == UINT_MAX) {
 			seterr(err, errlen, "out of version numbers");
@@ -942,23 +1063,25 @@ version_claim(struct store *st, int verfd, const char *name,
 	return STORE_ERROR;
 }
 
+/* versions_each callback: one version is enough. */
+static int
+version_found(unsigned n, void *arg)
+{
+	(void)n;
+	(void)arg;
+	return 1;
+}
+
+/* Has fnfd a versions directory with at least one entry named like a
+ * version? Best effort: what cannot be read counts as none. */
 static int
 has_versions(int fnfd)
 {
-	struct dirent	*de;
-	DIR		*d = NULL;
-	unsigned	 n;
-	int		 verfd = -1, found = 0;
+	int	verfd = -1, found = 0;
 
-	if (dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, NULL, 0) != STORE_OK)
-		goto out;
-	if ((d = dir_stream(verfd)) == NULL)
-		goto out;
-	while (!found && (de = readdir(d)) != NULL)
-		found = parse_version(de->d_name, strlen(de->d_name), &n) == 0;
-out:
-	if (d != NULL)
-		closedir(d);
+	if (dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, NULL, 0) == STORE_OK)
+		found = versions_each(verfd, version_found, NULL, NULL, 0) ==
+		    1;
 	close_fd(&verfd);
 	return found;
 }
@@ -1032,10 +1155,8 @@ store_write_version(struct store *st, const struct fn_id *id,
 
 	if (existed != NULL)
 		*existed = 0;
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if (id_check(id, err, errlen) == -1)
 		goto out;
-	}
 	memset(&v, 0, sizeof(v));
 	memset(&cur, 0, sizeof(cur));
 	if (store_sha256_hex(src, len, v.sha256) == -1) {
@@ -1122,25 +1243,17 @@ int
 store_get_active(struct store *st, const struct fn_id *id,
     unsigned *version, char *err, size_t errlen)
 {
-	int	reqfd = -1, fnfd = -1, rc = STORE_ERROR;
-
 	char	 path[3 * (NAME_MAX_LEN + 1) + 16], *buf = NULL;
 	size_t	 len;
+	int	 reqfd = -1, fnfd = -1, rc = STORE_ERROR;
 
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if (id_check(id, err, errlen) == -1)
 		goto out;
-	}
 	snprintf(path, sizeof(path), "%s/%s/%s/%s", id->project, id->request,
 	    id->fn, ACTIVE_FILE);
 	rc = read_beneath(st, path, ACTIVE_MAX, &buf, &len, err, errlen);
 	if (rc == STORE_OK) {
-		if (len < 2 || buf[len - 1] != '\n' ||
-		    parse_version(buf, len - 1, version) == -1) {
-			seterr(err, errlen, "%s: malformed", ACTIVE_FILE);
-			rc = STORE_ERROR;
-		}
-		free(buf);
+		rc = active_parse(buf, len, version, err, errlen);
 		goto out;
 	}
 	if (rc != -2)
@@ -1150,6 +1263,7 @@ store_get_active(struct store *st, const struct fn_id *id,
 		goto out;
 	rc = active_read(fnfd, version, err, errlen);
 out:
+	free(buf);
 	close_fd(&fnfd);
 	close_fd(&reqfd);
 	return rc;
@@ -1159,45 +1273,27 @@ int
 store_get_version(struct store *st, const struct fn_id *id,
     unsigned version, struct store_version *out, char *err, size_t errlen)
 {
-	int	reqfd = -1, fnfd = -1, verfd = -1, rc = STORE_ERROR;
 	char	path[3 * (NAME_MAX_LEN + 1) + 64], *buf = NULL;
 	size_t	len;
+	int	verfd = -1, rc = STORE_ERROR;
 
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if ((rc = version_check(id, version, err, errlen)) != STORE_OK)
 		goto out;
-	}
-	if (version == 0) {
-		rc = STORE_NOT_FOUND;
-		goto out;
-	}
 	snprintf(path, sizeof(path), "%s/%s/%s/%s/%u/%s", id->project,
 	    id->request, id->fn, VERSIONS_DIR, version, META_FILE);
 	rc = read_beneath(st, path, META_MAX, &buf, &len, err, errlen);
 	if (rc == STORE_OK) {
-		memset(out, 0, sizeof(*out));
-		if (meta_parse(buf, len, out) == -1) {
-			seterr(err, errlen, "version %u meta: malformed",
-			    version);
-			rc = STORE_ERROR;
-		}
-		out->version = version;
-		free(buf);
+		rc = meta_decode(buf, len, version, out, err, errlen);
 		goto out;
 	}
 	if (rc != -2)
 		goto out;
-	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
-	    STORE_OK)
-		goto out;
-	if ((rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen)) !=
-	    STORE_OK)
+	if ((rc = versions_open(st, id, &verfd, err, errlen)) != STORE_OK)
 		goto out;
 	rc = version_read(verfd, version, out, err, errlen);
 out:
+	free(buf);
 	close_fd(&verfd);
-	close_fd(&fnfd);
-	close_fd(&reqfd);
 	return rc;
 }
 
@@ -1205,49 +1301,16 @@ int
 store_read_source(struct store *st, const struct fn_id *id,
     unsigned version, char **src, size_t *len, char *err, size_t errlen)
 {
-	char	num[16];
-	int	reqfd = -1, fnfd = -1, verfd = -1, vfd = -1, fd = -1;
-	int	rc = STORE_ERROR;
+	int	verfd = -1, rc = STORE_ERROR;
 
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if ((rc = version_check(id, version, err, errlen)) != STORE_OK)
 		goto out;
-	}
-	if (version == 0) {
-		rc = STORE_NOT_FOUND;
+	if ((rc = versions_open(st, id, &verfd, err, errlen)) != STORE_OK)
 		goto out;
-	}
-	snprintf(num, sizeof(num), "%u", version);
-	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
-	    STORE_OK)
-		goto out;
-	if ((rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen)) !=
-	    STORE_OK)
-		goto out;
-	if ((rc = dir_open(verfd, num, 0, 0, &vfd, err, errlen)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((fd = openat(vfd, SOURCE_FILE, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			rc = STORE_NOT_FOUND;
-		else
-			seterr(err, errlen, "open version %u source: %s",
-			    version, strerror(errno));
-		goto out;
-	}
-	if (read_all(fd, SIZE_MAX - 1, src, len) == -1) {
-		seterr(err, errlen, "read version %u source: %s", version,
-		    strerror(errno));
-		goto out;
-	}
-	rc = STORE_OK;
+	rc = version_file(verfd, version, SOURCE_FILE, "source", SIZE_MAX - 1,
+	    src, len, err, errlen);
 out:
-	close_fd(&fd);
-	close_fd(&vfd);
 	close_fd(&verfd);
-	close_fd(&fnfd);
-	close_fd(&reqfd);
 	return rc;
 }
 
@@ -1259,14 +1322,8 @@ store_set_active(struct store *st, const struct fn_id *id,
 	int			 reqfd = -1, fnfd = -1, lockfd = -1;
 	int			 verfd = -1, rc = STORE_ERROR;
 
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if ((rc = version_check(id, version, err, errlen)) != STORE_OK)
 		goto out;
-	}
-	if (version == 0) {
-		rc = STORE_NOT_FOUND;
-		goto out;
-	}
 	if ((rc = fn_lock(st, id, 0, &reqfd, &fnfd, &lockfd, err, errlen)) !=
 	    STORE_OK)
 		goto out;
@@ -1293,86 +1350,75 @@ cmp_version(const void *a, const void *b)
 	return (x->version > y->version) - (x->version < y->version);
 }
 
+/* What store_list_versions gathers through versions_each. */
+struct version_list {
+	int			 verfd;
+	struct store_version	*list;
+	size_t			 count, cap;
+	char			*err;
+	size_t			 errlen;
+};
+
+/* versions_each callback: appends version n to the version_list arg. */
+static int
+version_add(unsigned n, void *arg)
+{
+	struct version_list	*vl = arg;
+	struct store_version	*nlist, v;
+
+	/* A version without readable meta is not a version. */
+	if (version_read(vl->verfd, n, &v, NULL, 0) != STORE_OK)
+		return 0;
+	if ((nlist = grow(vl->list, vl->count, &vl->cap, sizeof(*nlist),
+	    vl->err, vl->errlen)) == NULL)
+		return STORE_ERROR;
+	vl->list = nlist;
+	vl->list[vl->count++] = v;
+	return 0;
+}
+
 int
 store_list_versions(struct store *st, const struct fn_id *id,
     struct store_version **out, size_t *n, unsigned *active, char *err,
     size_t errlen)
 {
-	struct store_version	*list = NULL, *nlist, v;
-	struct dirent		*de;
-	DIR			*d = NULL;
-	size_t			 count = 0, cap = 0;
-	unsigned		 num;
-	int			 reqfd = -1, fnfd = -1, verfd = -1;
-	int			 rc = STORE_ERROR, r;
+	struct version_list	 vl;
+	int			 reqfd = -1, fnfd = -1, rc = STORE_ERROR;
 
+	memset(&vl, 0, sizeof(vl));
+	vl.verfd = -1;
+	vl.err = err;
+	vl.errlen = errlen;
 	*out = NULL;
 	*n = 0;
 	*active = 0;
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if (id_check(id, err, errlen) == -1)
 		goto out;
-	}
 	if ((rc = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) !=
 	    STORE_OK)
 		goto out;
-	if ((r = active_read(fnfd, active, err, errlen)) == STORE_ERROR) {
-		rc = r;
+	/* No active version leaves *active at 0. */
+	if ((rc = active_read(fnfd, active, err, errlen)) == STORE_ERROR)
 		goto out;
-	}
-	if (r == STORE_NOT_FOUND)
-		*active = 0;
-	r = dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, err, errlen);
-	if (r == STORE_NOT_FOUND) {
+	rc = dir_open(fnfd, VERSIONS_DIR, 0, 0, &vl.verfd, err, errlen);
+	if (rc == STORE_NOT_FOUND) {	/* none claimed yet */
 		rc = STORE_OK;
 		goto out;
 	}
-	rc = STORE_ERROR;
-	if (r != STORE_OK)
+	if (rc != STORE_OK)
 		goto out;
-	if ((d = dir_stream(verfd)) == NULL) {
-		seterr(err, errlen, "open %s: %s", VERSIONS_DIR,
-		    strerror(errno));
+	if ((rc = versions_each(vl.verfd, version_add, &vl, err, errlen)) !=
+	    STORE_OK)
 		goto out;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				seterr(err, errlen, "read %s: %s",
-				    VERSIONS_DIR, strerror(errno));
-				goto out;
-			}
-			break;
-		}
-		if (parse_version(de->d_name, strlen(de->d_name), &num) == -1)
-			continue;
-		/* A version without readable meta is not a version. */
-		if (version_read(verfd, num, &v, NULL, 0) != STORE_OK)
-			continue;
-		if (count == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((nlist = realloc(list, cap * sizeof(*list))) ==
-			    NULL) {
-				seterr(err, errlen, "realloc: %s",
-				    strerror(errno));
-				goto out;
-			}
-			list = nlist;
-		}
-		list[count++] = v;
-	}
-	if (count > 0)
-		qsort(list, count, sizeof(*list), cmp_version);
-	*out = list;
-	*n = count;
-	list = NULL;
+	if (vl.count > 0)
+		qsort(vl.list, vl.count, sizeof(*vl.list), cmp_version);
+	*out = vl.list;
+	*n = vl.count;
+	vl.list = NULL;
 	rc = STORE_OK;
 out:
-	free(list);
-	if (d != NULL)
-		closedir(d);
-	close_fd(&verfd);
+	free(vl.list);
+	close_fd(&vl.verfd);
 	close_fd(&fnfd);
 	close_fd(&reqfd);
 	return rc;
@@ -1419,10 +1465,8 @@ list_request(int projfd, const char *request, struct store_fn **list,
 	if (rc != STORE_OK || reqfd == -1)
 		goto out;
 	rc = STORE_ERROR;
-	if ((d = dir_stream(reqfd)) == NULL) {
-		seterr(err, errlen, "open %s: %s", request, strerror(errno));
+	if ((d = dir_stream(reqfd, request, err, errlen)) == NULL)
 		goto out;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (!is_name_dir(reqfd, de->d_name))
 			continue;
@@ -1442,16 +1486,10 @@ list_request(int projfd, const char *request, struct store_fn **list,
 			continue;
 		}
 		close_fd(&fnfd);
-		if (*count == *cap) {
-			*cap = *cap ? *cap * 2 : 8;
-			if ((nlist = realloc(*list, *cap * sizeof(**list))) ==
-			    NULL) {
-				seterr(err, errlen, "realloc: %s",
-				    strerror(errno));
-				goto out;
-			}
-			*list = nlist;
-		}
+		if ((nlist = grow(*list, *count, cap, sizeof(**list), err,
+		    errlen)) == NULL)
+			goto out;
+		*list = nlist;
 		memset(&(*list)[*count], 0, sizeof(**list));
 		/* Both names passed name_valid, so they fit. */
 		memcpy((*list)[*count].request, request, strlen(request));
@@ -1480,22 +1518,14 @@ store_list_fns(struct store *st, const char *project, struct store_fn **out,
 
 	*out = NULL;
 	*n = 0;
-	if (project == NULL || !name_valid(project, strlen(project))) {
-		seterr(err, errlen, "invalid project name");
+	if (project_check(project, err, errlen) == -1)
 		goto out;
-	}
-	rc = dir_open(st->rootfd, project, 0, 0, &projfd, err, errlen);
-	if (rc == STORE_NOT_FOUND) {
-		rc = STORE_OK;
-		goto out;
-	}
-	if (rc != STORE_OK)
+	if ((rc = dir_open(st->rootfd, project, 0, 0, &projfd, err,
+	    errlen)) != STORE_OK)
 		goto out;
 	rc = STORE_ERROR;
-	if ((d = dir_stream(projfd)) == NULL) {
-		seterr(err, errlen, "open %s: %s", project, strerror(errno));
+	if ((d = dir_stream(projfd, project, err, errlen)) == NULL)
 		goto out;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (!is_name_dir(projfd, de->d_name))
 			continue;
@@ -1514,7 +1544,8 @@ out:
 	if (d != NULL)
 		closedir(d);
 	close_fd(&projfd);
-	return rc;
+	/* Only the project can be missing: an unknown one is no functions. */
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
 int
@@ -1525,10 +1556,8 @@ store_delete_fn(struct store *st, const struct fn_id *id, char *err,
 	int	reqfd = -1, fnfd = -1, lockfd = -1, moved = 0;
 	int	rc = STORE_ERROR;
 
-	if (!id_valid(id)) {
-		seterr(err, errlen, "invalid function name");
+	if (id_check(id, err, errlen) == -1)
 		goto out;
-	}
 	if (tmp_name(st, name, sizeof(name), err, errlen) == -1)
 		goto out;
 	/* Under the lock, so no upload is half-way through claiming. */
@@ -1697,27 +1726,19 @@ store_env_list(struct store *st, const char *project, int with_values,
 	struct dirent		*de;
 	struct stat		 sb;
 	DIR			*d = NULL;
+	char			 what[sizeof(ENV_DIR) + ENV_NAME_MAX_LEN + 1];
 	size_t			 count = 0, cap = 0, nlen;
-	int			 envfd = -1, fd = -1, rc = STORE_ERROR;
+	int			 envfd = -1, rc = STORE_ERROR, r;
 
 	*out = NULL;
 	*n = 0;
-	if (project == NULL || !name_valid(project, strlen(project))) {
-		seterr(err, errlen, "invalid project name");
+	if (project_check(project, err, errlen) == -1)
 		goto out;
-	}
-	rc = env_open(st, project, 0, &envfd, err, errlen);
-	if (rc == STORE_NOT_FOUND) {
-		rc = STORE_OK;
-		goto out;
-	}
-	if (rc != STORE_OK)
+	if ((rc = env_open(st, project, 0, &envfd, err, errlen)) != STORE_OK)
 		goto out;
 	rc = STORE_ERROR;
-	if ((d = dir_stream(envfd)) == NULL) {
-		seterr(err, errlen, "open %s: %s", ENV_DIR, strerror(errno));
+	if ((d = dir_stream(envfd, ENV_DIR, err, errlen)) == NULL)
 		goto out;
-	}
 	while ((de = readdir(d)) != NULL) {
 		nlen = strlen(de->d_name);
 		if (!name_env_valid(de->d_name, nlen))
@@ -1725,35 +1746,24 @@ store_env_list(struct store *st, const char *project, int with_values,
 		if (fstatat(envfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
 		    -1 || !S_ISREG(sb.st_mode))
 			continue;
-		if (count == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((nlist = realloc(list, cap * sizeof(*list))) ==
-			    NULL) {
-				seterr(err, errlen, "realloc: %s",
-				    strerror(errno));
-				goto out;
-			}
-			list = nlist;
-		}
+		if ((nlist = grow(list, count, &cap, sizeof(*list), err,
+		    errlen)) == NULL)
+			goto out;
+		list = nlist;
 		var = &list[count];
 		memset(var, 0, sizeof(*var));
 		memcpy(var->name, de->d_name, nlen);
 		if (with_values) {
-			if ((fd = openat(envfd, de->d_name, O_RDONLY |
-			    O_NOFOLLOW | O_CLOEXEC)) == -1) {
-				if (errno == ENOENT)	/* unset meanwhile */
-					continue;
-				seterr(err, errlen, "open %s/%s: %s",
-				    ENV_DIR, de->d_name, strerror(errno));
+			/* name_env_valid bounded the name; the precision
+			 * tells the compiler. */
+			snprintf(what, sizeof(what), "%s/%.*s", ENV_DIR,
+			    ENV_NAME_MAX_LEN, de->d_name);
+			r = file_read(envfd, de->d_name, what, SIZE_MAX - 1,
+			    &var->value, &var->len, err, errlen);
+			if (r == STORE_NOT_FOUND)	/* unset meanwhile */
+				continue;
+			if (r != STORE_OK)
 				goto out;
-			}
-			if (read_all(fd, SIZE_MAX - 1, &var->value,
-			    &var->len) == -1) {
-				seterr(err, errlen, "read %s/%s: %s",
-				    ENV_DIR, de->d_name, strerror(errno));
-				goto out;
-			}
-			close_fd(&fd);
 		}
 		count++;
 	}
@@ -1766,11 +1776,12 @@ store_env_list(struct store *st, const char *project, int with_values,
 out:
 	if (list != NULL)
 		store_env_free(list, count);
-	close_fd(&fd);
 	if (d != NULL)
 		closedir(d);
 	close_fd(&envfd);
-	return rc;
+	/* Only .env can be missing (a variable unset meanwhile is skipped):
+	 * an unknown project has no variables. */
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
 void
