@@ -20,13 +20,13 @@ enum fcgi_emergency {
 struct fcgi_conn;
 
 /* Initialises libfcgi on the listening socket spawn-fcgi gave us (fd 0).
- * Accept is interrupted by signals so a stop request is seen at once.
  * Returns NULL on failure. */
 struct fcgi_conn	*fcgi_open(void);
 
-/* Waits for the next request and fills r from its params. Returns 0, 1
+/* Accepts the next request and fills r from its params. Returns 0, 1
  * when the request is malformed (r must still be freed; answer it), or -1
- * when accept failed (for example interrupted by SIGTERM). */
+ * when accept failed (errno EAGAIN: the non-blocking listening socket had
+ * nothing queued). */
 int	fcgi_accept(struct fcgi_conn *c, struct req *r);
 
 /* Reads the body into r, up to max bytes. Returns 0, or 1 when the body is

@@ -3,6 +3,7 @@
  * owns what is allocated for it and frees it once the answer is written.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,23 +30,41 @@ on_term(int sig)
 	stopping = 1;
 }
 
-/* Serves one request. Returns 0, or -1 when accept failed. With
- * accept_timer set, that timer is armed only while accept blocks. */
+/*
+ * Waits until the listening socket has a connection. SIGTERM is blocked
+ * everywhere else, so it can never interrupt libfcgi's read(2)/write(2)
+ * mid-request (that truncates answers); ppoll unblocks it atomically for
+ * the wait only, so a TERM is never missed either. Returns 0 when
+ * readable, -1 when asked to stop.
+ */
 static int
-serve_one(struct app *app, struct resp *rs, timer_t *accept_timer)
+wait_for_connection(const sigset_t *waitmask)
 {
-	static const struct itimerspec arm = { { 0, 0 }, { 0, 100000000 } };
-	static const struct itimerspec disarm;
+	struct pollfd pfd = { .fd = 0, .events = POLLIN, .revents = 0 };
+
+	while (!stopping) {
+		if (ppoll(&pfd, 1, NULL, waitmask) == 1)
+			return 0;
+		if (errno != EINTR) {
+			log_warn("ppoll");
+			usleep(100000);
+		}
+	}
+	return -1;
+}
+
+/* Serves one request. Returns 0, or -1 when there was none to accept:
+ * the listening socket is non-blocking, so a connection a sibling took
+ * first costs an EAGAIN, not a wait. */
+static int
+serve_one(struct app *app, struct resp *rs)
+{
 	struct req r;
 	int rc;
 
-	if (accept_timer != NULL)
-		timer_settime(*accept_timer, 0, &arm, NULL);
 	rc = fcgi_accept(app->conn, &r);
-	if (accept_timer != NULL)
-		timer_settime(*accept_timer, 0, &disarm, NULL);
 	if (rc < 0) {
-		if (!stopping && errno != EINTR) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			log_warn("accept");
 			usleep(100000);
 		}
@@ -76,43 +95,6 @@ serve_one(struct app *app, struct resp *rs, timer_t *accept_timer)
 	return 0;
 }
 
-static void
-on_usr2(int sig)
-{
-	(void)sig;
-}
-
-/*
- * After a stop request: serve the connections already queued on the
- * listening socket, then return. (A swap renames a new pool's socket over
- * this one's path, so nothing new arrives; what nginx queued before must
- * not be reset.) Another draining worker may take the last queued
- * connection between poll and accept: a 100 ms SIGUSR2 timer interrupts
- * an accept that would wait for ever.
- */
-static void
-drain_backlog(struct app *app, struct resp *rs)
-{
-	struct pollfd pfd = { .fd = 0, .events = POLLIN, .revents = 0 };
-	struct sigevent sev;
-	struct sigaction sa;
-	timer_t t;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr2;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR2, &sa, NULL);
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_SIGNAL;
-	sev.sigev_signo = SIGUSR2;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &t) == -1)
-		return;
-	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
-	    serve_one(app, rs, &t) == 0)
-		;
-	timer_delete(t);
-}
-
 /* php-fpm's pm.max_requests, and a bound on the worker's RSS. */
 static int
 should_recycle(const struct app *app, unsigned long served)
@@ -140,18 +122,32 @@ worker_main(void *arg)
 	struct app *app = arg;
 	struct sigaction sa;
 	struct resp rs = { 0 };
+	sigset_t stopset, waitmask;
 	unsigned long served = 0;
 	char err[512];
-	int rc = 0;
+	int rc = 0, fl;
 
-	/* No SA_RESTART: SIGTERM must interrupt accept() (libfcgi was told
-	 * FCGI_FAIL_ACCEPT_ON_INTR), but never a request being served. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* TERM/INT are taken only while waiting (wait_for_connection). */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	sigprocmask(SIG_BLOCK, &stopset, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	/* Every worker of the pool polls, then accepts without blocking.
+	 * Accepted sockets do not inherit O_NONBLOCK (accept(2), Linux). */
+	if ((fl = fcntl(0, F_GETFL)) == -1 ||
+	    fcntl(0, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_warn("listening socket (fd 0; run me under spawn-fcgi)");
+		return 1;
+	}
 	if ((app->store = store_open(app->cfg.store_dir, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("store: %s", err);
@@ -177,16 +173,19 @@ worker_main(void *arg)
 	(void)metrics_claim();
 	if (log_invocation_open(app->cfg.invocation_log) == -1)
 		log_warn("invocation log %s", app->cfg.invocation_log);
-	while (!stopping) {
-		if (serve_one(app, &rs, NULL) == 0 &&
+	while (wait_for_connection(&waitmask) == 0) {
+		if (serve_one(app, &rs) == 0 &&
 		    should_recycle(app, ++served)) {
 			log_info("recycling after %lu requests", served);
 			rc = WORKER_EXIT_RECYCLE;
 			break;
 		}
 	}
-	if (stopping)
-		drain_backlog(app, &rs);
+	/* Stopping: what nginx already queued on this socket is served (a
+	 * swap renamed a new pool's socket over its path, so nothing new
+	 * arrives); accept says EAGAIN once the queue is empty. */
+	while (stopping && serve_one(app, &rs) == 0)
+		;
 	response_free(&rs);
 	hotset_free(app->hot);
 	cache_close(app->cache);
