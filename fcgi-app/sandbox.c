@@ -262,6 +262,9 @@ run_top_level(struct sandbox *sb, struct sandbox_result *res)
 	}
 	duk_put_prop_string(ctx, -3, "handler");
 	duk_pop_2(ctx);
+	/* The heap may stay warm for thousands of calls: shrink property
+	 * tables and free the compiler's garbage once, now. */
+	duk_gc(ctx, DUK_GC_COMPACT);
 	return 0;
 }
 

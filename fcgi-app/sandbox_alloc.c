@@ -9,14 +9,22 @@
 
 #include "sandbox_alloc.h"
 
-/* The header keeps the payload aligned as malloc would. */
-#define HDR	(sizeof(max_align_t))
+/* The block's size sits in an 8-byte header. Duktape on this platform
+ * asks for 8-byte alignment (DUK_USE_ALIGN_BY 8: doubles, 64-bit ints),
+ * which malloc's 16-byte alignment plus 8 keeps; a 16-byte header would
+ * cost ~23 KB of RSS per warm heap (measured: 150 -> 127 KB/function). */
+#define HDR	8
+#define SANDBOX_ALIGN	8
+_Static_assert(alignof(double) <= SANDBOX_ALIGN &&
+    alignof(uint64_t) <= SANDBOX_ALIGN && alignof(void *) <= SANDBOX_ALIGN &&
+    sizeof(size_t) <= HDR, "the header must keep Duktape's alignment");
 
 static int
 admit(struct sandbox_alloc *a, size_t old, size_t size)
 {
-	/* HDR + size must not wrap, whatever the limit. */
-	if (size > SIZE_MAX - HDR || size > a->limit ||
+	/* HDR + size must not wrap, whatever the limit; nothing real asks
+	 * for half the address space. */
+	if (size > SIZE_MAX / 2 || size > a->limit ||
 	    a->used - old > a->limit - size) {
 		a->hit_limit = 1;
 		return 0;
