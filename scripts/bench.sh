@@ -29,10 +29,15 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 mkdir -p "$OUT"
 STACKS=()
+declare -A STACK_BIN=()
+# stack.sh recognises workers by their binary's name: stop each stack with
+# the binary it was started with, or its workers would be left running.
 cleanup() {
 	local s
 	for s in "${STACKS[@]}"; do
-		FNRUN_STATE_DIR=$OUT/$s "$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
+		FNRUN_STATE_DIR=$OUT/$s FNRUN_WORKER_BIN=${STACK_BIN[$s]} \
+			FNRUN_CONFIG=$OUT/$s/none.conf \
+			"$ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
 	done
 }
 trap cleanup EXIT
@@ -55,6 +60,7 @@ start_stack() {
 		"$ROOT/scripts/stack.sh" start >"$OUT/$name.start.log" 2>&1 ||
 		{ cat "$OUT/$name.start.log" >&2; exit 1; }
 	STACKS+=("$name")
+	STACK_BIN[$name]=$bin
 	sed -n 's|.*running at \(http://[^ ]*\).*|\1|p' "$OUT/$name.start.log" >"$OUT/$name/url"
 }
 
