@@ -176,18 +176,3 @@ buf_free(struct buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
-
-char *
-buf_take(struct buf *b, size_t *len)
-{
-	char *p;
-
-	if (b->data == NULL)
-		buf_append(b, "", 0);
-	p = b->data;
-	if (len != NULL)
-		*len = b->len;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return p;
-}

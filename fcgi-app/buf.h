@@ -30,7 +30,5 @@ void	buf_uint(struct buf *b, unsigned long long v);
 void	buf_ms(struct buf *b, double ms);
 void	buf_reset(struct buf *b);	/* len = 0, keeps the memory */
 void	buf_free(struct buf *b);	/* releases, leaves an empty buf */
-/* Hands the data to the caller (who frees it) and empties b. */
-char	*buf_take(struct buf *b, size_t *len);
 
 #endif

@@ -143,21 +143,6 @@ hotset_put(struct hotset *h, const char *key, struct sandbox *sb,
 	}
 }
 
-void
-hotset_drop_prefix(struct hotset *h, const char *prefix)
-{
-	struct entry *e, *older;
-	size_t n = strlen(prefix);
-
-	for (e = h->newest; e != NULL; e = older) {
-		older = e->older;
-		if (strncmp(e->key, prefix, n) == 0) {
-			unlink_entry(h, e);
-			free_entry(e);
-		}
-	}
-}
-
 const struct hotset_stats *
 hotset_stats(const struct hotset *h)
 {

@@ -34,9 +34,6 @@ struct sandbox	*hotset_take(struct hotset *h, const char *key,
 void		 hotset_put(struct hotset *h, const char *key,
 		    struct sandbox *sb, size_t bytes, unsigned calls);
 
-/* Frees every entry whose key starts with prefix (e.g. "p/r/f@"). */
-void		 hotset_drop_prefix(struct hotset *h, const char *prefix);
-
 const struct hotset_stats	*hotset_stats(const struct hotset *h);
 
 #endif

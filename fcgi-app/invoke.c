@@ -1,8 +1,10 @@
 /*
  * invoke.c - SPEC §6: POST /invoke/{project}/{request}/{fn}. Resolve the
- * version, load its source and the project's environment, run the handler
- * in a fresh heap under the hard bound, and answer with what it sent, a
- * JSON error, or (X-Fn-Debug: 1) the debug envelope.
+ * version and read the project's environment, run the handler under the
+ * hard bound in this worker's warm heap of that version (or a new one,
+ * from cached bytecode or the source), and answer with what it sent, a
+ * JSON error, or (X-Fn-Debug: 1) the debug envelope. Secret values are
+ * kept out of everything but the function's own answer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -304,7 +306,7 @@ static int
 load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
 {
 	struct app *app = c->app;
-	char filename[256], *src = NULL;
+	char *src = NULL;
 	void *bc = NULL;
 	size_t len, bclen = 0;
 	int st;
@@ -320,11 +322,11 @@ load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
 	    errlen);
 	if (st != STORE_OK)
 		return st;
+	c->heap = "source";
 	/* Bytecode is shared by every function with this source, whatever its
 	 * project: the file name compiled into it must name none of them. */
-	snprintf(filename, sizeof(filename), "%s", SANDBOX_FILENAME);
-	c->heap = "source";
-	if (sandbox_load(sb, src, len, filename, &bc, &bclen, &c->res) == 0 &&
+	if (sandbox_load(sb, src, len, SANDBOX_FILENAME, &bc, &bclen,
+	    &c->res) == 0 &&
 	    bc != NULL && app->cache != NULL)
 		cache_put_bytecode(app->cache, c->meta.sha256, bc, bclen);
 	free(bc);

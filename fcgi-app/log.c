@@ -87,21 +87,6 @@ log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_debug(const char *fmt, ...)
-{
-	static int enabled = -1;
-	va_list ap;
-
-	if (enabled == -1)
-		enabled = getenv("FNRUN_DEBUG") != NULL;
-	if (!enabled)
-		return;
-	va_start(ap, fmt);
-	vlog("debug", 0, fmt, ap);
-	va_end(ap);
-}
-
 static int	invocation_fd = -1;
 
 int

@@ -20,8 +20,6 @@ void	log_warnx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *fmt, ...)		/* only with FNRUN_DEBUG set */
-	    __attribute__((format(printf, 1, 2)));
 /* The invocation log (one JSON object per line): opened once per worker;
  * each line is one write(2) with O_APPEND, so workers do not interleave. */
 int	log_invocation_open(const char *path);

@@ -31,18 +31,6 @@ static const struct {
 	[ERR_INTERNAL] = { "internal", 500 },
 };
 
-const char *
-response_error_code(enum resp_error e)
-{
-	return errors[e].code;
-}
-
-int
-response_error_status(enum resp_error e)
-{
-	return errors[e].status;
-}
-
 /* RFC 9110 §5.6.2 token characters. */
 static int
 is_tchar(unsigned char c)

@@ -36,10 +36,6 @@ struct resp {
 	struct buf	body;
 };
 
-/* The wire name ("function_error") and the HTTP status of an error. */
-const char	*response_error_code(enum resp_error e);
-int		 response_error_status(enum resp_error e);
-
 /* Adds one header line. Returns -1 (and adds nothing) when the name is not
  * an HTTP token or the value holds CR, LF or NUL. */
 int		 response_header(struct resp *rs, const char *name,

@@ -42,22 +42,19 @@ answer(struct resp *rs, const struct fn_id *id, const struct store_version *v,
 
 /* Compiles and runs src's top level; on failure fills rs. */
 static int
-check_source(struct app *app, const struct fn_id *id, const char *src,
-    size_t len, const struct store_limits *ask, struct resp *rs)
+check_source(struct app *app, const char *src, size_t len,
+    const struct store_limits *ask, struct resp *rs)
 {
 	struct sandbox_limits lim;
 	struct sandbox_result res;
 	struct sandbox *sb;
 	struct resp on_timeout = { 0 }, on_fatal = { 0 };
-	char filename[256], sha[65];
+	char sha[65];
 	void *bc = NULL;
 	size_t bclen = 0;
 	int rc = -1;
 
 	limits_for(&app->cfg, ask, &lim);
-	/* Shared bytecode must not name a project (see invoke.c). */
-	(void)id;
-	snprintf(filename, sizeof(filename), "%s", SANDBOX_FILENAME);
 	response_error(&on_timeout, ERR_TIMEOUT, NULL, "the top level of the "
 	    "source did not finish within %u ms", lim.timeout_ms);
 	response_error(&on_fatal, ERR_FUNCTION, NULL, "the engine failed "
@@ -71,7 +68,8 @@ check_source(struct app *app, const struct fn_id *id, const char *src,
 		    "too small to create a JavaScript heap");
 		goto out;
 	}
-	rc = sandbox_load(sb, src, len, filename, &bc, &bclen, &res);
+	/* Shared bytecode must not name a project (see invoke.c). */
+	rc = sandbox_load(sb, src, len, SANDBOX_FILENAME, &bc, &bclen, &res);
 	sandbox_free(sb);
 	guard_end();
 	if (rc != 0)
@@ -111,7 +109,7 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 		response_error(rs, ERR_BAD_REQUEST, NULL, "%s", err);
 		return;
 	}
-	if (check_source(app, id, src, len, ask, rs) != 0) {
+	if (check_source(app, src, len, ask, rs) != 0) {
 		metrics_add(M_UPLOADS_REJECTED, 1);
 		return;
 	}

@@ -309,50 +309,6 @@ START_TEST(test_zero_count_keeps_nothing)
 }
 END_TEST
 
-START_TEST(test_drop_prefix)
-{
-	static const char *const keys[] = {
-	    "p/r/f@1#aaa", "p/r/f@2#bbb", "p/r/fx@1#ccc", "p/r2/f@1#ddd",
-	    "q/r/f@1#eee", "pp/r/f@1#fff",
-	};
-	struct hotset *h = new_set(10, 100 * MiB, 100);
-	struct sandbox *sb[NELEM(keys)];
-	size_t i;
-
-	for (i = 0; i < NELEM(keys); i++) {
-		sb[i] = new_sb();
-		hotset_put(h, keys[i], sb[i], 10 * (i + 1), 1);
-	}
-	ck_stats(h, 6, 210, 0);
-	hotset_drop_prefix(h, "p/r/f@");
-	ck_stats(h, 4, 210 - 10 - 20, 0);
-	expect_absent(h, keys[0]);
-	expect_absent(h, keys[1]);
-	for (i = 2; i < NELEM(keys); i++)
-		expect_present(h, keys[i], sb[i], 10 * (i + 1), 1);
-	/* Nothing matches: nothing changes. */
-	hotset_drop_prefix(h, "zz/");
-	ck_stats(h, 4, 180, 0);
-	/* A whole project. */
-	hotset_drop_prefix(h, "p/");
-	ck_stats(h, 2, 50 + 60, 0);
-	expect_absent(h, keys[2]);
-	expect_absent(h, keys[3]);
-	expect_present(h, keys[4], sb[4], 50, 1);
-	expect_present(h, keys[5], sb[5], 60, 1);
-	/* The empty prefix matches everything. */
-	hotset_drop_prefix(h, "");
-	ck_stats(h, 0, 0, 0);
-	expect_absent(h, keys[4]);
-	expect_absent(h, keys[5]);
-	/* The set still works after being emptied. */
-	sb[0] = new_sb();
-	hotset_put(h, keys[0], sb[0], 5, 2);
-	ck_stats(h, 1, 5, 0);
-	expect_present(h, keys[0], sb[0], 5, 2);
-	hotset_free(h);
-}
-END_TEST
 
 /* More keys than buckets: chains, removal from the middle of a chain, and
  * exact statistics over many operations. */
@@ -464,7 +420,6 @@ hotset_suite(void)
 	tcase_add_test(tc, test_max_calls_cycle);
 	tcase_add_test(tc, test_oversize_not_kept);
 	tcase_add_test(tc, test_zero_count_keeps_nothing);
-	tcase_add_test(tc, test_drop_prefix);
 	tcase_add_test(tc, test_many_keys);
 	tcase_add_test(tc, test_keys_are_distinct);
 	tcase_add_test(tc, test_free_with_entries);
