@@ -31,7 +31,7 @@ import time
 
 from fnrun_client import (HOST, WELL_BEHAVED, FnTestCase, invoke, invoke_key,
                           log_dir, request, run_stack, stack_env,
-                          state_dir, unique_fn)
+                          state_dir, store_dir, unique_fn)
 
 WORKERS = 3                 # the pool run.py starts
 REPLACE_BOUND_S = 1.0       # issue 5: a dead worker is replaced within 1 s
@@ -388,6 +388,23 @@ class OpsTest(FnTestCase):
                      UPLOADS, "fnrun_workers_busy"):
             self.assertIn(name, got, "metric %s missing" % name)
         self.assertEqual(int(got[ALIVE]), WORKERS)
+
+    def test_01b_healthz_503_when_the_store_is_unusable(self):
+        # The workers keep their store open by descriptor, so moving the
+        # directory away makes /healthz (which checks the configured path)
+        # say so without breaking invocations in flight.
+        moved = store_dir() + ".moved"
+        os.rename(store_dir(), moved)
+        try:
+            r = request("GET", "/healthz")
+        finally:
+            os.rename(moved, store_dir())
+        self.assertStatus(r, 503, "healthz without a store")
+        h = r.json()
+        self.assertEqual((h.get("status"), h.get("store")), ("degraded", "unusable"), h)
+        r = request("GET", "/healthz")
+        self.assertStatus(r, 200, "healthz with the store back")
+        self.assertEqual(r.json().get("store"), "ok")
 
     # -- 2. metrics match the requests sent
 
