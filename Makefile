@@ -6,6 +6,7 @@
 #   make stop       stop the local stack by PID
 #   make test       unit + integration tests, normal build, then ASan+UBSan build
 #   make check-asan the sanitizer half of make test alone
+#   make valgrind   the unit tests under valgrind memcheck
 #   make bench      the benchmark (prints ratios against a bare libfcgi ceiling)
 
 SAN ?= 0
@@ -31,7 +32,7 @@ CHECK_SRCS = $(wildcard tests/check_*.c)
 CHECK_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRCS))
 DUK_OBJ = $(BUILD)/duk/duktape.o
 
-.PHONY: all run stop test unit integration check-asan bench clean deps
+.PHONY: all run stop test unit integration check-asan valgrind bench clean deps
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -95,6 +96,13 @@ integration: all
 
 check-asan:
 	$(MAKE) SAN=1 unit integration
+
+# The unit tests under valgrind's memcheck, without forking (opt-in: the
+# JSON differential test alone takes minutes under valgrind).
+valgrind: $(CHECK_BINS)
+	@set -e; for t in $(CHECK_BINS); do echo "== $$t"; \
+	CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite $$t; done
 
 test: deps
 	$(MAKE) unit integration
