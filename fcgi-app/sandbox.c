@@ -103,8 +103,8 @@ sandbox_free(struct sandbox *sb)
 {
 	if (sb == NULL)
 		return;
-	/* Finalizers may run user code while the heap is destroyed; keep them
-	 * under the deadline that is already in force. */
+	/* No user code runs here: finalizers are registered with Duktape.fin,
+	 * which went away with the Duktape object (sandbox_api_install). */
 	duk_destroy_heap(sb->ctx);
 	sandbox_result_free(&sb->pending);
 	sandbox_api_log_clear(&sb->log);
@@ -339,8 +339,13 @@ push_kv_object(duk_context *ctx, const struct sandbox_kv *kv, size_t n)
 
 	duk_push_object(ctx);
 	for (i = 0; i < n; i++) {
+		/* Defined, not assigned: a query key "__proto__" must become an
+		 * own property, not call Object.prototype's __proto__ setter. */
+		duk_push_string(ctx, kv[i].name);
 		duk_push_lstring(ctx, kv[i].value, kv[i].value_len);
-		duk_put_prop_string(ctx, -2, kv[i].name);
+		duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE |
+		    DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+		    DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
 	}
 }
 

@@ -204,6 +204,20 @@ class InvokeResponseTest(FnTestCase):
         self.assertIsNotNone(st, r)
         self.assertRegex(st, SERVER_TIMING_RE)
 
+    def test_query_keys_are_own_properties(self):
+        # "__proto__" becomes an own property (not the object's prototype),
+        # and a repeated key keeps its last value.
+        src = ("module.exports = function (req, res) { res.json({"
+               " own: Object.keys(req.query),"
+               " proto: req.query.hasOwnProperty('__proto__') ? req.query['__proto__'] : null,"
+               " plain: Object.getPrototypeOf(req.query) === Object.prototype,"
+               " a: req.query.a }); };")
+        p, rq, f, _ = self.deploy(src)
+        r = invoke(p, rq, f, query="__proto__=x&a=1&a=2")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json(), {"own": ["__proto__", "a"], "proto": "x",
+                                    "plain": True, "a": "2"})
+
     def test_version_query_pins(self):
         names = unique_fn()
         for i in range(1, 4):
