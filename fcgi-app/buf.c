@@ -161,6 +161,19 @@ buf_ms(struct buf *b, double ms)
 	buf_append(b, frac, 4);
 }
 
+char *
+buf_memdup(const void *p, size_t len)
+{
+	char *s;
+
+	if ((s = malloc(len + 1)) == NULL)
+		abort();
+	if (len > 0)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
 void
 buf_reset(struct buf *b)
 {

@@ -28,6 +28,8 @@ void	buf_json_string(struct buf *b, const char *s, size_t len);
  * avoid printf, which costs on every request. */
 void	buf_uint(struct buf *b, unsigned long long v);
 void	buf_ms(struct buf *b, double ms);
+/* A malloc'd copy of p[0..len) with a NUL after it; the caller frees. */
+char	*buf_memdup(const void *p, size_t len);
 void	buf_reset(struct buf *b);	/* len = 0, keeps the memory */
 void	buf_free(struct buf *b);	/* releases, leaves an empty buf */
 

@@ -6,7 +6,6 @@
  * JSON error, or (X-Fn-Debug: 1) the debug envelope. Secret values are
  * kept out of everything but the function's own answer.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,9 +189,6 @@ function_answer(struct resp *rs, const struct call *c)
 static void
 log_call(const struct call *c, const struct req *r, int status)
 {
-	static const char *const names[] = { "ok", "syntax_error",
-	    "no_handler", "function_error", "no_response", "memory_limit",
-	    "response_too_large", "timeout" };
 	struct buf b = { 0 };
 	struct timespec now;
 
@@ -212,7 +208,7 @@ log_call(const struct call *c, const struct req *r, int status)
 	buf_puts(&b, ",\"status\":");
 	buf_uint(&b, (unsigned)status);
 	buf_puts(&b, ",\"outcome\":\"");
-	buf_puts(&b, names[c->res.outcome]);
+	buf_puts(&b, outcome_name(c->res.outcome));
 	buf_puts(&b, "\",\"ms\":");
 	buf_ms(&b, c->duration_ms);
 	buf_puts(&b, ",\"heapPeak\":");
@@ -417,22 +413,16 @@ static int
 resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
     unsigned *version, struct resp *rs)
 {
-	const char *q = request_query(r, "version");
-	char err[512], *end;
-	unsigned long v;
+	char err[512];
 	int st;
 
-	if (q != NULL) {
-		errno = 0;
-		v = strtoul(q, &end, 10);
-		if (*q < '1' || *q > '9' || *end != '\0' || errno != 0 ||
-		    v > 0xffffffffUL) {
-			response_error(rs, ERR_BAD_REQUEST, NULL,
-			    "version must be a positive integer");
-			return -1;
-		}
-		*version = (unsigned)v;
+	switch (request_query_uint(r, "version", version)) {
+	case 1:
 		return 0;
+	case -1:
+		response_error(rs, ERR_BAD_REQUEST, NULL,
+		    "version must be a positive integer");
+		return -1;
 	}
 	st = store_get_active(app->store, id, version, err, sizeof(err));
 	if (st == STORE_OK)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "duktape.h"
 #include "json_in.h"
 #include "sandbox_internal.h"
@@ -65,10 +66,7 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 			if (!duk_is_string(ctx, -1))
 				goto wrong;
 			s = duk_get_lstring(ctx, -1, &slen);
-			if ((f[i].str = malloc(slen + 1)) == NULL)
-				abort();
-			memcpy(f[i].str, s, slen);
-			f[i].str[slen] = '\0';
+			f[i].str = buf_memdup(s, slen);
 			f[i].len = slen;
 		} else {
 			if (!duk_is_number(ctx, -1))

@@ -182,6 +182,39 @@ series(struct buf *out, const char *type, const char *name,
 #define counter(out, name, help, v)	series(out, "counter", name, help, v)
 #define gauge(out, name, help, v)	series(out, "gauge", name, help, v)
 
+/* The plain counters of /metrics, in the order they are printed. */
+static const struct {
+	enum metric	 m;
+	const char	*name;
+	const char	*help;
+} counters[] = {
+	{ M_UPLOADS_CREATED, "fnrun_uploads_total",
+	    "Uploads that stored a version." },
+	{ M_UPLOADS_UNCHANGED, "fnrun_uploads_unchanged_total",
+	    "Uploads of the source already active." },
+	{ M_UPLOADS_REJECTED, "fnrun_uploads_rejected_total",
+	    "Uploads refused (syntax error, no handler, limits)." },
+	{ M_CACHE_HITS, "fnrun_cache_hits_total",
+	    "Bytecode found in memcached and verified." },
+	{ M_CACHE_MISSES, "fnrun_cache_misses_total",
+	    "Bytecode absent or memcached unreachable." },
+	{ M_CACHE_REJECTS, "fnrun_cache_rejects_total",
+	    "Cached values that failed the frame or MAC check." },
+	{ M_CACHE_ERRORS, "fnrun_cache_errors_total", "memcached errors." },
+	{ M_CACHE_SETS, "fnrun_cache_sets_total",
+	    "Bytecode stored in memcached." },
+	{ M_HEAPS_WARM, "fnrun_heaps_warm_total",
+	    "Invocations served by a warm heap." },
+	{ M_HEAPS_COLD, "fnrun_heaps_cold_total",
+	    "Invocations that built a heap." },
+	{ M_HARD_KILLS, "fnrun_hard_kills_total",
+	    "Workers cut off by the watchdog past the deadline." },
+	{ M_WORKER_RESTARTS, "fnrun_worker_restarts_total",
+	    "Workers replaced by their slot." },
+	{ M_REQUESTS, "fnrun_requests_total",
+	    "HTTP requests answered by workers." },
+};
+
 void
 metrics_render(struct buf *out)
 {
@@ -221,33 +254,9 @@ metrics_render(struct buf *out)
 	    "fnrun_invocation_duration_seconds_count %llu\n",
 	    (unsigned long long)cum, (double)SUM(duration_us) / 1e6,
 	    (unsigned long long)total);
-	counter(out, "fnrun_uploads_total", "Uploads that stored a version.",
-	    SUM(counter[M_UPLOADS_CREATED]));
-	counter(out, "fnrun_uploads_unchanged_total", "Uploads of the source "
-	    "already active.", SUM(counter[M_UPLOADS_UNCHANGED]));
-	counter(out, "fnrun_uploads_rejected_total", "Uploads refused "
-	    "(syntax error, no handler, limits).",
-	    SUM(counter[M_UPLOADS_REJECTED]));
-	counter(out, "fnrun_cache_hits_total", "Bytecode found in memcached "
-	    "and verified.", SUM(counter[M_CACHE_HITS]));
-	counter(out, "fnrun_cache_misses_total", "Bytecode absent or "
-	    "memcached unreachable.", SUM(counter[M_CACHE_MISSES]));
-	counter(out, "fnrun_cache_rejects_total", "Cached values that failed "
-	    "the frame or MAC check.", SUM(counter[M_CACHE_REJECTS]));
-	counter(out, "fnrun_cache_errors_total", "memcached errors.",
-	    SUM(counter[M_CACHE_ERRORS]));
-	counter(out, "fnrun_cache_sets_total", "Bytecode stored in memcached.",
-	    SUM(counter[M_CACHE_SETS]));
-	counter(out, "fnrun_heaps_warm_total", "Invocations served by a warm "
-	    "heap.", SUM(counter[M_HEAPS_WARM]));
-	counter(out, "fnrun_heaps_cold_total", "Invocations that built a "
-	    "heap.", SUM(counter[M_HEAPS_COLD]));
-	counter(out, "fnrun_hard_kills_total", "Workers cut off by the "
-	    "watchdog past the deadline.", SUM(counter[M_HARD_KILLS]));
-	counter(out, "fnrun_worker_restarts_total", "Workers replaced by "
-	    "their slot.", SUM(counter[M_WORKER_RESTARTS]));
-	counter(out, "fnrun_requests_total", "HTTP requests answered by "
-	    "workers.", SUM(counter[M_REQUESTS]));
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		counter(out, counters[i].name, counters[i].help,
+		    SUM(counter[counters[i].m]));
 	gauge(out, "fnrun_warm_heaps", "Warm heaps held by live workers.",
 	    SUM_LIVE(warm_count));
 	gauge(out, "fnrun_warm_heap_bytes", "Heap bytes of the warm heaps.",

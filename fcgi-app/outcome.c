@@ -21,6 +21,12 @@ outcome_code(enum sandbox_outcome o)
 	return ERR_INTERNAL;
 }
 
+const char *
+outcome_name(enum sandbox_outcome o)
+{
+	return o == SB_OK ? "ok" : response_error_code(outcome_code(o));
+}
+
 void
 outcome_error(struct resp *rs, const struct sandbox_result *res)
 {

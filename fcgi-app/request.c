@@ -7,19 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "request.h"
-
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *p;
-
-	if ((p = malloc(n + 1)) == NULL)
-		abort();
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
 
 static int
 hexval(int c)
@@ -98,7 +87,7 @@ split_query(struct req *r, const char *q)
 			qp->name = request_decode(q, (size_t)(eq - q), 1, NULL);
 			qp->value = eq < e ?
 			    request_decode(eq + 1, (size_t)(e - eq - 1), 1,
-			    &qp->value_len) : xstrndup("", 0);
+			    &qp->value_len) : buf_memdup("", 0);
 		}
 		q = *e == '&' ? e + 1 : e;
 	}
@@ -114,12 +103,12 @@ add_header(struct req *r, const char *name, size_t nlen, const char *value)
 	if (r->nheaders == REQ_MAX_HEADERS)
 		return;
 	h = &r->header[r->nheaders++];
-	h->name = xstrndup(name, nlen);
+	h->name = buf_memdup(name, nlen);
 	for (i = 0; i < nlen; i++)
 		h->name[i] = h->name[i] == '_' ? '-' :
 		    (char)tolower((unsigned char)h->name[i]);
 	h->value_len = strlen(value);
-	h->value = xstrndup(value, h->value_len);
+	h->value = buf_memdup(value, h->value_len);
 }
 
 int
@@ -160,7 +149,7 @@ request_from_params(struct req *r, char *const *envp)
 		return -1;
 	strcpy(r->method, method);
 	q = strchr(uri, '?');
-	r->path = xstrndup(uri, q != NULL ? (size_t)(q - uri) : strlen(uri));
+	r->path = buf_memdup(uri, q != NULL ? (size_t)(q - uri) : strlen(uri));
 	split_path(r);
 	if (q != NULL)
 		split_query(r, q + 1);
@@ -204,6 +193,38 @@ request_query(const struct req *r, const char *name)
 		if (strcmp(r->query[i - 1].name, name) == 0)
 			return r->query[i - 1].value;
 	return NULL;
+}
+
+int
+request_parse_uint(const char *s, size_t len, unsigned *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10 || s[0] < '1' || s[0] > '9')
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > 0xffffffffULL)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+request_query_uint(const struct req *r, const char *name, unsigned *out)
+{
+	size_t i;
+
+	*out = 0;
+	for (i = r->nquery; i > 0; i--)
+		if (strcmp(r->query[i - 1].name, name) == 0)
+			return request_parse_uint(r->query[i - 1].value,
+			    r->query[i - 1].value_len, out) == 0 ? 1 : -1;
+	return 0;
 }
 
 void

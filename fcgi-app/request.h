@@ -53,6 +53,15 @@ const char	*request_header(const struct req *r, const char *name);
  * NULL. */
 const char	*request_query(const struct req *r, const char *name);
 
+/* Parses s[0..len) as a positive decimal integer (no sign, no leading
+ * zero) that fits 32 bits. Returns 0 with *out set, or -1. */
+int		 request_parse_uint(const char *s, size_t len, unsigned *out);
+
+/* Query parameter name (last one wins) as request_parse_uint: returns 0
+ * when absent (*out = 0), 1 when valid, -1 when present but not valid. */
+int		 request_query_uint(const struct req *r, const char *name,
+		    unsigned *out);
+
 /* Percent-decodes s[0..len) into a new malloc'd NUL-terminated string;
  * plus_space turns '+' into ' ' (query strings). *outlen gets the decoded
  * length. Malformed escapes are kept literally. */

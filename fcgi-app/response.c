@@ -31,6 +31,12 @@ static const struct {
 	[ERR_INTERNAL] = { "internal", 500 },
 };
 
+const char *
+response_error_code(enum resp_error e)
+{
+	return errors[e].code;
+}
+
 /* RFC 9110 §5.6.2 token characters. */
 static int
 is_tchar(unsigned char c)
@@ -40,19 +46,27 @@ is_tchar(unsigned char c)
 }
 
 int
-response_header(struct resp *rs, const char *name, const char *value,
-    size_t value_len)
+response_header_ok(const char *name, size_t nlen, const char *value,
+    size_t vlen)
 {
 	size_t i;
 
-	if (*name == '\0')
-		return -1;
-	for (i = 0; name[i] != '\0'; i++)
+	if (nlen == 0 || nlen > 256)
+		return 0;
+	for (i = 0; i < nlen; i++)
 		if (!is_tchar((unsigned char)name[i]))
-			return -1;
-	for (i = 0; i < value_len; i++)
-		if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
-			return -1;
+			return 0;
+	return memchr(value, '\r', vlen) == NULL &&
+	    memchr(value, '\n', vlen) == NULL &&
+	    memchr(value, '\0', vlen) == NULL;
+}
+
+int
+response_header(struct resp *rs, const char *name, const char *value,
+    size_t value_len)
+{
+	if (!response_header_ok(name, strlen(name), value, value_len))
+		return -1;
 	buf_puts(&rs->head, name);
 	buf_append(&rs->head, ": ", 2);
 	buf_append(&rs->head, value, value_len);

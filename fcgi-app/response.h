@@ -36,6 +36,14 @@ struct resp {
 	struct buf	body;
 };
 
+/* Returns 1 when name[0..nlen) is an HTTP token of 1..256 characters
+ * (RFC 9110 §5.6.2) and value[0..vlen) holds no CR, LF or NUL; else 0. */
+int		 response_header_ok(const char *name, size_t nlen,
+		    const char *value, size_t vlen);
+
+/* The wire name of an error ("function_error"). */
+const char	*response_error_code(enum resp_error e);
+
 /* Adds one header line. Returns -1 (and adds nothing) when the name is not
  * an HTTP token or the value holds CR, LF or NUL. */
 int		 response_header(struct resp *rs, const char *name,

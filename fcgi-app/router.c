@@ -3,8 +3,6 @@
  * names, call. Names are checked here, before any handler can build a
  * path from them (SPEC §2).
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -80,22 +78,6 @@ authorized(const struct app *app, enum route_auth need, const struct req *r)
 	return 0;
 }
 
-static int
-parse_version(const char *s, size_t len, unsigned *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (len == 0 || len > 9 || s[0] < '1' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || (size_t)(end - s) != len)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* Validates and copies the captures. Returns ERR_NONE or the error. */
 static enum resp_error
 capture(const struct route *rt, const struct req *r, struct route_args *a)
@@ -119,7 +101,7 @@ capture(const struct route *rt, const struct req *r, struct route_args *a)
 			a->env_name[len] = '\0';
 			continue;
 		case 'n':
-			if (parse_version(s, len, &a->version) == -1)
+			if (request_parse_uint(s, len, &a->version) == -1)
 				return ERR_NOT_FOUND;
 			continue;
 		default:

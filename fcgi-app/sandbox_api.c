@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+#include "response.h"
 #include "sandbox_internal.h"
 
 static const char *const levels[] = { "log", "info", "warn", "error",
@@ -109,44 +111,6 @@ console_write(duk_context *ctx)
 	return 0;
 }
 
-/* RFC 9110 §5.6.2: a header name is a token. */
-static int
-header_name_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > 256)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || (c != 0 &&
-		    strchr("!#$%&'*+-.^_`|~", c) != NULL)))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-header_value_ok(const char *s, size_t len)
-{
-	return memchr(s, '\r', len) == NULL && memchr(s, '\n', len) == NULL &&
-	    memchr(s, '\0', len) == NULL;
-}
-
-static char *
-dup_bytes(const void *p, size_t len)
-{
-	char *s;
-
-	if ((s = malloc(len + 1)) == NULL)
-		abort();
-	memcpy(s, p, len);
-	s[len] = '\0';
-	return s;
-}
-
 /* Copies the headers object at idx into res; throws on a bad header. */
 static void
 take_headers(duk_context *ctx, duk_idx_t idx, struct sandbox_result *res)
@@ -163,7 +127,7 @@ take_headers(duk_context *ctx, duk_idx_t idx, struct sandbox_result *res)
 	while (duk_next(ctx, -1, 1)) {
 		k = duk_safe_to_lstring(ctx, -2, &klen);
 		v = duk_safe_to_lstring(ctx, -1, &vlen);
-		if (!header_name_ok(k, klen) || !header_value_ok(v, vlen))
+		if (!response_header_ok(k, klen, v, vlen))
 			(void)duk_type_error(ctx, "invalid header '%s'", k);
 		if (res->nheaders == 256)
 			(void)duk_range_error(ctx, "too many headers");
@@ -171,8 +135,8 @@ take_headers(duk_context *ctx, duk_idx_t idx, struct sandbox_result *res)
 		if (nh == NULL)
 			abort();
 		res->headers = nh;
-		nh[res->nheaders].name = dup_bytes(k, klen);
-		nh[res->nheaders].value = dup_bytes(v, vlen);
+		nh[res->nheaders].name = buf_memdup(k, klen);
+		nh[res->nheaders].value = buf_memdup(v, vlen);
 		res->nheaders++;
 		duk_pop_2(ctx);
 	}
@@ -199,8 +163,8 @@ add_header(struct sandbox_result *res, const char *name, const char *value)
 	if (nh == NULL)
 		abort();
 	res->headers = nh;
-	nh[res->nheaders].name = dup_bytes(name, strlen(name));
-	nh[res->nheaders].value = dup_bytes(value, strlen(value));
+	nh[res->nheaders].name = buf_memdup(name, strlen(name));
+	nh[res->nheaders].value = buf_memdup(value, strlen(value));
 	res->nheaders++;
 }
 
@@ -274,7 +238,7 @@ res_send(duk_context *ctx)
 	res->nheaders = sb->pending.nheaders;
 	sb->pending.headers = NULL;
 	sb->pending.nheaders = 0;
-	res->body = dup_bytes(body != NULL ? body : "", len);
+	res->body = buf_memdup(body != NULL ? body : "", len);
 	res->body_len = len;
 	res->status = (int)st;
 	sb->sent = 1;

@@ -382,8 +382,9 @@ hex_encode(const unsigned char *in, size_t n, char *hex)
 	hex[n * 2] = '\0';
 }
 
-int
-store_sha256_hex(const char *src, size_t len, char hex[65])
+/* The version identity: lower-case hex SHA-256 of src[0..len). */
+static int
+sha256_hex(const char *src, size_t len, char hex[65])
 {
 	unsigned char	md[EVP_MAX_MD_SIZE];
 	unsigned int	mdlen = 0;
@@ -1159,7 +1160,7 @@ store_write_version(struct store *st, const struct fn_id *id,
 		goto out;
 	memset(&v, 0, sizeof(v));
 	memset(&cur, 0, sizeof(cur));
-	if (store_sha256_hex(src, len, v.sha256) == -1) {
+	if (sha256_hex(src, len, v.sha256) == -1) {
 		seterr(err, errlen, "sha256 failed");
 		goto out;
 	}

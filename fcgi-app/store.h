@@ -133,10 +133,6 @@ int	store_env_list(struct store *st, const char *project, int with_values,
 	    struct store_env_var **out, size_t *n, char *err, size_t errlen);
 void	store_env_free(struct store_env_var *vars, size_t n);
 
-/* The version identity: lower-case hex SHA-256 of src[0..len) into hex.
- * Returns 0, or -1 if OpenSSL fails. */
-int	store_sha256_hex(const char *src, size_t len, char hex[65]);
-
 /* Test hook: called with a point name ("version-written", "version-renamed",
  * "active-written", "active-renamed", "env-written") between the steps of a
  * write, so a unit test can simulate a crash by _exit()ing there. */

@@ -3,7 +3,6 @@
  * the top level once in a sandbox under the hard bound, find the handler,
  * then store a new version (or find the identical active one).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +39,18 @@ answer(struct resp *rs, const struct fn_id *id, const struct store_version *v,
 	buf_free(&b);
 }
 
-/* Compiles and runs src's top level; on failure fills rs. */
+/* Compiles and runs src's top level; on failure fills rs. On success
+ * *bc is the compiled bytecode (malloc'd, the caller frees; NULL if it
+ * could not be dumped). */
 static int
 check_source(struct app *app, const char *src, size_t len,
-    const struct store_limits *ask, struct resp *rs)
+    const struct store_limits *ask, void **bc, size_t *bclen,
+    struct resp *rs)
 {
 	struct sandbox_limits lim;
 	struct sandbox_result res;
 	struct sandbox *sb;
 	struct resp on_timeout = { 0 }, on_fatal = { 0 };
-	char sha[65];
-	void *bc = NULL;
-	size_t bclen = 0;
 	int rc = -1;
 
 	limits_for(&app->cfg, ask, &lim);
@@ -69,16 +68,14 @@ check_source(struct app *app, const char *src, size_t len,
 		goto out;
 	}
 	/* Shared bytecode must not name a project (see invoke.c). */
-	rc = sandbox_load(sb, src, len, SANDBOX_FILENAME, &bc, &bclen, &res);
+	rc = sandbox_load(sb, src, len, SANDBOX_FILENAME, bc, bclen, &res);
 	sandbox_free(sb);
 	guard_end();
-	if (rc != 0)
+	if (rc != 0) {
 		outcome_error(rs, &res);
-	else if (bc != NULL && app->cache != NULL &&
-	    store_sha256_hex(src, len, sha) == 0)
-		/* SPEC §9 / issue 3: the first invocation anywhere is a hit. */
-		cache_put_bytecode(app->cache, sha, bc, bclen);
-	free(bc);
+		free(*bc);
+		*bc = NULL;
+	}
 out:
 	sandbox_result_free(&res);
 	response_free(&on_timeout);
@@ -92,6 +89,8 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 {
 	struct store_version v;
 	char err[512];
+	void *bc = NULL;
+	size_t bclen = 0;
 	int existed = 0;
 
 	if (len > app->cfg.source_max_bytes) {
@@ -109,7 +108,7 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 		response_error(rs, ERR_BAD_REQUEST, NULL, "%s", err);
 		return;
 	}
-	if (check_source(app, src, len, ask, rs) != 0) {
+	if (check_source(app, src, len, ask, &bc, &bclen, rs) != 0) {
 		metrics_add(M_UPLOADS_REJECTED, 1);
 		return;
 	}
@@ -119,32 +118,18 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 		    id->fn, err);
 		response_error(rs, ERR_UNAVAILABLE, NULL,
 		    "the store could not save the version");
+		free(bc);
 		return;
 	}
+	/* SPEC §9 / issue 3: the first invocation anywhere is a hit. The
+	 * store has hashed the source already: its sha256 is the key. */
+	if (bc != NULL && app->cache != NULL)
+		cache_put_bytecode(app->cache, v.sha256, bc, bclen);
+	free(bc);
 	log_info("upload %s/%s/%s version=%u %s", id->project, id->request,
 	    id->fn, v.version, existed ? "unchanged" : "stored");
 	metrics_add(existed ? M_UPLOADS_UNCHANGED : M_UPLOADS_CREATED, 1);
 	answer(rs, id, &v, existed || activate, !existed);
-}
-
-/* ?name=N with 1 <= N <= 4294967295; absent is 0. */
-static int
-query_uint(const struct req *r, const char *name, unsigned *out)
-{
-	const char *s = request_query(r, name);
-	unsigned long v;
-	char *end;
-
-	*out = 0;
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s < '1' || *s > '9' || *end != '\0' || errno != 0 ||
-	    v > 0xffffffffUL)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
 }
 
 /* "warm" (default: a heap is reused by later calls of the same version)
@@ -178,8 +163,8 @@ upload_put(struct app *app, const struct route_args *a, struct req *r,
 
 	const char *iso = request_query(r, "isolation");
 
-	if (query_uint(r, "timeoutMs", &ask.timeout_ms) == -1 ||
-	    query_uint(r, "memoryMb", &ask.memory_mb) == -1) {
+	if (request_query_uint(r, "timeoutMs", &ask.timeout_ms) == -1 ||
+	    request_query_uint(r, "memoryMb", &ask.memory_mb) == -1) {
 		response_error(rs, ERR_BAD_REQUEST, NULL,
 		    "timeoutMs and memoryMb must be positive integers");
 		return;
