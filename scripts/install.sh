@@ -38,6 +38,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=secrets.sh disable=SC1091
 source "$ROOT/scripts/secrets.sh"
+# shellcheck source-path=SCRIPTDIR source=template.sh disable=SC1091
+source "$ROOT/scripts/template.sh"
 PROG=install.sh
 
 say() { printf 'fnrun install: %s\n' "$*"; }
@@ -190,27 +192,6 @@ put_file() {
 	tmp=$(mktemp "$dst.XXXXXX")
 	cat "$src" >"$tmp"
 	chmod "$mode" "$tmp"
-	mv -f "$tmp" "$dst"
-}
-
-# render SRC DST KEY=VALUE...: SRC with each @KEY@ replaced, to DST (0644),
-# refusing a placeholder left outside a comment. Values hold no "|", "&" or
-# "\" (they are validated paths and numbers).
-render() {
-	local src=$1 dst=$2 kv left tmp
-	shift 2
-	local args=()
-	for kv in "$@"; do
-		args+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
-	done
-	tmp=$(mktemp "$dst.XXXXXX")
-	sed "${args[@]}" "$src" >"$tmp"
-	left=$(grep -v '^[[:space:]]*#' "$tmp" | grep -oE '@[A-Z_]+@' | head -n 1 || true)
-	if [[ -n $left ]]; then
-		rm -f "$tmp"
-		die "$src: placeholder $left is not rendered by $PROG"
-	fi
-	chmod 0644 "$tmp"
 	mv -f "$tmp" "$dst"
 }
 

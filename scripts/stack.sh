@@ -16,6 +16,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 # shellcheck source-path=SCRIPTDIR source=secrets.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/secrets.sh"
+# shellcheck source-path=SCRIPTDIR source=template.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/template.sh"
 
 STATE=$FNRUN_STATE_DIR
 RUN=$STATE/run
@@ -179,39 +181,23 @@ start_workers() {
 # written beside its target and renamed into place; the server block goes
 # first, so the nginx.conf in place never names a missing include.
 render_nginx_conf() {
-	local user_line='' buffers tmp src dst left
+	local user_line='' buffers
 	is_root && user_line='user www-data www-data;'
 	# 128k buffers for response_max_bytes, plus one for headers and framing.
 	buffers=$(((FNRUN_RESPONSE_MAX_BYTES + 131071) / 131072 + 1))
 	((buffers >= 2)) || buffers=2
-	for src in "$FNRUN_ROOT/nginx/fnrun-server.conf.tmpl" "$TEMPLATE"; do
-		if [[ $src == "$TEMPLATE" ]]; then
-			dst=$NGINX_CONF
-		else
-			dst=$NGINX_DIR/fnrun-server.conf
-		fi
-		tmp=$(mktemp "$dst.XXXXXX")
-		# Every value substituted was validated by config.sh: no sed
-		# metacharacter ("|", "&", "\") can occur in it.
-		sed -e "s|@NGINX_USER_LINE@|$user_line|g" \
-			-e "s|@STATE_DIR@|$STATE|g" \
-			-e "s|@LISTEN@|$FNRUN_LISTEN|g" \
-			-e "s|@PORT@|$FNRUN_PORT|g" \
-			-e "s|@SOCKET@|$FNRUN_SOCKET|g" \
-			-e "s|@ACCESS_LOG@|$LOG/access.log|g" \
-			-e "s|@ERROR_LOG@|$LOG/nginx-error.log|g" \
-			-e "s|@BODY_MAX_BYTES@|$FNRUN_BODY_MAX_BYTES|g" \
-			-e "s|@UPSTREAM_TIMEOUT_S@|$UPSTREAM_TIMEOUT_S|g" \
-			-e "s|@FASTCGI_BUFFERS@|$buffers|g" \
-			"$src" >"$tmp"
-		left=$(grep -v '^[[:space:]]*#' "$tmp" | grep -oE '@[A-Z_]+@' | head -n 1 || true)
-		if [[ -n $left ]]; then
-			rm -f "$tmp"
-			die "$src: placeholder $left is not rendered by $0"
-		fi
-		chmod 0644 "$tmp"
-		mv -f "$tmp" "$dst"
-	done
+	# Every value substituted was validated by config.sh: no sed
+	# metacharacter ("|", "&", "\") can occur in it.
+	local vars=(
+		"NGINX_USER_LINE=$user_line" "STATE_DIR=$STATE"
+		"LISTEN=$FNRUN_LISTEN" "PORT=$FNRUN_PORT" "SOCKET=$FNRUN_SOCKET"
+		"ACCESS_LOG=$LOG/access.log" "ERROR_LOG=$LOG/nginx-error.log"
+		"BODY_MAX_BYTES=$FNRUN_BODY_MAX_BYTES"
+		"UPSTREAM_TIMEOUT_S=$UPSTREAM_TIMEOUT_S" "FASTCGI_BUFFERS=$buffers"
+	)
+	render "$FNRUN_ROOT/nginx/fnrun-server.conf.tmpl" \
+		"$NGINX_DIR/fnrun-server.conf" "${vars[@]}"
+	render "$TEMPLATE" "$NGINX_CONF" "${vars[@]}"
 }
 
 nginx_cmd() {
