@@ -12,16 +12,7 @@
 #include <string.h>
 
 #include "hotset.h"
-#include "sandbox.h"
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-#define MiB		((size_t)1 << 20)
-#define KiB		((size_t)1 << 10)
-
-static const struct sandbox_limits LIM = { 32 * MiB, 1000, 6 * MiB, 64 * KiB };
-
-static const struct sandbox_request PLAIN_RQ = { "POST", "/invoke/p/r/f",
-    NULL, 0, NULL, 0, "", 0, NULL, 0 };
+#include "sandbox_fixture.h"
 
 static struct sandbox *
 new_sb(void)

@@ -19,6 +19,7 @@
 
 #include "duktape.h"
 #include "json_fast.h"
+#include "json_payload.h"
 #include "sandbox_alloc.h"
 
 enum expect { ANY, ACCEPT, DECLINE };
@@ -319,50 +320,6 @@ putc_(struct text *t, int c)
 	put(t, &ch, 1);
 }
 
-/* ---- the realistic payload -------------------------------------------- */
-
-/* A forwarding server's "after" phase body, padded to 1200 bytes. The
- * caller frees. */
-static char *
-realistic_payload(size_t *lenp)
-{
-	static const char head[] =
-	    "{\"phase\":\"after\",\"request\":{\"method\":\"POST\","
-	    "\"url\":\"https://api.example.com/v1/orders?expand=items&limit=20\","
-	    "\"headers\":{\"content-type\":\"application/json\","
-	    "\"accept\":\"application/json\","
-	    "\"user-agent\":\"fnrun-forwarder/1.4 (+https://example.com/bot)\","
-	    "\"x-request-id\":\"7f3c9a2e-5b1d-4e8f-9a6c-2d4b8e1f0a3c\","
-	    "\"content-length\":\"187\"},"
-	    "\"body\":\"{\\\"customer\\\":{\\\"id\\\":48213,\\\"email\\\":"
-	    "\\\"ana.silva@example.com\\\"},\\\"items\\\":[{\\\"sku\\\":"
-	    "\\\"A-1001\\\",\\\"qty\\\":2,\\\"price\\\":19.99},{\\\"sku\\\":"
-	    "\\\"B-2002\\\",\\\"qty\\\":1,\\\"price\\\":5.5}],\\\"currency\\\":"
-	    "\\\"EUR\\\",\\\"coupon\\\":null}\"},"
-	    "\"response\":{\"status\":200,\"headers\":{"
-	    "\"content-type\":\"application/json; charset=utf-8\","
-	    "\"cache-control\":\"no-store\",\"x-ratelimit-remaining\":\"4987\","
-	    "\"date\":\"Tue, 04 Jun 2024 10:15:42 GMT\"},"
-	    "\"body\":\"{\\\"id\\\":\\\"ord_9f8e7d6c\\\",\\\"status\\\":"
-	    "\\\"created\\\",\\\"total\\\":45.48,\\\"items\\\":2,"
-	    "\\\"created_at\\\":\\\"2024-06-04T10:15:42.123Z\\\","
-	    "\\\"eta_days\\\":3}\"},"
-	    "\"timing\":{\"upstream_ms\":41.7,\"total_ms\":43.25,"
-	    "\"retries\":0},\"pad\":\"";
-	const size_t	 total = 1200;
-	size_t		 hl = sizeof(head) - 1;
-	char		*p;
-
-	ck_assert_uint_lt(hl + 2, total);
-	p = malloc(total + 1);
-	ck_assert_ptr_nonnull(p);
-	memcpy(p, head, hl);
-	memset(p + hl, 'x', total - hl - 2);
-	memcpy(p + total - 2, "\"}", 3);
-	*lenp = total;
-	return p;
-}
-
 /* ---- hand-written cases ----------------------------------------------- */
 
 struct hcase {
@@ -590,7 +547,7 @@ START_TEST(test_realistic_payload)
 	struct stats	 st = { 0, 0, 0, 0 };
 	duk_context	*ctx = new_heap();
 	size_t		 len;
-	char		*doc = realistic_payload(&len);
+	char		*doc = json_payload_after(&len);
 
 	ck_assert_uint_eq(len, 1200);
 	compare(ctx, doc, len, ACCEPT, &st);

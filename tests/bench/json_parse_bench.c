@@ -1,7 +1,7 @@
 /*
  * json_parse_bench.c - micro-benchmark: Duktape's JSON.parse against
  * json_fast_push on the 1.2 KB "after" phase payload of
- * tests/check_json_fast.c (and a number-heavy variant), in one heap, each
+ * tests/json_payload.h (and a number-heavy variant), in one heap, each
  * inside a duk_safe_call as the sandbox runs them. Not part of make;
  * build by hand:
  *
@@ -18,52 +18,13 @@
 
 #include "duktape.h"
 #include "json_fast.h"
+#include "../json_payload.h"
 
 struct input {
 	const char	*s;
 	size_t		 len;
 };
 
-static const char head[] =
-    "{\"phase\":\"after\",\"request\":{\"method\":\"POST\","
-    "\"url\":\"https://api.example.com/v1/orders?expand=items&limit=20\","
-    "\"headers\":{\"content-type\":\"application/json\","
-    "\"accept\":\"application/json\","
-    "\"user-agent\":\"fnrun-forwarder/1.4 (+https://example.com/bot)\","
-    "\"x-request-id\":\"7f3c9a2e-5b1d-4e8f-9a6c-2d4b8e1f0a3c\","
-    "\"content-length\":\"187\"},"
-    "\"body\":\"{\\\"customer\\\":{\\\"id\\\":48213,\\\"email\\\":"
-    "\\\"ana.silva@example.com\\\"},\\\"items\\\":[{\\\"sku\\\":"
-    "\\\"A-1001\\\",\\\"qty\\\":2,\\\"price\\\":19.99},{\\\"sku\\\":"
-    "\\\"B-2002\\\",\\\"qty\\\":1,\\\"price\\\":5.5}],\\\"currency\\\":"
-    "\\\"EUR\\\",\\\"coupon\\\":null}\"},"
-    "\"response\":{\"status\":200,\"headers\":{"
-    "\"content-type\":\"application/json; charset=utf-8\","
-    "\"cache-control\":\"no-store\",\"x-ratelimit-remaining\":\"4987\","
-    "\"date\":\"Tue, 04 Jun 2024 10:15:42 GMT\"},"
-    "\"body\":\"{\\\"id\\\":\\\"ord_9f8e7d6c\\\",\\\"status\\\":"
-    "\\\"created\\\",\\\"total\\\":45.48,\\\"items\\\":2,"
-    "\\\"created_at\\\":\\\"2024-06-04T10:15:42.123Z\\\","
-    "\\\"eta_days\\\":3}\"},"
-    "\"timing\":{\"upstream_ms\":41.7,\"total_ms\":43.25,"
-    "\"retries\":0},\"pad\":\"";
-
-/* The same payload as check_json_fast.c, 1200 bytes. */
-static char *
-payload(size_t *lenp)
-{
-	const size_t	 total = 1200;
-	size_t		 hl = sizeof(head) - 1;
-	char		*p = malloc(total + 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, head, hl);
-	memset(p + hl, 'x', total - hl - 2);
-	memcpy(p + total - 2, "\"}", 3);
-	*lenp = total;
-	return p;
-}
 
 /* About 1.2 KB of readings: what a metrics or telemetry body looks like. */
 static char *
@@ -172,7 +133,7 @@ main(int argc, char **argv)
 	if (ctx == NULL || n < 10)
 		return 1;
 	printf("%ld parses each, one heap, inside duk_safe_call\n", n);
-	in.s = p = payload(&in.len);
+	in.s = p = json_payload_after(&in.len);
 	bench(ctx, "after-phase payload", &in, n);
 	free(p);
 	in.s = p = numbers_payload(&in.len);

@@ -16,6 +16,8 @@ import http.client
 import json
 import os
 import re
+import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -26,6 +28,20 @@ HOST = "127.0.0.1"
 REQUEST_TIMEOUT_S = 30.0    # a hung stack fails the test instead of hanging it
 
 DEFAULT_TIMEOUT_MS = 1000   # SPEC §6: default wall-clock limit of one invocation
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1 (all bound at once, then released)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def state_dir():
@@ -357,7 +373,6 @@ def stack_env(**overrides):
 
 def run_stack(*args, env=None, timeout=120):
     """Runs scripts/stack.sh args... (default: stack_env()); returns (ok, output)."""
-    import subprocess
     try:
         p = subprocess.run([STACK_SH] + [str(a) for a in args],
                            env=env if env is not None else stack_env(),
@@ -366,4 +381,6 @@ def run_stack(*args, env=None, timeout=120):
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode("utf-8", errors="replace")
         return False, out + "\n(stack.sh %s timed out after %ds)" % (" ".join(map(str, args)), timeout)
+    except OSError as e:
+        return False, "cannot run %s: %s" % (STACK_SH, e)
     return p.returncode == 0, p.stdout.decode("utf-8", errors="replace")

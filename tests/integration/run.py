@@ -16,34 +16,19 @@ import argparse
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
+from fnrun_client import free_ports, run_stack
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-STACK = os.path.join(ROOT, "scripts", "stack.sh")
 TAIL_LINES = 80
 STACK_START_TIMEOUT_S = 120
 STACK_STOP_TIMEOUT_S = 60
 WORKERS = 3
-
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (all bound at once, then released)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def tail(path, n=TAIL_LINES):
@@ -68,19 +53,6 @@ def dump_logs(state):
             for line in tail(path):
                 print(line)
     print("==== end of logs ====")
-
-
-def run_stack(cmd, env, timeout):
-    """Runs scripts/stack.sh <cmd>; returns (ok, output)."""
-    try:
-        p = subprocess.run([STACK, cmd], env=env, cwd=ROOT, timeout=timeout,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode("utf-8", errors="replace")
-        return False, out + "\n(stack.sh %s timed out after %ds)" % (cmd, timeout)
-    except OSError as e:
-        return False, "cannot run %s: %s" % (STACK, e)
-    return p.returncode == 0, p.stdout.decode("utf-8", errors="replace")
 
 
 # Names of the programs the stack starts; the fallback below only signals a
@@ -225,7 +197,7 @@ def main():
 
     passed = failed = skipped = 0
     try:
-        ok, out = run_stack("start", env, STACK_START_TIMEOUT_S)
+        ok, out = run_stack("start", env=env, timeout=STACK_START_TIMEOUT_S)
         sys.stdout.write(out)
         if not ok:
             print("scripts/stack.sh start failed")
@@ -250,7 +222,7 @@ def main():
         print("\ninterrupted")
         failed += 1
     finally:
-        ok, out = run_stack("stop", env, STACK_STOP_TIMEOUT_S)
+        ok, out = run_stack("stop", env=env, timeout=STACK_STOP_TIMEOUT_S)
         if out.strip():
             sys.stdout.write(out)
         if not ok:

@@ -23,13 +23,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 
-from fnrun_client import (HOST, WELL_BEHAVED, FnTestCase, invoke, invoke_key,
+from fnrun_client import (HOST, WELL_BEHAVED, FnTestCase, free_ports, invoke,
+                          invoke_key,
                           log_dir, request, run_stack, stack_env,
                           state_dir, store_dir, unique_fn)
 
@@ -301,19 +301,6 @@ class Load:
         answered = [x for x in res if x[2] is not None]
         ok = [x for x in answered if x[2] == 200 and x[3] is None]
         return res, answered, ok
-
-
-def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 # ---------------------------------------------------------------- tests
