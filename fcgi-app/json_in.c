@@ -12,10 +12,17 @@
 #include "json_in.h"
 #include "sandbox_internal.h"
 
+struct json_text {
+	const char	*s;
+	size_t		 len;
+};
+
 static duk_ret_t
 decode_safe(duk_context *ctx, void *udata)
 {
-	(void)udata;
+	const struct json_text *t = udata;
+
+	sandbox_push_text(ctx, t->s, t->len);
 	duk_json_decode(ctx, -1);
 	return 1;
 }
@@ -24,7 +31,8 @@ int
 json_in_fields(const char *json, size_t len, struct json_in_field *f,
     size_t n, char *err, size_t errlen)
 {
-	struct sandbox_limits lim = { 0, 1000, 0, 0 };
+	struct sandbox_limits lim = { .timeout_ms = 1000 };
+	struct json_text text = { json, len };
 	struct sandbox *sb;
 	duk_context *ctx;
 	const char *s;
@@ -45,8 +53,7 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 		return -1;
 	}
 	ctx = sandbox_context(sb);
-	duk_push_lstring(ctx, json, len);
-	if (duk_safe_call(ctx, decode_safe, NULL, 1, 1) != 0) {
+	if (duk_safe_call(ctx, decode_safe, &text, 0, 1) != 0) {
 		snprintf(err, errlen, "body is not valid JSON: %s",
 		    duk_safe_to_string(ctx, -1));
 		goto out;

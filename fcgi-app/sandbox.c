@@ -10,6 +10,7 @@
 
 #include "json_fast.h"
 #include "sandbox_internal.h"
+#include "utf8.h"
 
 _Static_assert(offsetof(struct sandbox, alloc) == 0,
     "the heap udata must point at the allocator accounting");
@@ -87,6 +88,12 @@ sandbox_new(const struct sandbox_limits *lim)
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
 		return NULL;
 	sb->lim = *lim;
+	if (sb->lim.headers_max == 0)
+		sb->lim.headers_max = SANDBOX_HEADERS_MAX;
+	if (sb->lim.header_bytes_max == 0)
+		sb->lim.header_bytes_max = SANDBOX_HEADER_BYTES_MAX;
+	if (sb->lim.log_entries_max == 0)
+		sb->lim.log_entries_max = SANDBOX_LOG_ENTRIES_MAX;
 	sb->alloc.limit = lim->memory_bytes;
 	sb->ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
 	    sandbox_alloc_free, sb, on_fatal);
@@ -118,7 +125,7 @@ begin(struct sandbox *sb, struct sandbox_result *res)
 	sandbox_api_log_clear(&sb->log);
 	sb->alloc.hit_limit = 0;
 	sb->timed_out = 0;
-	sb->sent = sb->sent_twice = sb->too_large = 0;
+	sb->sent = sb->sending = sb->sent_twice = sb->too_large = 0;
 	sb->res = res;
 	sb->call_seq++;
 	/* The peak reported for a call is that call's, on a warm heap too. */
@@ -140,6 +147,45 @@ set_message(struct sandbox_result *res, const char *fmt, const char *s)
 	snprintf(res->message, sizeof(res->message), fmt, s);
 }
 
+/* The length of s[0..len) cut to at most max bytes, at a UTF-8 sequence
+ * boundary. */
+static size_t
+cut_at(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+/* SPEC §6: message and stack are bounded, and say so when cut. */
+static void
+copy_bounded(char *dst, const char *s, size_t len)
+{
+	size_t n = cut_at(s, len, SANDBOX_ERROR_TEXT_MAX);
+
+	memcpy(dst, s, n);
+	if (n < len) {
+		memcpy(dst + n, SANDBOX_TRUNCATED_MARKER,
+		    sizeof(SANDBOX_TRUNCATED_MARKER));
+		return;
+	}
+	dst[n] = '\0';
+}
+
+static char *
+dup_bounded(const char *s, size_t len)
+{
+	char *d;
+
+	if ((d = malloc(SANDBOX_ERROR_TEXT_MAX +
+	    sizeof(SANDBOX_TRUNCATED_MARKER))) == NULL)
+		abort();
+	copy_bounded(d, s, len);
+	return d;
+}
+
 /* Duktape's compiler reports the line only in the message, as
  * "SyntaxError: ... (line N)"; its lineNumber property is the C source
  * line of the compiler. Returns N, or 0 when absent. */
@@ -155,15 +201,53 @@ syntax_line(const char *msg)
 	return v > 0 && v < 1000000000 ? (int)v : 0;
 }
 
-/* Fills res from the error at the top of the stack; the outcome depends
- * on why it was thrown, not on what the code did with it. */
+/* [ err ] -> []: String(err) and err.stack into res. Both may run the
+ * function's own code (a toString, a stack getter) that throws, loops or
+ * allocates: hence a protected call, under the deadline and the cap. */
+static duk_ret_t
+describe_safe(duk_context *ctx, void *udata)
+{
+	struct sandbox_result *res = udata;
+	/* A safe call runs in its caller's frame: the argument is the top. */
+	duk_idx_t err = duk_normalize_index(ctx, -1);
+	const char *s;
+	duk_size_t n;
+
+	duk_dup(ctx, err);
+	s = duk_to_lstring(ctx, -1, &n);
+	copy_bounded(res->message, s, n);
+	if (duk_is_error(ctx, err)) {
+		duk_get_prop_string(ctx, err, "stack");
+		if (duk_is_string(ctx, -1)) {
+			s = duk_get_lstring(ctx, -1, &n);
+			res->stack = dup_bounded(s, n);
+		}
+	}
+	return 0;
+}
+
+/* Fills res from the error at the top of the stack (left there); the
+ * outcome depends on why it was thrown, not on what the code did with it,
+ * and reading the error can itself run out of time or memory. */
 static void
 take_error(struct sandbox *sb, struct sandbox_result *res,
     enum sandbox_outcome otherwise)
 {
 	duk_context *ctx = sb->ctx;
-	const char *s;
 
+	if (!sb->timed_out && !sb->alloc.hit_limit) {
+		duk_dup(ctx, -1);
+		if (duk_safe_call(ctx, describe_safe, res, 1, 1) != 0 &&
+		    res->message[0] == '\0')
+			set_message(res, "%s", "a value was thrown whose "
+			    "description could not be read");
+		duk_pop(ctx);
+		overran(sb);
+	}
+	if (sb->timed_out || sb->alloc.hit_limit) {
+		free(res->stack);
+		res->stack = NULL;
+	}
 	if (sb->timed_out) {
 		res->outcome = SB_TIMEOUT;
 		snprintf(res->message, sizeof(res->message),
@@ -179,27 +263,24 @@ take_error(struct sandbox *sb, struct sandbox_result *res,
 		return;
 	}
 	res->outcome = otherwise;
-	/* duk_safe_to_string coerces in place: keep the error object. */
-	duk_dup(ctx, -1);
-	s = duk_safe_to_string(ctx, -1);
-	set_message(res, "%s", s);
-	duk_pop(ctx);
-	if (duk_is_error(ctx, -1)) {
-		duk_get_prop_string(ctx, -1, "stack");
-		if (duk_is_string(ctx, -1) &&
-		    (res->stack = strdup(duk_get_string(ctx, -1))) == NULL)
-			abort();
-		duk_pop(ctx);
-		if (otherwise == SB_SYNTAX_ERROR)
-			res->line = syntax_line(res->message);
-	}
+	if (otherwise == SB_SYNTAX_ERROR)
+		res->line = syntax_line(res->message);
 }
+
+struct load_args {
+	const char	*src;
+	size_t		 len;
+	const char	*filename;
+};
 
 static duk_ret_t
 compile_safe(duk_context *ctx, void *udata)
 {
-	(void)udata;
-	/* [ source filename ] */
+	const struct load_args *a = udata;
+
+	/* The source was checked to be valid UTF-8: it goes in verbatim. */
+	sandbox_push_text(ctx, a->src, a->len);
+	duk_push_string(ctx, a->filename);
 	duk_compile(ctx, 0);
 	return 1;
 }
@@ -228,19 +309,15 @@ dump_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
-/* [ program ] -> []: runs the top level, then finds the handler (SPEC §5:
- * module.exports function first, then function action) and keeps it in
- * the global stash. */
-static int
-run_top_level(struct sandbox *sb, struct sandbox_result *res)
+/* [ program ] -> [ handler found ]: runs the top level, then finds the
+ * handler (SPEC §5: module.exports function first, then function action)
+ * and keeps it in the global stash. Reading module.exports may run a
+ * getter of the function's: everything here is protected. */
+static duk_ret_t
+top_level_safe(duk_context *ctx, void *udata)
 {
-	duk_context *ctx = sb->ctx;
-
-	if (duk_pcall(ctx, 0) != DUK_EXEC_SUCCESS || overran(sb)) {
-		take_error(sb, res, SB_FUNCTION_ERROR);
-		duk_pop(ctx);
-		return -1;
-	}
+	(void)udata;
+	duk_call(ctx, 0);
 	duk_pop(ctx);
 	duk_push_global_stash(ctx);
 	duk_get_global_string(ctx, "module");
@@ -253,19 +330,50 @@ run_top_level(struct sandbox *sb, struct sandbox_result *res)
 		duk_get_global_string(ctx, "action");
 	}
 	if (!duk_is_function(ctx, -1)) {
-		res->outcome = SB_NO_HANDLER;
-		set_message(res, "%s", "the source provides no handler: assign "
-		    "module.exports = function (req, res) {...} or define "
-		    "function action(req, res) {...}");
-		duk_pop_3(ctx);
-		return -1;
+		duk_push_false(ctx);
+		return 1;
 	}
 	duk_put_prop_string(ctx, -3, "handler");
 	duk_pop_2(ctx);
 	/* The heap may stay warm for thousands of calls: shrink property
 	 * tables and free the compiler's garbage once, now. */
 	duk_gc(ctx, DUK_GC_COMPACT);
-	return 0;
+	duk_push_true(ctx);
+	return 1;
+}
+
+/* [ program ] -> []. Returns 0 when the handler was found. */
+static int
+run_top_level(struct sandbox *sb, struct sandbox_result *res)
+{
+	duk_context *ctx = sb->ctx;
+	int rc = -1;
+
+	if (duk_safe_call(ctx, top_level_safe, NULL, 1, 1) != DUK_EXEC_SUCCESS ||
+	    overran(sb))
+		take_error(sb, res, SB_FUNCTION_ERROR);
+	else if (!duk_get_boolean(ctx, -1)) {
+		res->outcome = SB_NO_HANDLER;
+		set_message(res, "%s", "the source provides no handler: assign "
+		    "module.exports = function (req, res) {...} or define "
+		    "function action(req, res) {...}");
+	} else
+		rc = 0;
+	duk_pop(ctx);
+	return rc;
+}
+
+/* The 1-based line of byte off in src. */
+static int
+line_of(const char *src, size_t off)
+{
+	int line = 1;
+	size_t i;
+
+	for (i = 0; i < off; i++)
+		if (src[i] == '\n')
+			line++;
+	return line;
 }
 
 int
@@ -274,7 +382,9 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
     struct sandbox_result *res)
 {
 	duk_context *ctx = sb->ctx;
+	struct load_args a = { src, len, filename };
 	struct dump_out out = { NULL, 0 };
+	size_t ok;
 	int rc = -1;
 
 	begin(sb, res);
@@ -282,9 +392,14 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		*dump = NULL;
 		*dump_len = 0;
 	}
-	duk_push_lstring(ctx, src, len);
-	duk_push_string(ctx, filename);
-	if (duk_safe_call(ctx, compile_safe, NULL, 2, 1) != DUK_EXEC_SUCCESS) {
+	if ((ok = utf8_valid_prefix(src, len)) != len) {
+		res->outcome = SB_SYNTAX_ERROR;
+		res->line = line_of(src, ok);
+		snprintf(res->message, sizeof(res->message), "SyntaxError: "
+		    "the source is not valid UTF-8 (line %d)", res->line);
+		goto out;
+	}
+	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, SB_SYNTAX_ERROR);
 		duk_pop(ctx);
 		goto out;
@@ -301,11 +416,19 @@ out:
 	return rc;
 }
 
+struct bytecode_args {
+	const void	*bc;
+	size_t		 len;
+};
+
 static duk_ret_t
 load_safe(duk_context *ctx, void *udata)
 {
-	(void)udata;
-	/* [ buffer ] -> [ fn ] */
+	const struct bytecode_args *a = udata;
+	void *p;
+
+	p = duk_push_fixed_buffer(ctx, a->len);
+	memcpy(p, a->bc, a->len);
 	duk_load_function(ctx);
 	return 1;
 }
@@ -315,13 +438,11 @@ sandbox_load_bytecode(struct sandbox *sb, const void *bc, size_t len,
     struct sandbox_result *res)
 {
 	duk_context *ctx = sb->ctx;
-	void *p;
+	struct bytecode_args a = { bc, len };
 	int rc = -1;
 
 	begin(sb, res);
-	p = duk_push_fixed_buffer(ctx, len);
-	memcpy(p, bc, len);
-	if (duk_safe_call(ctx, load_safe, NULL, 1, 1) != DUK_EXEC_SUCCESS) {
+	if (duk_safe_call(ctx, load_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, SB_FUNCTION_ERROR);
 		duk_pop(ctx);
 		goto out;
@@ -341,8 +462,8 @@ push_kv_object(duk_context *ctx, const struct sandbox_kv *kv, size_t n)
 	for (i = 0; i < n; i++) {
 		/* Defined, not assigned: a query key "__proto__" must become an
 		 * own property, not call Object.prototype's __proto__ setter. */
-		duk_push_string(ctx, kv[i].name);
-		duk_push_lstring(ctx, kv[i].value, kv[i].value_len);
+		sandbox_push_ctext(ctx, kv[i].name);
+		sandbox_push_text(ctx, kv[i].value, kv[i].value_len);
 		duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE |
 		    DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
 		    DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
@@ -351,46 +472,65 @@ push_kv_object(duk_context *ctx, const struct sandbox_kv *kv, size_t n)
 
 /* [ body ] -> [ payload ]. json_fast.c builds the same value as Duktape's
  * JSON.parse, faster, and declines what it cannot reproduce exactly. Both
- * run inside the safe call, so hitting the heap cap while parsing falls
- * back to the raw string like any parse failure. */
+ * read the body string already in the heap (valid UTF-8: sandbox_text.c)
+ * and run inside this safe call, so hitting the heap cap while parsing
+ * falls back to the raw string like any parse failure. */
 static duk_ret_t
 json_decode_safe(duk_context *ctx, void *udata)
 {
-	const struct sandbox_request *rq = udata;
+	const char *s;
+	duk_size_t len;
 
-	if (json_fast_push(ctx, rq->body, rq->body_len))
+	(void)udata;
+	s = duk_get_lstring(ctx, -1, &len);
+	if (json_fast_push(ctx, s, len))
 		return 1;
 	duk_json_decode(ctx, -1);
 	return 1;
 }
 
-/* Builds req (SPEC §5) on the stack; runs under the call's deadline. */
-static duk_ret_t
-push_req_safe(duk_context *ctx, void *udata)
+/* Pushes req (SPEC §5). */
+static void
+push_req(duk_context *ctx, const struct sandbox_request *rq)
 {
-	const struct sandbox_request *rq = udata;
-
 	duk_push_object(ctx);
-	duk_push_string(ctx, rq->method);
+	sandbox_push_ctext(ctx, rq->method);
 	duk_put_prop_string(ctx, -2, "method");
-	duk_push_string(ctx, rq->path);
+	sandbox_push_ctext(ctx, rq->path);
 	duk_put_prop_string(ctx, -2, "path");
 	push_kv_object(ctx, rq->query, rq->nquery);
 	duk_put_prop_string(ctx, -2, "query");
 	push_kv_object(ctx, rq->headers, rq->nheaders);
 	duk_put_prop_string(ctx, -2, "headers");
-	duk_push_lstring(ctx, rq->body, rq->body_len);
-	duk_put_prop_string(ctx, -2, "body");
+	sandbox_push_text(ctx, rq->body, rq->body_len);
 	/* payload: the body parsed as JSON when it is JSON, else the string. */
-	duk_push_lstring(ctx, rq->body, rq->body_len);
-	if (rq->body_len == 0 ||
-	    duk_safe_call(ctx, json_decode_safe, (void *)rq, 1, 1) != 0) {
+	duk_dup(ctx, -1);
+	duk_put_prop_string(ctx, -3, "body");
+	if (rq->body_len > 0) {
+		duk_dup(ctx, -1);
+		if (duk_safe_call(ctx, json_decode_safe, NULL, 1, 1) == 0)
+			duk_swap(ctx, -1, -2);
 		duk_pop(ctx);
-		duk_push_lstring(ctx, rq->body, rq->body_len);
 	}
 	duk_put_prop_string(ctx, -2, "payload");
 	push_kv_object(ctx, rq->env, rq->nenv);
 	duk_put_prop_string(ctx, -2, "env");
+}
+
+/* [] -> [ handler's return value ]: the whole call, prologue included, in
+ * one protected call, so a heap at its cap fails as memory_limit instead
+ * of a fatal error. */
+static duk_ret_t
+call_safe(duk_context *ctx, void *udata)
+{
+	const struct sandbox_request *rq = udata;
+
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, "handler");
+	duk_remove(ctx, -2);
+	push_req(ctx, rq);
+	sandbox_api_push_res(ctx);
+	duk_call(ctx, 2);
 	return 1;
 }
 
@@ -402,25 +542,15 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 	int rc = -1, failed;
 
 	begin(sb, res);
-	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, "handler");
-	duk_remove(ctx, -2);
-	if (duk_safe_call(ctx, push_req_safe, (void *)rq, 0, 1) != 0) {
-		take_error(sb, res, SB_FUNCTION_ERROR);
-		duk_pop_2(ctx);
-		goto out;
-	}
-	sandbox_api_push_res(ctx);
-	failed = duk_pcall(ctx, 2) != DUK_EXEC_SUCCESS;
+	failed = duk_safe_call(ctx, call_safe, (void *)rq, 0, 1) !=
+	    DUK_EXEC_SUCCESS;
 	overran(sb);
 	/* Why the call ended decides the outcome, whatever the code caught. */
 	if (sb->timed_out)
 		take_error(sb, res, SB_TIMEOUT);
-	else if (sb->too_large) {
-		res->outcome = SB_RESPONSE_TOO_LARGE;
-		snprintf(res->message, sizeof(res->message),
-		    "response body exceeds %zu bytes", sb->lim.response_max);
-	} else if (sb->sent_twice) {
+	else if (sb->too_large)
+		res->outcome = SB_RESPONSE_TOO_LARGE;	/* message set then */
+	else if (sb->sent_twice) {
 		res->outcome = SB_FUNCTION_ERROR;
 		set_message(res, "%s", "res.send/res.json called more than once");
 	} else if (failed)
@@ -434,7 +564,6 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 		rc = 0;
 	}
 	duk_pop(ctx);
-out:
 	if (rc != 0) {
 		/* No error ever returns a partial response body (SPEC §4). */
 		free(res->body);

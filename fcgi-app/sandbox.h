@@ -15,11 +15,25 @@
 /* The file name code is compiled under: stack traces show it. */
 #define SANDBOX_FILENAME	"function.js"
 
+/* SPEC §6 defaults of the limits a zero field of sandbox_limits stands
+ * for (sandbox_new fills them in). */
+#define SANDBOX_HEADERS_MAX		100
+#define SANDBOX_HEADER_BYTES_MAX	65536
+#define SANDBOX_LOG_ENTRIES_MAX		1000
+/* SPEC §6: an error answer's message and stack, each; longer ones are cut
+ * and end with a marker. */
+#define SANDBOX_ERROR_TEXT_MAX		16384
+#define SANDBOX_TRUNCATED_MARKER	"... [fnrun: truncated]"
+
 struct sandbox_limits {
 	size_t		memory_bytes;	/* heap cap */
-	unsigned	timeout_ms;	/* per load and per call */
+	unsigned	timeout_ms;	/* the top level's budget, and the call's */
 	size_t		response_max;	/* body bytes res.send may produce */
 	size_t		log_max;	/* console bytes kept per call */
+	/* Zero: the SANDBOX_*_MAX default. */
+	size_t		headers_max;	/* response headers per answer */
+	size_t		header_bytes_max; /* their names and values, in all */
+	size_t		log_entries_max; /* console entries kept per call */
 };
 
 enum sandbox_outcome {
@@ -61,9 +75,12 @@ struct sandbox_header {
 /* Everything is owned by the result; free with sandbox_result_free. */
 struct sandbox_result {
 	enum sandbox_outcome	 outcome;
-	char			 message[1024];	/* for errors */
+	/* For errors; at most SANDBOX_ERROR_TEXT_MAX bytes and the marker. */
+	char			 message[SANDBOX_ERROR_TEXT_MAX +
+				    sizeof(SANDBOX_TRUNCATED_MARKER)];
 	int			 line;		/* SB_SYNTAX_ERROR: 1-based, 0 unknown */
-	char			*stack;		/* SB_FUNCTION_ERROR, or NULL */
+	char			*stack;		/* SB_FUNCTION_ERROR, or NULL;
+						 * bounded like message */
 	int			 status;	/* SB_OK */
 	struct sandbox_header	*headers;
 	size_t			 nheaders;
@@ -80,6 +97,7 @@ struct sandbox_log_entry {
 struct sandbox_log {
 	struct sandbox_log_entry	*entries;
 	size_t				 n;
+	size_t				 cap;	/* entries allocated */
 	size_t				 bytes;
 	int				 truncated;
 };

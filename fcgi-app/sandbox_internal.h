@@ -21,8 +21,9 @@ struct sandbox {
 	/* State of the call in progress, written by res.send/res.json. */
 	unsigned long		 call_seq;	/* ties res objects to their call */
 	int			 sent;
+	int			 sending;	/* inside res.send/res.json */
 	int			 sent_twice;
-	int			 too_large;
+	int			 too_large;	/* res->message says what */
 	struct sandbox_result	*res;
 	/* Headers of a res.send in progress; moved to res only when the
 	 * send succeeds, so a send that throws leaves nothing behind. */
@@ -36,6 +37,13 @@ duk_context	*sandbox_context(struct sandbox *sb);
 
 /* The struct sandbox of the heap ctx belongs to. */
 struct sandbox	*sandbox_of(duk_context *ctx);
+
+/* sandbox_text.c: the only way bytes from outside enter a heap: pushes
+ * s[0..len) (or the NUL-terminated s) as a string of valid UTF-8, every
+ * invalid byte replaced by U+FFFD. Allocates in the heap: call it inside
+ * a protected call. */
+void	sandbox_push_text(duk_context *ctx, const char *s, size_t len);
+void	sandbox_push_ctext(duk_context *ctx, const char *s);
 
 /* sandbox_api.c: installs console, module and exports on the global object
  * and removes Duktape; pushes a new res object. */

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "sandbox_fixture.h"
+#include "sandbox_internal.h"
 
 static const char *
 oname(enum sandbox_outcome o)
@@ -407,10 +408,19 @@ START_TEST(test_call_send_status_headers)
 	ck_assert_str_eq(header_of(&res, "x-b"), "two");
 	sandbox_result_free(&res);
 
-	/* boundaries of the status range */
+	/* boundaries of the status range (SPEC §5: 200-599; a 1xx would
+	 * let the function forge a second response, issue 8) */
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
-	    " res.send('', 100); };", NULL, NULL, &res), 0);
-	ck_assert_int_eq(res.status, 100);
+	    " res.send('', 200); };", NULL, NULL, &res), 0);
+	ck_assert_int_eq(res.status, 200);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('HTTP/1.1 200 OK', 100); };", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " res.send('', 199); };", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
 	sandbox_result_free(&res);
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " res.send('', 599); };", NULL, NULL, &res), 0);
@@ -1020,6 +1030,272 @@ START_TEST(test_result_free_empty)
 }
 END_TEST
 
+/*
+ * Issue 8 and 9: what a hostile function or request did to the sandbox.
+ */
+
+/* Bytes that are not UTF-8 (0x82 or 0xFF first: a Duktape hidden symbol)
+ * reach the function from every door as plain strings, repaired. */
+START_TEST(test_hostile_invalid_utf8_is_repaired_everywhere)
+{
+	static const char bad[] = "\x82Varmap";
+	static const struct sandbox_kv q[] = { { "k", bad, 7 },
+	    { "\xff" "key", "v", 1 } };
+	static const struct sandbox_kv h[] = { { "x-h", "\xff" "Target", 7 } };
+	static const struct sandbox_kv env[] = { { "E", bad, 7 } };
+	static const char body[] = "{\"s\":\"\x82Varmap\",\"\x82k\":1}";
+	struct sandbox_request rq = PLAIN_RQ;
+	const char *fffd = "\xef\xbf\xbd";
+	char want[512];
+
+	rq.query = q;
+	rq.nquery = 2;
+	rq.headers = h;
+	rq.nheaders = 1;
+	rq.env = env;
+	rq.nenv = 1;
+	rq.body = body;
+	rq.body_len = sizeof(body) - 1;
+	rq.path = "/invoke/p/r/f/\x82Varmap";
+	/* The reproduction of issue 8: a hidden symbol would reach the
+	 * engine's _Varmap; a repaired key reaches nothing. */
+	snprintf(want, sizeof(want), "[\"string\",true,\"%sVarmap\",\"%sTarget\","
+	    "\"%sVarmap\",\"%sVarmap\",[\"s\",\"%sk\"],\"%sVarmap\",\"v\","
+	    "\"/invoke/p/r/f/%sVarmap\"]", fffd, fffd, fffd, fffd, fffd, fffd,
+	    fffd);
+	run_expect_body("function victim() { var x = 1; return eval('x'); }"
+	    "module.exports = function (req, res) {"
+	    " var k = req.query.k;"
+	    " res.send(JSON.stringify([typeof k, victim[k] === undefined, k,"
+	    "  req.headers['x-h'], req.env.E, req.payload.s,"
+	    "  Object.keys(req.payload), req.body.slice(6, 13),"
+	    "  req.query['\\ufffdkey'], req.path])); };", &rq, want);
+}
+END_TEST
+
+/* A string that is valid UTF-8 goes in byte for byte. */
+START_TEST(test_hostile_valid_utf8_unchanged)
+{
+	static const char body[] = "caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac";
+	struct sandbox_request rq = PLAIN_RQ;
+
+	rq.body = body;
+	rq.body_len = sizeof(body) - 1;
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send(req.body + '|' + req.body.length); };", &rq,
+	    "caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac|8");
+}
+END_TEST
+
+/* A source that is not UTF-8 is a syntax error with its line. */
+START_TEST(test_hostile_source_not_utf8)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(load_fail("var a = 1;\nvar b = '\x82';\n"
+	    "module.exports = function (req, res) { res.send(b); };", NULL,
+	    &res), -1);
+	ck_outcome(res, SB_SYNTAX_ERROR);
+	ck_assert_int_eq(res.line, 2);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* res.send re-entered from a getter on its own headers: one send, and
+ * the call is a function_error, never 499 nested copies. */
+START_TEST(test_hostile_send_reentered_from_headers_getter)
+{
+	struct sandbox		*sb;
+	struct sandbox_result	 res;
+
+	sb = loaded("var n = 0; module.exports = function (req, res) {"
+	    " var h = {}; Object.defineProperty(h, 'x-a', { enumerable: true,"
+	    "  get: function () { n++; if (n < 500) res.send('in', 200, h);"
+	    "   return 'v'; } });"
+	    " res.send(new Array(1000).join('x'), 200, h); };"
+	    "function count() { return n; }", NULL);
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_ptr_nonnull(strstr(res.message, "more than once"));
+	ck_assert_ptr_null(res.body);
+	sandbox_result_free(&res);
+	duk_eval_string(sandbox_context(sb), "count()");
+	ck_assert_int_eq(duk_get_int(sandbox_context(sb), -1), 1);
+	duk_pop(sandbox_context(sb));
+	sandbox_free(sb);
+}
+END_TEST
+
+/* A send that threw (bad status) may be retried: only a second send after
+ * a successful one, or a nested one, is an error. */
+START_TEST(test_hostile_send_retry_after_throw)
+{
+	run_expect_body("module.exports = function (req, res) {"
+	    " try { res.send('x', 99); } catch (e) { res.send('again'); } };",
+	    NULL, "again");
+}
+END_TEST
+
+/* SPEC §6: 100 headers and 64 KiB in all, copied out of the heap. */
+START_TEST(test_hostile_response_headers_capped)
+{
+	struct sandbox_result	res;
+
+	run_expect_body("module.exports = function (req, res) {"
+	    " var h = {}; for (var i = 0; i < 99; i++) h['x-' + i] = 'v';"
+	    " res.send('ok', 200, h); };", NULL, "ok");
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " var h = {}; for (var i = 0; i < 101; i++) h['x-' + i] = 'v';"
+	    " res.send('ok', 200, h); };", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_RESPONSE_TOO_LARGE);
+	ck_assert_ptr_nonnull(strstr(res.message, "100 response headers"));
+	sandbox_result_free(&res);
+	/* 100 headers holding one 4 MB string */
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " var v = 'v', h = {}; while (v.length < 4 << 20) v += v;"
+	    " for (var i = 0; i < 100; i++) h['x-' + i] = v;"
+	    " res.send('ok', 200, h); };", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_RESPONSE_TOO_LARGE);
+	ck_assert_ptr_nonnull(strstr(res.message, "65536 bytes"));
+	ck_assert_ptr_null(res.headers);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* Empty console entries count: at most 1,000 a call, then a marker. */
+START_TEST(test_hostile_console_entries_capped)
+{
+	struct sandbox			*sb;
+	struct sandbox_result		 res;
+	const struct sandbox_log	*log;
+
+	sb = loaded("module.exports = function (req, res) {"
+	    " for (var i = 0; i < 200000; i++) console.log('');"
+	    " res.send('ok'); };", NULL);
+	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+	sandbox_result_free(&res);
+	log = sandbox_log(sb);
+	ck_assert_uint_eq(log->n, 1001);
+	ck_assert_int_eq(log->truncated, 1);
+	ck_assert_ptr_nonnull(strstr(log->entries[1000].message,
+	    "1000 entries"));
+	sandbox_free(sb);
+}
+END_TEST
+
+/* SPEC §6: message and stack 16 KiB each, with a marker. */
+START_TEST(test_hostile_error_text_bounded)
+{
+	struct sandbox_result	res;
+	size_t			max = SANDBOX_ERROR_TEXT_MAX +
+				    sizeof(SANDBOX_TRUNCATED_MARKER) - 1;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " var m = '\\x01'; while (m.length < 2000000) m += m;"
+	    " throw new Error(m); };", NULL,
+	    NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_uint_le(strlen(res.message), max);
+	ck_assert_ptr_nonnull(strstr(res.message, SANDBOX_TRUNCATED_MARKER));
+	ck_assert_ptr_nonnull(res.stack);
+	ck_assert_uint_le(strlen(res.stack), max);
+	ck_assert_ptr_nonnull(strstr(res.stack, SANDBOX_TRUNCATED_MARKER));
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* Reading a thrown value runs the function's code: a stack getter that
+ * throws is a function_error (it was a Duktape fatal), a toString that
+ * loops is a timeout. */
+START_TEST(test_hostile_thrown_value_code)
+{
+	struct sandbox_limits	lim = limits(32 * MiB, 200, 6 * MiB, 64 * KiB);
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " var e = new Error('boom');"
+	    " Object.defineProperty(e, 'stack', { get: function () {"
+	    "  throw new Error('no stack for you'); } });"
+	    " throw e; };", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_str_eq(res.message, "Error: boom");
+	ck_assert_ptr_null(res.stack);
+	sandbox_result_free(&res);
+	ck_assert_int_eq(run("module.exports = function (req, res) {"
+	    " Error.prototype.toString = function () { throw 1; };"
+	    " throw new Error('x'); };", NULL, NULL, &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	sandbox_result_free(&res);
+	run_expect_outcome("module.exports = function (req, res) {"
+	    " throw { toString: function () { for (;;) {} } }; };", &lim,
+	    NULL, SB_TIMEOUT);
+}
+END_TEST
+
+/* A module.exports getter runs the function's code at load: protected. */
+START_TEST(test_hostile_exports_getter_throws)
+{
+	struct sandbox_result	res;
+
+	ck_assert_int_eq(load_fail("Object.defineProperty(module, 'exports',"
+	    " { get: function () { throw new Error('gotcha'); } });", NULL,
+	    &res), -1);
+	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_assert_ptr_nonnull(strstr(res.message, "gotcha"));
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* Issue 9: a warm heap that ended its last call at its cap answers the
+ * next call memory_limit; the call's prologue (req, res) allocates inside
+ * a protected call, never in Duktape's fatal handler. */
+START_TEST(test_hostile_prologue_at_cap)
+{
+	struct sandbox		*sb;
+	struct sandbox_result	 res;
+	struct sandbox_request	 rq = PLAIN_RQ;
+	static const char body[] = "{\"a\":[1,2,3],\"b\":\"some text\"}";
+
+	rq.body = body;
+	rq.body_len = sizeof(body) - 1;
+	sb = loaded("module.exports = function (req, res) {"
+	    " res.json(req.payload); };", NULL);
+	duk_gc(sandbox_context(sb), 0);
+	sb->alloc.limit = sb->alloc.used;
+	ck_assert_int_eq(sandbox_call(sb, &rq, &res), -1);
+	ck_outcome(res, SB_MEMORY_LIMIT);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* Bytecode loaded into a heap already at its cap: memory_limit, no fatal. */
+START_TEST(test_hostile_bytecode_load_at_cap)
+{
+	const char		*src = "module.exports = function (req, res) {"
+				    " res.send('hi'); };";
+	struct sandbox		*sb = new_sb(NULL);
+	struct sandbox_result	 res;
+	void			*bc = NULL;
+	size_t			 bclen = 0;
+
+	ck_assert_int_eq(sandbox_load(sb, src, strlen(src), "f.js", &bc,
+	    &bclen, &res), 0);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+	ck_assert_ptr_nonnull(bc);
+	sb = new_sb(NULL);
+	duk_gc(sandbox_context(sb), 0);
+	sb->alloc.limit = sb->alloc.used;
+	ck_assert_int_eq(sandbox_load_bytecode(sb, bc, bclen, &res), -1);
+	ck_outcome(res, SB_MEMORY_LIMIT);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+	free(bc);
+}
+END_TEST
+
+
 static Suite *
 sandbox_suite(void)
 {
@@ -1088,6 +1364,22 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_no_engine_globals);
 	tcase_add_test(tc, test_globals_not_shared);
 	tcase_add_test(tc, test_limits_per_sandbox);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_hostile_invalid_utf8_is_repaired_everywhere);
+	tcase_add_test(tc, test_hostile_valid_utf8_unchanged);
+	tcase_add_test(tc, test_hostile_source_not_utf8);
+	tcase_add_test(tc, test_hostile_send_reentered_from_headers_getter);
+	tcase_add_test(tc, test_hostile_send_retry_after_throw);
+	tcase_add_test(tc, test_hostile_response_headers_capped);
+	tcase_add_test(tc, test_hostile_console_entries_capped);
+	tcase_add_test(tc, test_hostile_error_text_bounded);
+	tcase_add_test(tc, test_hostile_thrown_value_code);
+	tcase_add_test(tc, test_hostile_exports_getter_throws);
+	tcase_add_test(tc, test_hostile_prologue_at_cap);
+	tcase_add_test(tc, test_hostile_bytecode_load_at_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }
