@@ -1,17 +1,20 @@
 /*
  * fcgi.c - the only file that includes fcgiapp.h (never fcgi_stdio.h).
  * Accepts one request at a time, copies what it needs out of libfcgi's
- * envp, and writes whole answers. Nothing is written to the output stream
- * before the answer is complete, which is what makes the emergency answer
- * (raw FastCGI records written from a signal handler) well-formed.
+ * envp, and writes whole answers. Nothing is written to the connection
+ * before the answer is complete - error-stream lines are buffered and go
+ * out with it - which is what makes the emergency answer (raw FastCGI
+ * records written from a signal handler) well-formed.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "buf.h"
@@ -20,17 +23,16 @@
 struct fcgi_conn {
 	FCGX_Request	req;
 	int		active;		/* between accept and finish */
+	struct buf	err;		/* error-stream lines, sent with the answer */
 };
 
-/* FastCGI 1.0 §8: record types and the END_REQUEST body. */
-#define REC_END_REQUEST	3
-#define REC_STDOUT	6
-#define EMERGENCY_MAX	4096
-
+/* The prepared answers. The signal handler reads one only while its ready
+ * flag is set; the flag is cleared before and set after the fields change,
+ * each behind a signal fence, so it never sees a half-written one. */
 static struct {
-	char			bytes[EMERGENCY_MAX];
-	size_t			len;
-	int			fd;
+	char			*bytes;		/* malloc'd, any size */
+	size_t			 len;
+	int			 fd;
 } emergency[FCGI_EMERGENCY_COUNT];
 static volatile sig_atomic_t emergency_ready[FCGI_EMERGENCY_COUNT];
 
@@ -119,11 +121,21 @@ encode_head(struct buf *out, const struct resp *rs)
 	buf_append(out, "\r\n", 2);
 }
 
+/* The buffered error-stream lines go first: nginx logs them as they come. */
+static void
+flush_err(struct fcgi_conn *c)
+{
+	if (c->err.len > 0)
+		FCGX_PutStr(c->err.data, (int)c->err.len, c->req.err);
+	buf_reset(&c->err);
+}
+
 void
 fcgi_send(struct fcgi_conn *c, const struct resp *rs)
 {
 	struct buf head = { 0 };
 
+	flush_err(c);
 	encode_head(&head, rs);
 	FCGX_PutStr(head.data, (int)head.len, c->req.out);
 	if (rs->body.len > 0 && rs->status != 204)
@@ -136,6 +148,7 @@ fcgi_finish(struct fcgi_conn *c)
 {
 	if (!c->active)
 		return;
+	flush_err(c);
 	FCGX_Finish_r(&c->req);
 	c->active = 0;
 }
@@ -146,7 +159,7 @@ fcgi_log_sink(void *ctx, const char *line, size_t len)
 	struct fcgi_conn *c = ctx;
 
 	if (c != NULL && c->active)
-		FCGX_PutStr(line, (int)len, c->req.err);
+		buf_append(&c->err, line, len);
 	else
 		(void)!write(STDERR_FILENO, line, len);
 }
@@ -154,19 +167,19 @@ fcgi_log_sink(void *ctx, const char *line, size_t len)
 static void
 record(struct buf *out, int type, int id, const char *p, size_t len)
 {
-	unsigned char h[8];
+	FCGI_Header h;
 	size_t pad = (8 - len % 8) % 8;
 	static const char zeros[8];
 
-	h[0] = 1;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)(id >> 8);
-	h[3] = (unsigned char)id;
-	h[4] = (unsigned char)(len >> 8);
-	h[5] = (unsigned char)len;
-	h[6] = (unsigned char)pad;
-	h[7] = 0;
-	buf_append(out, h, 8);
+	h.version = FCGI_VERSION_1;
+	h.type = (unsigned char)type;
+	h.requestIdB1 = (unsigned char)(id >> 8);
+	h.requestIdB0 = (unsigned char)id;
+	h.contentLengthB1 = (unsigned char)(len >> 8);
+	h.contentLengthB0 = (unsigned char)len;
+	h.paddingLength = (unsigned char)pad;
+	h.reserved = 0;
+	buf_append(out, &h, sizeof(h));
 	buf_append(out, p, len);
 	buf_append(out, zeros, pad);
 }
@@ -176,26 +189,30 @@ fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
     const struct resp *rs)
 {
 	struct buf payload = { 0 }, out = { 0 };
-	static const char end_body[8] = { 0, 0, 0, 0, 0 /* REQUEST_COMPLETE */ };
+	FCGI_EndRequestBody end;
 	size_t off, n;
 
-	emergency_ready[which] = 0;
+	memset(&end, 0, sizeof(end));
+	end.protocolStatus = FCGI_REQUEST_COMPLETE;
 	encode_head(&payload, rs);
 	buf_append(&payload, rs->body.data, rs->body.len);
 	for (off = 0; off < payload.len; off += n) {
 		n = payload.len - off > 65535 ? 65535 : payload.len - off;
-		record(&out, REC_STDOUT, c->req.requestId, payload.data + off, n);
+		record(&out, FCGI_STDOUT, c->req.requestId, payload.data + off,
+		    n);
 	}
-	record(&out, REC_STDOUT, c->req.requestId, "", 0);
-	record(&out, REC_END_REQUEST, c->req.requestId, end_body, 8);
-	if (out.len <= EMERGENCY_MAX) {
-		memcpy(emergency[which].bytes, out.data, out.len);
-		emergency[which].len = out.len;
-		emergency[which].fd = c->req.ipcFd;
-		emergency_ready[which] = 1;
-	}
+	record(&out, FCGI_STDOUT, c->req.requestId, "", 0);
+	record(&out, FCGI_END_REQUEST, c->req.requestId, (const char *)&end,
+	    sizeof(end));
+	emergency_ready[which] = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	free(emergency[which].bytes);
+	emergency[which].bytes = out.data;	/* taken from out */
+	emergency[which].len = out.len;
+	emergency[which].fd = c->req.ipcFd;
+	atomic_signal_fence(memory_order_seq_cst);
+	emergency_ready[which] = 1;
 	buf_free(&payload);
-	buf_free(&out);
 }
 
 void

@@ -57,6 +57,12 @@ guard_begin(struct fcgi_conn *c, const struct resp *on_timeout,
 }
 
 void
+guard_rearm(unsigned timeout_ms, unsigned grace_ms)
+{
+	watchdog_arm(timeout_ms + grace_ms);
+}
+
+void
 guard_end(void)
 {
 	watchdog_disarm();

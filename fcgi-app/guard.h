@@ -20,6 +20,10 @@ void	guard_init(void);
 void	guard_begin(struct fcgi_conn *c, const struct resp *on_timeout,
 	    const struct resp *on_fatal, unsigned timeout_ms, unsigned grace_ms);
 
+/* Starts the countdown again for a new budget (SPEC §11: the top level of
+ * a new heap has one, the call another; the hard bound covers each). */
+void	guard_rearm(unsigned timeout_ms, unsigned grace_ms);
+
 /* Stops the countdown and forgets the prepared answers. */
 void	guard_end(void);
 

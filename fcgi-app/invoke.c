@@ -47,6 +47,15 @@ listed(const char *name, const char *const *list)
 	return 0;
 }
 
+/* SPEC §5: hop-by-hop and framing headers, and X-Accel-*, which nginx
+ * would act on (an internal redirect, buffering, rate limits). */
+static int
+dropped(const char *name)
+{
+	return strncasecmp(name, "x-accel-", 8) == 0 ||
+	    listed(name, dropped_headers);
+}
+
 static double
 now_ms(void)
 {
@@ -178,7 +187,7 @@ function_answer(struct resp *rs, const struct call *c)
 	response_reset(rs);
 	rs->status = c->res.status;
 	for (i = 0; i < c->res.nheaders; i++)
-		if (!listed(c->res.headers[i].name, dropped_headers))
+		if (!dropped(c->res.headers[i].name))
 			(void)response_header(rs, c->res.headers[i].name,
 			    c->res.headers[i].value,
 			    strlen(c->res.headers[i].value));
@@ -330,14 +339,13 @@ load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-/* Runs the function under the guard: a warm heap of this exact version if
- * the worker has one, else a new heap. Fills c->res, c->sb, c->duration_ms
- * and c->peak; returns STORE_OK or the store's error. */
+/* Runs the function (under the caller's guard): a warm heap of this exact
+ * version if the worker has one, else a new heap. Fills c->res, c->sb,
+ * c->duration_ms and c->peak; returns STORE_OK or the store's error. */
 static int
 run(struct call *c, const struct sandbox_request *rq, char *err,
     size_t errlen)
 {
-	struct resp on_timeout = { 0 }, on_fatal = { 0 };
 	double t0 = now_ms();
 	int st = STORE_OK;
 
@@ -346,9 +354,6 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 	snprintf(c->key, sizeof(c->key), "%s/%s/%s@%u#%s#%s", c->id->project,
 	    c->id->request, c->id->fn, c->version, c->meta.sha256,
 	    c->meta.uid);
-	prepare_emergency(c, &on_timeout, &on_fatal);
-	guard_begin(c->app->conn, &on_timeout, &on_fatal, c->lim.timeout_ms,
-	    c->app->cfg.hard_grace_ms);
 	if (!c->meta.limits.per_call &&
 	    (c->sb = hotset_take(c->app->hot, c->key, &c->calls)) != NULL)
 		c->heap = "warm";
@@ -360,14 +365,16 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 		st = load_cold(c, c->sb, err, errlen);
 	if (st == STORE_OK && c->sb != NULL && c->res.outcome == SB_OK) {
 		sandbox_result_free(&c->res);
+		/* SPEC §11: a new heap's top level had a budget of its own;
+		 * the call gets a whole one too. */
+		if (strcmp(c->heap, "warm") != 0)
+			guard_rearm(c->lim.timeout_ms,
+			    c->app->cfg.hard_grace_ms);
 		(void)sandbox_call(c->sb, rq, &c->res);
 	}
-	guard_end();
 	c->duration_ms = now_ms() - t0;
 	if (c->sb != NULL)
 		c->peak = sandbox_memory_peak(c->sb);
-	response_free(&on_timeout);
-	response_free(&on_fatal);
 	return st;
 }
 
@@ -448,11 +455,11 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	struct sandbox_request rq;
 	struct sandbox_kv query[REQ_MAX_QUERY], headers[REQ_MAX_HEADERS];
 	struct sandbox_kv *envkv = NULL;
-	struct resp answer = { 0 };
+	struct resp answer = { 0 }, on_timeout = { 0 }, on_fatal = { 0 };
 	const char *dbg = request_header(r, "x-fn-debug");
 	char err[512];
 	size_t nenv = 0;
-	int st;
+	int st, guarded = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.app = app;
@@ -472,6 +479,12 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		if (nenv > 0 && (envkv = calloc(nenv, sizeof(*envkv))) == NULL)
 			abort();
 		build_request(r, env, nenv, &rq, query, headers, envkv);
+		/* The hard bound covers the run and the making of its answer:
+		 * nothing done for an invocation outlives it (issue 8). */
+		prepare_emergency(&c, &on_timeout, &on_fatal);
+		guard_begin(app->conn, &on_timeout, &on_fatal, c.lim.timeout_ms,
+		    app->cfg.hard_grace_ms);
+		guarded = 1;
 		st = run(&c, &rq, err, sizeof(err));
 	}
 	if (st == STORE_NOT_FOUND) {
@@ -509,6 +522,10 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	add_runtime_headers(rs, &c, c.duration_ms);
 	log_call(&c, r, rs->status);
 out:
+	if (guarded)
+		guard_end();
+	response_free(&on_timeout);
+	response_free(&on_fatal);
 	redact_free(&c.red);
 	release(&c);
 	sandbox_result_free(&c.res);
