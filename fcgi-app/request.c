@@ -75,11 +75,15 @@ split_query(struct req *r, const char *q)
 	const char *e, *eq;
 	struct req_pair *qp;
 
-	while (*q != '\0' && r->nquery < REQ_MAX_QUERY) {
+	while (*q != '\0') {
 		e = strchr(q, '&');
 		if (e == NULL)
 			e = q + strlen(q);
 		if (e > q) {
+			if (r->nquery == REQ_MAX_QUERY) {
+				r->malformed = "more than 128 query parameters";
+				return;
+			}
 			qp = &r->query[r->nquery++];
 			eq = memchr(q, '=', (size_t)(e - q));
 			if (eq == NULL)
@@ -100,8 +104,10 @@ add_header(struct req *r, const char *name, size_t nlen, const char *value)
 	struct req_pair *h;
 	size_t i;
 
-	if (r->nheaders == REQ_MAX_HEADERS)
+	if (r->nheaders == REQ_MAX_HEADERS) {
+		r->malformed = "more than 128 request headers";
 		return;
+	}
 	h = &r->header[r->nheaders++];
 	h->name = buf_memdup(name, nlen);
 	for (i = 0; i < nlen; i++)
@@ -145,8 +151,10 @@ request_from_params(struct req *r, char *const *envp)
 		strncpy(r->request_id, rid, sizeof(r->request_id) - 1);
 	if (method == NULL || *method == '\0' ||
 	    strlen(method) >= sizeof(r->method) || uri == NULL || *uri != '/' ||
-	    strlen(uri) > REQ_MAX_URI)
+	    strlen(uri) > REQ_MAX_URI) {
+		r->malformed = "malformed request";
 		return -1;
+	}
 	strcpy(r->method, method);
 	q = strchr(uri, '?');
 	r->path = buf_memdup(uri, q != NULL ? (size_t)(q - uri) : strlen(uri));
@@ -154,15 +162,16 @@ request_from_params(struct req *r, char *const *envp)
 	if (q != NULL)
 		split_query(r, q + 1);
 	if (clen != NULL && *clen != '\0') {
-		if (!isdigit((unsigned char)*clen))
-			return -1;
 		errno = 0;
-		n = strtoull(clen, &end, 10);
-		if (errno != 0 || *end != '\0' || n > (size_t)-1 / 2)
+		n = isdigit((unsigned char)*clen) ? strtoull(clen, &end, 10) : 0;
+		if (!isdigit((unsigned char)*clen) || errno != 0 ||
+		    *end != '\0' || n > (size_t)-1 / 2) {
+			r->malformed = "malformed Content-Length";
 			return -1;
+		}
 		r->content_length = (size_t)n;
 	}
-	return 0;
+	return r->malformed != NULL ? -1 : 0;
 }
 
 void

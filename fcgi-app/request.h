@@ -27,6 +27,7 @@ struct req {
 	size_t		 segment_len[REQ_MAX_SEGMENTS];
 	size_t		 nsegments;
 	int		 too_many_segments;
+	const char	*malformed;	/* why request_from_params failed */
 	struct req_pair	 query[REQ_MAX_QUERY];
 	size_t		 nquery;
 	struct req_pair	 header[REQ_MAX_HEADERS];
@@ -38,7 +39,9 @@ struct req {
 
 /* Fills r from a FastCGI environment (NULL-terminated "NAME=value" list).
  * Everything is copied. Returns 0, or -1 when the request is malformed
- * (no method, URI too long, bad CONTENT_LENGTH); r is then still safe to
+ * (no method, URI too long, bad CONTENT_LENGTH, more than REQ_MAX_HEADERS
+ * headers or REQ_MAX_QUERY query parameters: none is dropped silently)
+ * with r->malformed saying why (a static string); r is then still safe to
  * pass to request_free. */
 int		 request_from_params(struct req *r, char *const *envp);
 

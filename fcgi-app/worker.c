@@ -76,8 +76,8 @@ serve_one(struct app *app, struct resp *rs)
 	metrics_add(M_REQUESTS, 1);
 	response_reset(rs);
 	if (rc == 1)
-		response_error(rs, ERR_BAD_REQUEST, NULL,
-		    "malformed request");
+		response_error(rs, ERR_BAD_REQUEST, NULL, "%s",
+		    r.malformed != NULL ? r.malformed : "malformed request");
 	else if ((rc = fcgi_read_body(app->conn, &r,
 	    app->cfg.body_max_bytes)) == 1)
 		response_error(rs, ERR_PAYLOAD_TOO_LARGE, NULL,
