@@ -252,6 +252,19 @@ def parallel(fn, args_list, workers=None):
         return [f.result() for f in futs]
 
 
+def metrics():
+    """GET /metrics (from the local host) parsed into {'name{labels}': value}."""
+    r = request("GET", "/metrics")
+    assert r.status == 200, r
+    out = {}
+    for line in r.text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        out[name] = float(value)
+    return out
+
+
 def store_snapshot():
     """Every path under the store, relative, except the transient .tmp/.trash."""
     root = store_dir()
