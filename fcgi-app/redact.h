@@ -8,7 +8,8 @@
  * The work is one pass over the text for all values (an Aho-Corasick
  * automaton), so it is O(text + total value bytes) however many values or
  * hits there are. The automaton is built on the first call that has text:
- * an invocation that logs nothing and succeeds pays nothing for it.
+ * an invocation that logs nothing and succeeds pays nothing for it. So the
+ * const functions below fill r in: one redactor, one thread at a time.
  */
 #ifndef FNRUN_REDACT_H
 #define FNRUN_REDACT_H
