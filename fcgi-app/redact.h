@@ -1,9 +1,15 @@
 /*
  * redact.h - keeps a project's environment values out of the runtime's own
  * channels (error bodies, console lines in the error stream, the debug
- * envelope's logs): every occurrence of a value longer than 5 characters
- * becomes "***". A function's own response is its business and is not
- * touched.
+ * envelope's logs): every byte of every occurrence of a value longer than 5
+ * bytes is hidden, each run of hidden bytes becoming one "***". A function's
+ * own response is its business and is not touched.
+ *
+ * The work is one pass over the text for all values (an Aho-Corasick
+ * automaton), so it is O(text + total value bytes) however many values or
+ * hits there are. The automaton is built on the first call that has text:
+ * an invocation that logs nothing and succeeds pays nothing for it. So the
+ * const functions below fill r in: one redactor, one thread at a time.
  */
 #ifndef FNRUN_REDACT_H
 #define FNRUN_REDACT_H
@@ -15,22 +21,31 @@
 
 #define REDACT_MIN_LEN	6
 
+struct redact_ac;	/* the automaton, redact.c */
+
 struct redactor {
-	const char	**val;	/* borrowed from the env list, longest first */
-	size_t		 *len;
-	size_t		  n;
+	const struct store_env_var *vars;	/* borrowed: must outlive r */
+	size_t			    nvars;
+	size_t			    n;	/* values of REDACT_MIN_LEN bytes or more */
+	struct redact_ac	   *ac;	/* NULL until the first text */
 };
 
-/* Picks the values to hide from vars (which must outlive r). */
+/* Remembers the values to hide (vars must outlive r). Allocates nothing. */
 void	redact_init(struct redactor *r, const struct store_env_var *vars,
 	    size_t n);
 void	redact_free(struct redactor *r);
 
-/* Appends s[0..len) to out with every value replaced by "***". */
+/* Appends s[0..len) to out with every value hidden. Values and text may hold
+ * any bytes, NUL included. Aborts when memory runs out, as buf.h does. */
 void	redact_append(const struct redactor *r, struct buf *out, const char *s,
 	    size_t len);
 
-/* Redacts a NUL-terminated string in place (it can only shrink). */
+/* Redacts a NUL-terminated string in place (it can only shrink: "***" is
+ * shorter than any value). s may be NULL. */
 void	redact_inplace(const struct redactor *r, char *s);
+
+/* Operations done so far (building and scanning): the unit tests' proof
+ * that the work stays linear. 0 before the automaton is built. */
+unsigned long long redact_steps(const struct redactor *r);
 
 #endif
