@@ -29,6 +29,9 @@ struct config {
 	size_t		source_max_bytes;
 	size_t		response_max_bytes;
 	size_t		log_max_bytes;
+	size_t		log_max_entries;
+	size_t		response_headers_max;
+	size_t		response_header_bytes_max;
 	unsigned	warm_max_count;		/* warm heaps per worker */
 	unsigned	warm_max_mb;		/* their total heap size */
 	unsigned	warm_max_calls;		/* calls before a heap is renewed */

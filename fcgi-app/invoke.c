@@ -98,8 +98,8 @@ json_logs(struct buf *b, const struct sandbox_log *log,
 		    strlen(log->entries[i].level));
 		buf_puts(b, ",\"message\":");
 		buf_reset(&msg);
-		redact_append(red, &msg, log->entries[i].message,
-		    log->entries[i].len);
+		(log->entries[i].cut ? redact_append_cut : redact_append)(red,
+		    &msg, log->entries[i].message, log->entries[i].len);
 		buf_json_string(b, msg.data, msg.len);
 		buf_append(b, "}", 1);
 	}
@@ -163,7 +163,8 @@ log_console(const struct call *c)
 		    "version=%u level=%s: ", c->id->project, c->id->request,
 		    c->id->fn, c->version, e->level);
 		buf_reset(&msg);
-		redact_append(&c->red, &msg, e->message, e->len);
+		(e->cut ? redact_append_cut : redact_append)(&c->red, &msg,
+		    e->message, e->len);
 		for (j = 0; j < msg.len; j++) {
 			if (msg.data[j] == '\n')
 				buf_append(&line, "\\n", 2);
@@ -501,8 +502,8 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		goto out;
 	}
 	/* Issue 4: secret values never leave through our own channels. */
-	redact_inplace(&c.red, c.res.message);
-	redact_inplace(&c.red, c.res.stack);
+	redact_inplace(&c.red, c.res.message, SANDBOX_TRUNCATED_MARKER);
+	redact_inplace(&c.red, c.res.stack, SANDBOX_TRUNCATED_MARKER);
 	metrics_add(c.heap != NULL && strcmp(c.heap, "warm") == 0 ?
 	    M_HEAPS_WARM : M_HEAPS_COLD, 1);
 	metrics_invocation(metric_outcome(c.res.outcome), c.duration_ms);

@@ -38,4 +38,7 @@ limits_for(const struct config *cfg, const struct store_limits *ask,
 	out->memory_bytes = (size_t)m << 20;
 	out->response_max = cfg->response_max_bytes;
 	out->log_max = cfg->log_max_bytes;
+	out->log_entries_max = cfg->log_max_entries;
+	out->headers_max = cfg->response_headers_max;
+	out->header_bytes_max = cfg->response_header_bytes_max;
 }

@@ -32,6 +32,7 @@ struct redact_ac {
 	uint32_t		*out;		/* per state: longest value ending
 						 * there, through the failure
 						 * chain; 0 if none */
+	uint32_t		*depth;		/* per state: its trie depth */
 	/* goto(s, c) for s != ROOT: slot i holds key[i] = s << 8 | c and
 	 * next[i]; next[i] == ROOT marks a free slot (ROOT is nobody's
 	 * child). Linear probing, at most half full. */
@@ -66,6 +67,7 @@ redact_free(struct redactor *r)
 	if (ac != NULL) {
 		free(ac->fail);
 		free(ac->out);
+		free(ac->depth);
 		free(ac->key);
 		free(ac->next);
 		free(ac->spans);
@@ -162,6 +164,7 @@ ac_build(const struct redactor *r)
 	ac->next = xcalloc(ac->mask + 1, sizeof(*ac->next));
 	ac->fail = xcalloc(total + 1, sizeof(*ac->fail));
 	ac->out = xcalloc(total + 1, sizeof(*ac->out));
+	ac->depth = xcalloc(total + 1, sizeof(*ac->depth));
 	first = xcalloc(total + 1, sizeof(*first));
 	sib = xcalloc(total + 1, sizeof(*sib));
 	queue = xcalloc(total + 1, sizeof(*queue));
@@ -186,6 +189,7 @@ ac_build(const struct redactor *r)
 				ac->next[k] = t;
 			}
 			label[t] = c;
+			ac->depth[t] = (uint32_t)(j + 1);
 			sib[t] = first[s];
 			first[s] = t;
 		}
@@ -228,11 +232,16 @@ automaton(const struct redactor *r)
 	return r->ac;
 }
 
-/* Appends the text up to sp and "***" for it; *done moves past sp. */
+/* Appends the text up to sp (but none at or past limit) and "***" for sp;
+ * *done moves past sp. */
 static void
-emit(struct buf *out, const char *s, size_t *done, const struct span *sp)
+emit(struct buf *out, const char *s, size_t *done, const struct span *sp,
+    size_t limit)
 {
-	buf_append(out, s + *done, sp->a - *done);
+	size_t end = sp->a < limit ? sp->a : limit;
+
+	if (end > *done)
+		buf_append(out, s + *done, end - *done);
 	buf_append(out, MASK_TEXT, sizeof(MASK_TEXT) - 1);
 	*done = sp->b;
 }
@@ -275,12 +284,30 @@ span_add(struct redact_ac *ac, size_t *head, size_t *tail, size_t a, size_t b)
 	ac->steps++;
 }
 
-void
-redact_append(const struct redactor *r, struct buf *out, const char *s,
-    size_t len)
+/* The length of the longest suffix of s[0..len) that is the start of a
+ * value (the depth of the automaton's state after s). */
+static size_t
+partial_tail(struct redact_ac *ac, const char *s, size_t len)
+{
+	uint32_t st = ROOT;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		st = step(ac, st, (unsigned char)s[i]);
+		ac->steps++;
+	}
+	return ac->depth[st];
+}
+
+/* With cut, s was cut from a longer text: its last bytes may be the start
+ * of a value that went on past the cut. Those are dropped (dropped, not
+ * masked: the text only shrinks). */
+static void
+scan(const struct redactor *r, struct buf *out, const char *s, size_t len,
+    int cut)
 {
 	struct redact_ac *ac;
-	size_t i, done = 0, head = 0, tail = 0;
+	size_t i, done = 0, head = 0, tail = 0, limit = len;
 	uint32_t st = ROOT, hit;
 
 	if (r->n == 0 || len == 0) {
@@ -288,6 +315,8 @@ redact_append(const struct redactor *r, struct buf *out, const char *s,
 		return;
 	}
 	ac = automaton(r);
+	if (cut)
+		limit = len - partial_tail(ac, s, len);
 	for (i = 0; i < len; i++) {
 		st = step(ac, st, (unsigned char)s[i]);
 		ac->steps++;
@@ -296,26 +325,52 @@ redact_append(const struct redactor *r, struct buf *out, const char *s,
 		/* A later hit ends past i and starts at i + 2 - maxlen or
 		 * after: spans ending before that are final. */
 		while (head < tail && ac->spans[head].b + ac->maxlen <= i + 2) {
-			emit(out, s, &done, &ac->spans[head++]);
+			emit(out, s, &done, &ac->spans[head++], limit);
 			ac->steps++;
 		}
 		if (head == tail)
 			head = tail = 0;
 	}
 	while (head < tail)
-		emit(out, s, &done, &ac->spans[head++]);
-	buf_append(out, s + done, len - done);
+		emit(out, s, &done, &ac->spans[head++], limit);
+	if (limit > done)
+		buf_append(out, s + done, limit - done);
 }
 
 void
-redact_inplace(const struct redactor *r, char *s)
+redact_append(const struct redactor *r, struct buf *out, const char *s,
+    size_t len)
+{
+	scan(r, out, s, len, 0);
+}
+
+void
+redact_append_cut(const struct redactor *r, struct buf *out, const char *s,
+    size_t len)
+{
+	scan(r, out, s, len, 1);
+}
+
+void
+redact_inplace(const struct redactor *r, char *s, const char *cut_marker)
 {
 	struct buf b = { 0 };
+	size_t len, mlen = cut_marker != NULL ? strlen(cut_marker) : 0;
+	int cut = 0;
 
 	if (r->n == 0 || s == NULL || *s == '\0')
 		return;
-	redact_append(r, &b, s, strlen(s));
-	/* "***" is shorter than any value: the result fits. */
+	len = strlen(s);
+	if (mlen > 0 && len >= mlen && memcmp(s + len - mlen, cut_marker,
+	    mlen) == 0) {
+		len -= mlen;
+		cut = 1;
+	}
+	scan(r, &b, s, len, cut);
+	if (cut)
+		buf_append(&b, cut_marker, mlen);
+	/* "***" is shorter than any value, and a cut only drops bytes: the
+	 * result fits. */
 	memcpy(s, b.data, b.len + 1);
 	buf_free(&b);
 }

@@ -40,9 +40,16 @@ void	redact_free(struct redactor *r);
 void	redact_append(const struct redactor *r, struct buf *out, const char *s,
 	    size_t len);
 
+/* As redact_append, for s cut from a longer text: its last bytes, if they
+ * could be the start of a value that went on past the cut, are dropped. */
+void	redact_append_cut(const struct redactor *r, struct buf *out,
+	    const char *s, size_t len);
+
 /* Redacts a NUL-terminated string in place (it can only shrink: "***" is
- * shorter than any value). s may be NULL. */
-void	redact_inplace(const struct redactor *r, char *s);
+ * shorter than any value). s may be NULL. When s ends with cut_marker (if
+ * not NULL), the text before the marker is taken as cut. */
+void	redact_inplace(const struct redactor *r, char *s,
+	    const char *cut_marker);
 
 /* Operations done so far (building and scanning): the unit tests' proof
  * that the work stays linear. 0 before the automaton is built. */

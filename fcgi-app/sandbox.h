@@ -92,6 +92,7 @@ struct sandbox_log_entry {
 	const char	*level;		/* "log", "info", "warn", "error", "debug" */
 	char		*message;
 	size_t		 len;
+	int		 cut;		/* the first len bytes of a longer one */
 };
 
 struct sandbox_log {

@@ -38,6 +38,7 @@ log_append_entry(struct sandbox_log *log, const char *level, const char *msg,
 	memcpy(e->message, msg, len);
 	e->message[len] = '\0';
 	e->len = len;
+	e->cut = 0;
 	log->bytes += len;
 }
 
@@ -51,6 +52,7 @@ log_truncate(struct sandbox_log *log, const char *why, size_t limit)
 
 	log->truncated = 1;
 	e->level = "warn";
+	e->cut = 0;
 	e->len = (size_t)snprintf(marker, sizeof(marker),
 	    "[fnrun: console output truncated at %zu %s]", limit, why);
 	if ((e->message = strdup(marker)) == NULL)
@@ -82,8 +84,10 @@ log_append(struct sandbox *sb, const char *level, const char *msg, size_t len)
 	}
 	room = sb->lim.log_max > log->bytes ? sb->lim.log_max - log->bytes : 0;
 	if (len > room) {
-		if (room > 0)
+		if (room > 0) {
 			log_append_entry(log, level, msg, room);
+			log->entries[log->n - 1].cut = 1;
+		}
 		log_truncate(log, "bytes", sb->lim.log_max);
 		return;
 	}

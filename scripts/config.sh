@@ -24,6 +24,7 @@ FNRUN_CONFIG_KEYS=(
 	state_dir store_dir listen port workers memcached_port
 	timeout_ms timeout_max_ms hard_grace_ms memory_mb memory_max_mb
 	body_max_bytes source_max_bytes response_max_bytes log_max_bytes
+	log_max_entries response_headers_max response_header_bytes_max
 	warm_max_count warm_max_mb warm_max_calls
 	worker_max_requests worker_max_rss_mb
 	worker_bin
@@ -44,6 +45,9 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[source_max_bytes]=262144
 	[response_max_bytes]=6291456
 	[log_max_bytes]=65536
+	[log_max_entries]=1000
+	[response_headers_max]=100
+	[response_header_bytes_max]=65536
 	[warm_max_count]=1000
 	[warm_max_mb]=256
 	[warm_max_calls]=10000
@@ -143,6 +147,9 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_SOURCE_MAX_BYTES 1 1073741824
 	fnrun_config_int FNRUN_RESPONSE_MAX_BYTES 1 1073741824
 	fnrun_config_int FNRUN_LOG_MAX_BYTES 1 1073741824
+	fnrun_config_int FNRUN_LOG_MAX_ENTRIES 1 1000000
+	fnrun_config_int FNRUN_RESPONSE_HEADERS_MAX 1 10000
+	fnrun_config_int FNRUN_RESPONSE_HEADER_BYTES_MAX 1 1073741824
 
 	FNRUN_SOCKET=$FNRUN_STATE_DIR/run/fnrun.sock
 	# sun_path holds 108 bytes including the terminating NUL.

@@ -424,16 +424,56 @@ START_TEST(test_inplace)
 	char empty[] = "";
 
 	redact_init(&r, v, 3);
-	redact_inplace(&r, NULL);
-	redact_inplace(&r, empty);
+	redact_inplace(&r, NULL, NULL);
+	redact_inplace(&r, empty, NULL);
 	ck_assert_str_eq(empty, "");
 	ck_assert_ptr_null(r.ac);
-	redact_inplace(&r, s);
+	redact_inplace(&r, s, NULL);
 	ck_assert_str_eq(s, "x *** *** ****** y");
-	redact_inplace(&r, s);
+	redact_inplace(&r, s, NULL);
 	ck_assert_str_eq(s, "x *** *** ****** y");
 	redact_free(&r);
 	store_env_free(v, 3);
+}
+END_TEST
+
+/* Text cut from a longer one: a tail that could start a value is dropped,
+ * so a secret cut in two never shows its first half. */
+START_TEST(test_cut)
+{
+	const char *vals[] = { "sk_live_0123456789", "abcdef" };
+	struct store_env_var *v = vars_of(vals, NULL, 2);
+	struct redactor r;
+	struct buf b = { 0 };
+	char msg[] = "key sk_live_012... [cut]";
+	char whole[] = "key sk_live_0123456789... [cut]";
+	char plain[] = "nothing here... [cut]";
+
+	redact_init(&r, v, 2);
+	redact_append_cut(&r, &b, "token=sk_live_01", 16);
+	ck_assert_str_eq(b.data, "token=");
+	buf_reset(&b);
+	/* a whole value before the cut is masked; the cut tail after it too */
+	redact_append_cut(&r, &b, "abcdef sk_li", 12);
+	ck_assert_str_eq(b.data, "*** ");
+	buf_reset(&b);
+	/* a tail that starts no value stays */
+	redact_append_cut(&r, &b, "token=xyz", 9);
+	ck_assert_str_eq(b.data, "token=xyz");
+	buf_reset(&b);
+	/* not cut: a partial value is just text */
+	redact_append(&r, &b, "token=sk_live_01", 16);
+	ck_assert_str_eq(b.data, "token=sk_live_01");
+	buf_free(&b);
+	/* in place, with the marker the sandbox puts after a cut */
+	redact_inplace(&r, msg, "... [cut]");
+	ck_assert_str_eq(msg, "key ... [cut]");
+	redact_inplace(&r, whole, "... [cut]");
+	ck_assert_str_eq(whole, "key ***... [cut]");
+	redact_inplace(&r, plain, "... [cut]");
+	ck_assert_str_eq(plain, "nothing here... [cut]");
+	redact_free(&r);
+	store_env_free(v, 2);
 }
 END_TEST
 
@@ -478,6 +518,7 @@ redact_suite(void)
 	tcase_add_test(tc, test_binary_bytes);
 	tcase_add_test(tc, test_inplace);
 	tcase_add_test(tc, test_lazy_build);
+	tcase_add_test(tc, test_cut);
 	suite_add_tcase(s, tc);
 
 	/* Generous timeouts: ASan builds on shared machines. */
