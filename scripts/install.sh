@@ -9,6 +9,7 @@
 #
 #   <prefix>/lib/fnrun/fnrun-worker     the worker (built with make if missing)
 #   <prefix>/lib/fnrun/fnrun-pool       starts/stops/reloads the spawn-fcgi pool
+#   <prefix>/lib/fnrun/proc.sh          its process helpers (scripts/lib/proc.sh)
 #   /etc/fnrun/fnrun.conf               settings (fnrun.conf's format and keys)
 #   /etc/fnrun/env                      where things live (FNRUN_* variables)
 #   /etc/fnrun/secrets/                 admin_token, invoke_key, cache_key
@@ -198,6 +199,7 @@ put_file() {
 install_files() {
 	install -d -m 0755 "$D$LIBDIR"
 	put_file 0755 "$BIN" "$D$LIBDIR/fnrun-worker"
+	put_file 0644 "$ROOT/scripts/lib/proc.sh" "$D$LIBDIR/proc.sh"
 	put_file 0755 "$ROOT/scripts/systemd/fnrun-pool" "$D$LIBDIR/fnrun-pool"
 }
 

@@ -18,6 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/secrets.sh"
 # shellcheck source-path=SCRIPTDIR source=template.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/template.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/proc.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib/proc.sh"
 
 STATE=$FNRUN_STATE_DIR
 RUN=$STATE/run
@@ -37,7 +39,6 @@ READY_TIMEOUT_S=10
 
 WORKER_COMM=$(basename "$FNRUN_WORKER_BIN")
 WORKER_COMM=${WORKER_COMM:0:15}
-WORKER_EXE=$(readlink -f "$FNRUN_WORKER_BIN" 2>/dev/null || echo "$FNRUN_WORKER_BIN")
 
 say() { printf 'fnrun: %s\n' "$*"; }
 warn() { printf 'fnrun: %s\n' "$*" >&2; }
@@ -47,68 +48,6 @@ die() {
 }
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
-
-# pid_alive PID COMM: PID is a live (not zombie) process named COMM, or, for
-# COMM = $WORKER_COMM, one running $FNRUN_WORKER_BIN under another name. In a
-# container whose init does not reap orphans, a dead daemon lingers as a
-# zombie, which kill -0 still reports; and a stale pid file may name a pid
-# that was reused by something else, which the name check rules out.
-pid_alive() {
-	local pid=$1 comm=$2 stat name
-	[[ $pid =~ ^[1-9][0-9]*$ ]] || return 1
-	{ read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
-	name=${stat#*(}
-	name=${name%)*}
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]] || return 1
-	[[ $name == "$comm" ]] && return 0
-	[[ $comm == "$WORKER_COMM" ]] &&
-		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$WORKER_EXE" ]]
-}
-
-# read_pids FILE: the pids in FILE, one a line. spawn-fcgi -F N writes all N,
-# newline-separated, without a newline after the last.
-read_pids() {
-	local file=$1 pid
-	[[ -r $file ]] || return 0
-	while IFS= read -r pid || [[ -n $pid ]]; do
-		pid=${pid//[[:space:]]/}
-		[[ $pid =~ ^[1-9][0-9]*$ ]] && printf '%s\n' "$pid"
-	done <"$file"
-}
-
-# alive_pids FILE COMM: those pids of FILE that are alive and named COMM.
-alive_pids() {
-	local pid
-	for pid in $(read_pids "$1"); do
-		if pid_alive "$pid" "$2"; then printf '%s\n' "$pid"; fi
-	done
-}
-
-# descendants PID: every live descendant of PID, so a supervisor killed with
-# KILL does not leave its serving child behind. Reads /proc directly, so
-# procps need not be installed.
-descendants() {
-	local stat pid ppid
-	local -A children=()
-	for stat in /proc/[0-9]*/stat; do
-		{ read -r stat <"$stat"; } 2>/dev/null || continue
-		pid=${stat%% *}
-		stat=${stat##*) }
-		ppid=${stat#* }
-		ppid=${ppid%% *}
-		children[$ppid]+="$pid "
-	done
-	local queue=("$1") next
-	while ((${#queue[@]})); do
-		next=${queue[0]}
-		queue=("${queue[@]:1}")
-		for pid in ${children[$next]:-}; do
-			printf '%s\n' "$pid"
-			queue+=("$pid")
-		done
-	done
-}
 
 # --- start -------------------------------------------------------------------
 
@@ -305,14 +244,6 @@ cmd_start() {
 }
 
 # --- stop ----------------------------------------------------------------------
-
-# comm_of PID: the process name of PID, or failure when it is gone.
-comm_of() {
-	local stat
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	stat=${stat#*(}
-	printf '%s\n' "${stat%)*}"
-}
 
 # stop_pids SIGNAL SECONDS COMM PID...: sends SIGNAL to the pids and waits up
 # to SECONDS for them and their descendants (nginx workers, the app's serving

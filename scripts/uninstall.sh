@@ -75,7 +75,7 @@ if [[ -e $SITE_LINK || -L $SITE_LINK || -e $SITE ]]; then
 	fi
 fi
 
-rm -f "$LIBDIR/fnrun-worker" "$LIBDIR/fnrun-pool" /etc/logrotate.d/fnrun
+rm -f "$LIBDIR/fnrun-worker" "$LIBDIR/fnrun-pool" "$LIBDIR/proc.sh" /etc/logrotate.d/fnrun
 [[ ! -d $LIBDIR ]] || rmdir "$LIBDIR" 2>/dev/null || say "kept $LIBDIR (not empty)"
 
 if ((PURGE)); then

@@ -138,6 +138,7 @@ class InstallTest(unittest.TestCase):
     def test_layout_and_modes(self):
         self.assertMode(LIBDIR + "/fnrun-worker", 0o755)
         self.assertMode(LIBDIR + "/fnrun-pool", 0o755)
+        self.assertMode(LIBDIR + "/proc.sh", 0o644)
         self.assertMode("/etc/fnrun/fnrun.conf", 0o644)
         self.assertMode("/etc/fnrun/env", 0o644)
         self.assertMode("/etc/fnrun/secrets", 0o700, stat.S_ISDIR)
@@ -150,6 +151,18 @@ class InstallTest(unittest.TestCase):
         self.assertEqual(os.readlink(self.path(SITE_LINK)), SITE)
         # /run is systemd's (RuntimeDirectory=fnrun), never the installer's.
         self.assertFalse(os.path.exists(self.path("/run")))
+
+    def test_pool_script_finds_its_library(self):
+        # fnrun-pool sources proc.sh from beside itself once installed (the
+        # repository's ../lib/ does not exist there). status needs no root
+        # and starts nothing.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "FNRUN_ENV_FILE": self.path("/etc/fnrun/env")}
+        p = subprocess.run([self.path(LIBDIR + "/fnrun-pool"), "status"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        out = p.stdout.decode("utf-8", "replace")
+        self.assertIn(p.returncode, (0, 3), out)
+        self.assertRegex(out, r"^fnrun-pool: (not running|\d+ of \d+ workers alive)", out)
 
     def test_secrets_private_random_and_not_printed(self):
         seen = set()
