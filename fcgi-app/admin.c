@@ -103,7 +103,8 @@ admin_get_source(struct app *app, const struct route_args *a, struct req *r,
 	    &src, &len, err, sizeof(err)), err, "no such version", rs))
 		return;
 	response_reset(rs);
-	buf_puts(&rs->head, "Content-Type: application/javascript\r\n");
+	(void)response_header(rs, "Content-Type", "application/javascript",
+	    22);
 	buf_append(&rs->body, src, len);
 	free(src);
 }

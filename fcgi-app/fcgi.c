@@ -111,13 +111,22 @@ reason(int status)
 static void
 encode_head(struct buf *out, const struct resp *rs)
 {
+	const char *p;
+	size_t i, n;
+
 	buf_append(out, "Status: ", 8);
 	buf_uint(out, (unsigned)rs->status);
 	buf_append(out, " ", 1);
 	buf_puts(out, reason(rs->status));
 	buf_append(out, "\r\n", 2);
-	if (rs->head.len > 0)
-		buf_append(out, rs->head.data, rs->head.len);
+	for (i = 0; i < rs->nheaders; i++) {
+		p = response_header_name(rs, i, &n);
+		buf_append(out, p, n);
+		buf_append(out, ": ", 2);
+		p = response_header_value(rs, i, &n);
+		buf_append(out, p, n);
+		buf_append(out, "\r\n", 2);
+	}
 	buf_append(out, "\r\n", 2);
 }
 

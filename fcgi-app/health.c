@@ -48,6 +48,7 @@ health_metrics(struct app *app, const struct route_args *a, struct req *r,
 	(void)a;
 	(void)r;
 	response_reset(rs);
-	buf_puts(&rs->head, "Content-Type: text/plain; version=0.0.4\r\n");
+	(void)response_header(rs, "Content-Type",
+	    "text/plain; version=0.0.4", 25);
 	metrics_render(&rs->body);
 }

@@ -113,21 +113,18 @@ envelope(struct resp *rs, const struct call *c, const struct resp *answer,
     int is_error)
 {
 	struct buf b = { 0 };
-	const char *p, *colon, *eol;
+	const char *p;
+	size_t i, n;
 
 	buf_printf(&b, "{\"status\":%d,\"headers\":{", answer->status);
-	/* Re-read the header lines this answer would have carried. */
-	for (p = answer->head.data; p != NULL && *p != '\0'; p = eol + 2) {
-		if ((eol = strstr(p, "\r\n")) == NULL)
-			break;
-		if ((colon = memchr(p, ':', (size_t)(eol - p))) == NULL)
-			continue;
-		if (p != answer->head.data)
+	for (i = 0; i < answer->nheaders; i++) {
+		if (i > 0)
 			buf_append(&b, ",", 1);
-		buf_json_string(&b, p, (size_t)(colon - p));
+		p = response_header_name(answer, i, &n);
+		buf_json_string(&b, p, n);
 		buf_append(&b, ":", 1);
-		colon += 2;
-		buf_json_string(&b, colon, (size_t)(eol - colon));
+		p = response_header_value(answer, i, &n);
+		buf_json_string(&b, p, n);
 	}
 	buf_puts(&b, "},\"body\":");
 	buf_json_string(&b, answer->body.data != NULL ? answer->body.data : "",
@@ -234,12 +231,16 @@ log_call(const struct call *c, const struct req *r, int status)
 static void
 add_runtime_headers(struct resp *rs, const struct call *c, double dur_ms)
 {
-	/* Header values built by hand: this runs three times per call. */
-	buf_puts(&rs->head, "X-Fn-Version: ");
-	buf_uint(&rs->head, c->version);
-	buf_puts(&rs->head, "\r\nServer-Timing: fn;dur=");
-	buf_ms(&rs->head, dur_ms);
-	buf_append(&rs->head, "\r\n", 2);
+	struct buf b = { 0 };
+
+	/* Values built by hand: this runs three times per call. */
+	buf_uint(&b, c->version);
+	(void)response_header(rs, "X-Fn-Version", b.data, b.len);
+	buf_reset(&b);
+	buf_puts(&b, "fn;dur=");
+	buf_ms(&b, dur_ms);
+	(void)response_header(rs, "Server-Timing", b.data, b.len);
+	buf_free(&b);
 }
 
 /* The answers written by the guard if the code must be cut off. */
@@ -515,10 +516,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		envelope(rs, &c, &answer, c.res.outcome != SB_OK);
 	else {
 		log_console(&c);
-		response_reset(rs);
-		rs->status = answer.status;
-		buf_append(&rs->head, answer.head.data, answer.head.len);
-		buf_append(&rs->body, answer.body.data, answer.body.len);
+		response_copy(rs, &answer);
 	}
 	add_runtime_headers(rs, &c, c.duration_ms);
 	log_call(&c, r, rs->status);

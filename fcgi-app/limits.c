@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "limits.h"
+#include "response.h"
 
 int
 limits_check(const struct config *cfg, const struct store_limits *ask,
@@ -39,6 +40,8 @@ limits_for(const struct config *cfg, const struct store_limits *ask,
 	out->response_max = cfg->response_max_bytes;
 	out->log_max = cfg->log_max_bytes;
 	out->log_entries_max = cfg->log_max_entries;
-	out->headers_max = cfg->response_headers_max;
+	/* Room for the runtime's own headers beside the function's. */
+	out->headers_max = cfg->response_headers_max < RESP_MAX_HEADERS - 8 ?
+	    cfg->response_headers_max : RESP_MAX_HEADERS - 8;
 	out->header_bytes_max = cfg->response_header_bytes_max;
 }

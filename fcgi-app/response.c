@@ -65,13 +65,45 @@ int
 response_header(struct resp *rs, const char *name, const char *value,
     size_t value_len)
 {
-	if (!response_header_ok(name, strlen(name), value, value_len))
+	struct resp_header *h;
+	size_t nlen = strlen(name);
+
+	if (rs->nheaders == RESP_MAX_HEADERS ||
+	    !response_header_ok(name, nlen, value, value_len))
 		return -1;
-	buf_puts(&rs->head, name);
-	buf_append(&rs->head, ": ", 2);
-	buf_append(&rs->head, value, value_len);
-	buf_append(&rs->head, "\r\n", 2);
+	h = &rs->hdr[rs->nheaders++];
+	h->name = rs->text.len;
+	h->name_len = nlen;
+	buf_append(&rs->text, name, nlen);
+	h->value = rs->text.len;
+	h->value_len = value_len;
+	buf_append(&rs->text, value, value_len);
 	return 0;
+}
+
+const char *
+response_header_name(const struct resp *rs, size_t i, size_t *len)
+{
+	*len = rs->hdr[i].name_len;
+	return rs->text.data + rs->hdr[i].name;
+}
+
+const char *
+response_header_value(const struct resp *rs, size_t i, size_t *len)
+{
+	*len = rs->hdr[i].value_len;
+	return rs->text.data + rs->hdr[i].value;
+}
+
+void
+response_copy(struct resp *dst, const struct resp *src)
+{
+	response_reset(dst);
+	dst->status = src->status;
+	buf_append(&dst->text, src->text.data, src->text.len);
+	memcpy(dst->hdr, src->hdr, src->nheaders * sizeof(src->hdr[0]));
+	dst->nheaders = src->nheaders;
+	buf_append(&dst->body, src->body.data, src->body.len);
 }
 
 void
@@ -91,7 +123,7 @@ response_error(struct resp *rs, enum resp_error e, const char *extra,
 		msg[0] = '\0';
 	response_reset(rs);
 	rs->status = errors[e].status;
-	buf_puts(&rs->head, "Content-Type: application/json\r\n");
+	(void)response_header(rs, "Content-Type", "application/json", 16);
 	buf_puts(&rs->body, "{\"error\":");
 	buf_json_string(&rs->body, errors[e].code, strlen(errors[e].code));
 	buf_puts(&rs->body, ",\"message\":");
@@ -108,7 +140,7 @@ response_json(struct resp *rs, int status, const struct buf *b)
 {
 	response_reset(rs);
 	rs->status = status;
-	buf_puts(&rs->head, "Content-Type: application/json\r\n");
+	(void)response_header(rs, "Content-Type", "application/json", 16);
 	buf_append(&rs->body, b->data, b->len);
 }
 
@@ -116,13 +148,15 @@ void
 response_reset(struct resp *rs)
 {
 	rs->status = 200;
-	buf_reset(&rs->head);
+	buf_reset(&rs->text);
+	rs->nheaders = 0;
 	buf_reset(&rs->body);
 }
 
 void
 response_free(struct resp *rs)
 {
-	buf_free(&rs->head);
+	buf_free(&rs->text);
+	rs->nheaders = 0;
 	buf_free(&rs->body);
 }

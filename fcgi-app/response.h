@@ -30,10 +30,22 @@ enum resp_error {
 	ERR_INTERNAL
 };
 
+/* A function's headers (at most 100, SPEC §6) and the runtime's own. */
+#define RESP_MAX_HEADERS	128
+
+/* One header: offsets of its name and value in the answer's text. */
+struct resp_header {
+	size_t	name, name_len;
+	size_t	value, value_len;
+};
+
+/* Headers are kept as validated pairs; fcgi.c alone writes them out. */
 struct resp {
-	int		status;
-	struct buf	head;	/* "Name: value\r\n" lines */
-	struct buf	body;
+	int			status;
+	struct buf		text;	/* the headers' names and values */
+	struct resp_header	hdr[RESP_MAX_HEADERS];
+	size_t			nheaders;
+	struct buf		body;
 };
 
 /* Returns 1 when name[0..nlen) is an HTTP token of 1..256 characters
@@ -44,10 +56,21 @@ int		 response_header_ok(const char *name, size_t nlen,
 /* The wire name of an error ("function_error"). */
 const char	*response_error_code(enum resp_error e);
 
-/* Adds one header line. Returns -1 (and adds nothing) when the name is not
- * an HTTP token or the value holds CR, LF or NUL. */
+/* Adds one header. Returns -1 (and adds nothing) when the name is not an
+ * HTTP token, the value holds CR, LF or NUL, or RESP_MAX_HEADERS are
+ * there already. */
 int		 response_header(struct resp *rs, const char *name,
 		    const char *value, size_t value_len);
+
+/* Header i of rs (i < rs->nheaders): its name and value, pointers into rs
+ * valid until rs changes. */
+const char	*response_header_name(const struct resp *rs, size_t i,
+		    size_t *len);
+const char	*response_header_value(const struct resp *rs, size_t i,
+		    size_t *len);
+
+/* Makes dst a copy of src. */
+void		 response_copy(struct resp *dst, const struct resp *src);
 
 /* Replaces the whole answer with a JSON error:
  * {"error": code, "message": msg <, extra>} where extra, if not NULL, is

@@ -148,7 +148,7 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_RESPONSE_MAX_BYTES 1 1073741824
 	fnrun_config_int FNRUN_LOG_MAX_BYTES 1 1073741824
 	fnrun_config_int FNRUN_LOG_MAX_ENTRIES 1 1000000
-	fnrun_config_int FNRUN_RESPONSE_HEADERS_MAX 1 10000
+	fnrun_config_int FNRUN_RESPONSE_HEADERS_MAX 1 120
 	fnrun_config_int FNRUN_RESPONSE_HEADER_BYTES_MAX 1 1073741824
 
 	FNRUN_SOCKET=$FNRUN_STATE_DIR/run/fnrun.sock
