@@ -33,7 +33,7 @@ admin_list_fns(struct app *app, const struct route_args *a, struct req *r,
 {
 	struct store_fn *fns = NULL;
 	struct buf b = { 0 };
-	char err[512];
+	char err[ERRSTR_MAX];
 	size_t i, n = 0;
 
 	(void)r;
@@ -65,7 +65,7 @@ admin_get_fn(struct app *app, const struct route_args *a, struct req *r,
 {
 	struct store_version *v = NULL;
 	struct buf b = { 0 };
-	char err[512];
+	char err[ERRSTR_MAX];
 	size_t i, n = 0;
 	unsigned active = 0;
 
@@ -95,7 +95,7 @@ void
 admin_get_source(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
 {
-	char err[512], *src = NULL;
+	char err[ERRSTR_MAX], *src = NULL;
 	size_t len;
 
 	(void)r;
@@ -115,7 +115,7 @@ admin_activate(struct app *app, const struct route_args *a, struct req *r,
 {
 	struct json_in_field f = { "version", JSON_IN_UINT, 0, NULL, 0, 0 };
 	struct buf b = { 0 };
-	char err[512];
+	char err[ERRSTR_MAX];
 	int rc;
 
 	rc = json_in_fields(r->body, r->body_len, &f, 1, err, sizeof(err));
@@ -139,7 +139,7 @@ void
 admin_delete_fn(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
 {
-	char err[512];
+	char err[ERRSTR_MAX];
 
 	(void)r;
 	if (store_failed(store_delete_fn(app->store, &a->id, err,
@@ -154,7 +154,7 @@ void
 admin_env_set(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
 {
-	char err[512];
+	char err[ERRSTR_MAX];
 
 	if (store_failed(store_env_set(app->store, a->id.project, a->env_name,
 	    r->body, r->body_len, err, sizeof(err)), err, "no such project",
@@ -168,7 +168,7 @@ void
 admin_env_unset(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
 {
-	char err[512];
+	char err[ERRSTR_MAX];
 
 	(void)r;
 	if (store_failed(store_env_unset(app->store, a->id.project,
@@ -184,7 +184,7 @@ admin_env_list(struct app *app, const struct route_args *a, struct req *r,
 {
 	struct store_env_var *vars = NULL;
 	struct buf b = { 0 };
-	char err[512];
+	char err[ERRSTR_MAX];
 	size_t i, n = 0;
 
 	(void)r;

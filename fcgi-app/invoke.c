@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "fcgi.h"
 #include "guard.h"
 #include "handlers.h"
@@ -54,15 +55,6 @@ dropped(const char *name)
 {
 	return strncasecmp(name, "x-accel-", 8) == 0 ||
 	    listed(name, dropped_headers);
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 struct call {
@@ -348,7 +340,7 @@ static int
 run(struct call *c, const struct sandbox_request *rq, char *err,
     size_t errlen)
 {
-	double t0 = now_ms();
+	double t0 = clock_ms();
 	int st = STORE_OK;
 
 	/* The uid tells apart a function deleted and uploaded again with
@@ -374,7 +366,7 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 			    c->app->cfg.hard_grace_ms);
 		(void)sandbox_call(c->sb, rq, &c->res);
 	}
-	c->duration_ms = now_ms() - t0;
+	c->duration_ms = clock_ms() - t0;
 	if (c->sb != NULL)
 		c->peak = sandbox_memory_peak(c->sb);
 	return st;
@@ -422,7 +414,7 @@ static int
 resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
     unsigned *version, struct resp *rs)
 {
-	char err[512];
+	char err[ERRSTR_MAX];
 	int st;
 
 	switch (request_query_uint(r, "version", version)) {
@@ -459,7 +451,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	struct sandbox_kv *envkv = NULL;
 	struct resp answer = { 0 }, on_timeout = { 0 }, on_fatal = { 0 };
 	const char *dbg = request_header(r, "x-fn-debug");
-	char err[512];
+	char err[ERRSTR_MAX];
 	size_t nenv = 0;
 	int st, guarded = 0;
 

@@ -7,6 +7,11 @@
 #ifndef FNRUN_LOG_H
 #define FNRUN_LOG_H
 
+/* The size of every error-detail buffer a module fills for its caller
+ * (STYLE: detail in a caller-supplied buffer, logged once at the request
+ * boundary). */
+#define ERRSTR_MAX	512
+
 #include <stddef.h>
 
 typedef void	(*log_sink_fn)(void *ctx, const char *line, size_t len);

@@ -18,7 +18,7 @@ int
 main(int argc, char **argv)
 {
 	static struct app app;
-	char err[512];
+	char err[ERRSTR_MAX];
 	unsigned drain_ms;
 	int fd;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "json_fast.h"
 #include "sandbox_internal.h"
 #include "utf8.h"
@@ -34,15 +35,6 @@ on_fatal(void *udata, const char *msg)
 	abort();
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* DUK_USE_EXEC_TIMEOUT_CHECK (duk_overrides.h). Once the deadline passed it
  * keeps answering 1, so catch-and-continue and finally loops are stopped
  * again at their next interrupt. */
@@ -53,7 +45,7 @@ sandbox_exec_timeout_check(void *udata)
 
 	if (sb == NULL || sb->deadline_ns == 0)
 		return 0;
-	if (sb->timed_out || now_ns() >= sb->deadline_ns) {
+	if (sb->timed_out || clock_ns() >= sb->deadline_ns) {
 		sb->timed_out = 1;
 		return 1;
 	}
@@ -66,7 +58,7 @@ sandbox_exec_timeout_check(void *udata)
 static int
 overran(struct sandbox *sb)
 {
-	if (sb->deadline_ns != 0 && now_ns() >= sb->deadline_ns)
+	if (sb->deadline_ns != 0 && clock_ns() >= sb->deadline_ns)
 		sb->timed_out = 1;
 	return sb->timed_out;
 }
@@ -130,7 +122,7 @@ begin(struct sandbox *sb, struct sandbox_result *res)
 	sb->call_seq++;
 	/* The peak reported for a call is that call's, on a warm heap too. */
 	sb->alloc.peak = sb->alloc.used;
-	sb->deadline_ns = now_ns() + (int64_t)sb->lim.timeout_ms * 1000000;
+	sb->deadline_ns = clock_ns() + (int64_t)sb->lim.timeout_ms * 1000000;
 }
 
 static void

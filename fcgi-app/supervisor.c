@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "supervisor.h"
@@ -19,13 +20,11 @@
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	1000
 
+/* Whole milliseconds on the monotonic clock. */
 static long long
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(clock_ns() / 1000000);
 }
 
 static pid_t

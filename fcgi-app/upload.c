@@ -88,7 +88,7 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
     const struct store_limits *ask, int activate, struct resp *rs)
 {
 	struct store_version v;
-	char err[512];
+	char err[ERRSTR_MAX];
 	void *bc = NULL;
 	size_t bclen = 0;
 	int existed = 0;
@@ -194,7 +194,7 @@ upload_json(struct app *app, const struct route_args *a, struct req *r,
 	};
 	struct store_limits ask;
 	struct fn_id id;
-	char err[512];
+	char err[ERRSTR_MAX];
 	int i, rc;
 
 	(void)a;

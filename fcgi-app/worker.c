@@ -124,7 +124,7 @@ worker_main(void *arg)
 	struct resp rs = { 0 };
 	sigset_t stopset, waitmask;
 	unsigned long served = 0;
-	char err[512];
+	char err[ERRSTR_MAX];
 	int rc = 0, fl;
 
 	memset(&sa, 0, sizeof(sa));
