@@ -116,12 +116,12 @@ admin_activate(struct app *app, const struct route_args *a, struct req *r,
 	struct json_in_field f = { "version", JSON_IN_UINT, 0, NULL, 0, 0 };
 	struct buf b = { 0 };
 	char err[ERRSTR_MAX];
-	int rc;
+	enum json_in_result rc;
 
 	rc = json_in_fields(r->body, r->body_len, &f, 1, err, sizeof(err));
-	if (rc != 0 || !f.present || f.num == 0) {
-		response_error(rs, rc == -1 ? ERR_INVALID_JSON :
-		    ERR_BAD_REQUEST, NULL, "%s", rc != 0 ? err :
+	if (rc != JSON_IN_OK || !f.present || f.num == 0) {
+		response_error(rs, rc == JSON_IN_NOT_OBJECT ? ERR_INVALID_JSON :
+		    ERR_BAD_REQUEST, NULL, "%s", rc != JSON_IN_OK ? err :
 		    "body must be {\"version\": N} with N >= 1");
 		return;
 	}

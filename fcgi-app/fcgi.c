@@ -50,18 +50,19 @@ fcgi_open(void)
 	return c;
 }
 
-int
+enum fcgi_accept_result
 fcgi_accept(struct fcgi_conn *c, struct req *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (FCGX_Accept_r(&c->req) < 0)
-		return -1;
+		return FCGI_NONE;
 	c->active = 1;
 	/* libfcgi: do not keep pointers into envp; request.c copies. */
-	return request_from_params(r, c->req.envp) == 0 ? 0 : 1;
+	return request_from_params(r, c->req.envp) == 0 ? FCGI_ACCEPTED :
+	    FCGI_MALFORMED;
 }
 
-int
+enum fcgi_body_result
 fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max)
 {
 	struct buf b = { 0 };
@@ -69,22 +70,22 @@ fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max)
 	int n;
 
 	if (r->content_length > max)
-		return 1;
+		return FCGI_BODY_TOO_LARGE;
 	while ((n = FCGX_GetStr(chunk, sizeof(chunk), c->req.in)) > 0) {
 		if (b.len + (size_t)n > max) {
 			buf_free(&b);
-			return 1;
+			return FCGI_BODY_TOO_LARGE;
 		}
 		buf_append(&b, chunk, (size_t)n);
 	}
 	if (FCGX_GetError(c->req.in) != 0) {
 		buf_free(&b);
-		return -1;
+		return FCGI_BODY_ERROR;
 	}
 	if (b.data == NULL)
 		buf_append(&b, "", 0);
 	request_set_body(r, b.data, b.len);
-	return 0;
+	return FCGI_BODY_OK;
 }
 
 static const char *

@@ -23,15 +23,26 @@ struct fcgi_conn;
  * Returns NULL on failure. */
 struct fcgi_conn	*fcgi_open(void);
 
-/* Accepts the next request and fills r from its params. Returns 0, 1
- * when the request is malformed (r must still be freed; answer it), or -1
- * when accept failed (errno EAGAIN: the non-blocking listening socket had
- * nothing queued). */
-int	fcgi_accept(struct fcgi_conn *c, struct req *r);
+enum fcgi_accept_result {
+	FCGI_ACCEPTED,
+	FCGI_MALFORMED,		/* r->malformed says why; answer it, free r */
+	FCGI_NONE		/* accept failed: errno EAGAIN when the
+				 * non-blocking socket had nothing queued */
+};
 
-/* Reads the body into r, up to max bytes. Returns 0, or 1 when the body is
- * larger than max (nothing is kept), or -1 on a read error. */
-int	fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max);
+/* Accepts the next request and fills r from its params (r must be freed
+ * whatever the result). */
+enum fcgi_accept_result fcgi_accept(struct fcgi_conn *c, struct req *r);
+
+enum fcgi_body_result {
+	FCGI_BODY_OK,
+	FCGI_BODY_TOO_LARGE,	/* over max: nothing is kept */
+	FCGI_BODY_ERROR		/* the stream failed */
+};
+
+/* Reads the body into r, up to max bytes. */
+enum fcgi_body_result fcgi_read_body(struct fcgi_conn *c, struct req *r,
+	    size_t max);
 
 /* Writes the whole answer for the current request. */
 void	fcgi_send(struct fcgi_conn *c, const struct resp *rs);

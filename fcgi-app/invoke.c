@@ -418,9 +418,11 @@ resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
 	int st;
 
 	switch (request_query_uint(r, "version", version)) {
-	case 1:
+	case QUERY_OK:
 		return 0;
-	case -1:
+	case QUERY_ABSENT:
+		break;
+	case QUERY_INVALID:
 		response_error(rs, ERR_BAD_REQUEST, NULL,
 		    "version must be a positive integer");
 		return -1;

@@ -27,7 +27,7 @@ decode_safe(duk_context *ctx, void *udata)
 	return 1;
 }
 
-int
+enum json_in_result
 json_in_fields(const char *json, size_t len, struct json_in_field *f,
     size_t n, char *err, size_t errlen)
 {
@@ -39,7 +39,7 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 	duk_size_t slen;
 	double d;
 	size_t i;
-	int rc = -1;
+	enum json_in_result rc = JSON_IN_NOT_OBJECT;
 
 	lim.memory_bytes = 8 * len + (1u << 20);
 	for (i = 0; i < n; i++) {
@@ -62,7 +62,7 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 		snprintf(err, errlen, "body must be a JSON object");
 		goto out;
 	}
-	rc = -2;
+	rc = JSON_IN_BAD_FIELD;
 	for (i = 0; i < n; i++) {
 		if (!duk_get_prop_string(ctx, -1, f[i].name) ||
 		    duk_is_null(ctx, -1)) {
@@ -87,7 +87,7 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 		f[i].present = 1;
 		duk_pop(ctx);
 	}
-	rc = 0;
+	rc = JSON_IN_OK;
 	goto out;
 wrong:
 	snprintf(err, errlen, "field '%s' must be %s", f[i].name,

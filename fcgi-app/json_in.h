@@ -20,12 +20,17 @@ struct json_in_field {
 	unsigned long		 num;	/* JSON_IN_UINT */
 };
 
+enum json_in_result {
+	JSON_IN_OK = 0,
+	JSON_IN_NOT_OBJECT = -1,	/* not JSON, or not an object */
+	JSON_IN_BAD_FIELD = -2		/* a present field of the wrong type */
+};
+
 /* Parses json[0..len) as an object and fills the named top-level fields.
- * Returns 0; -1 when it is not a JSON object; -2 when a present field has
- * the wrong type (a string that is not a string, a number that is not a
- * non-negative integer). err says which. On error no str is left
- * allocated. */
-int	json_in_fields(const char *json, size_t len, struct json_in_field *f,
+ * A field of the wrong type is a string that is not a string, a number
+ * that is not a non-negative integer. err says what was wrong. On error
+ * no str is left allocated. */
+enum json_in_result json_in_fields(const char *json, size_t len, struct json_in_field *f,
 	    size_t n, char *err, size_t errlen);
 
 #endif

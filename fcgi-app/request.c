@@ -223,7 +223,7 @@ request_parse_uint(const char *s, size_t len, unsigned *out)
 	return 0;
 }
 
-int
+enum query_result
 request_query_uint(const struct req *r, const char *name, unsigned *out)
 {
 	size_t i;
@@ -232,8 +232,9 @@ request_query_uint(const struct req *r, const char *name, unsigned *out)
 	for (i = r->nquery; i > 0; i--)
 		if (strcmp(r->query[i - 1].name, name) == 0)
 			return request_parse_uint(r->query[i - 1].value,
-			    r->query[i - 1].value_len, out) == 0 ? 1 : -1;
-	return 0;
+			    r->query[i - 1].value_len, out) == 0 ? QUERY_OK :
+			    QUERY_INVALID;
+	return QUERY_ABSENT;
 }
 
 void

@@ -60,9 +60,14 @@ const char	*request_query(const struct req *r, const char *name);
  * zero) that fits 32 bits. Returns 0 with *out set, or -1. */
 int		 request_parse_uint(const char *s, size_t len, unsigned *out);
 
-/* Query parameter name (last one wins) as request_parse_uint: returns 0
- * when absent (*out = 0), 1 when valid, -1 when present but not valid. */
-int		 request_query_uint(const struct req *r, const char *name,
+enum query_result {
+	QUERY_ABSENT = 0,	/* *out = 0 */
+	QUERY_OK = 1,
+	QUERY_INVALID = -1	/* present but not a valid number */
+};
+
+/* Query parameter name (last one wins) as request_parse_uint. */
+enum query_result request_query_uint(const struct req *r, const char *name,
 		    unsigned *out);
 
 /* Percent-decodes s[0..len) into a new malloc'd NUL-terminated string;

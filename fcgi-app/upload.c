@@ -163,8 +163,9 @@ upload_put(struct app *app, const struct route_args *a, struct req *r,
 
 	const char *iso = request_query(r, "isolation");
 
-	if (request_query_uint(r, "timeoutMs", &ask.timeout_ms) == -1 ||
-	    request_query_uint(r, "memoryMb", &ask.memory_mb) == -1) {
+	if (request_query_uint(r, "timeoutMs", &ask.timeout_ms) ==
+	    QUERY_INVALID ||
+	    request_query_uint(r, "memoryMb", &ask.memory_mb) == QUERY_INVALID) {
 		response_error(rs, ERR_BAD_REQUEST, NULL,
 		    "timeoutMs and memoryMb must be positive integers");
 		return;
@@ -195,11 +196,11 @@ upload_json(struct app *app, const struct route_args *a, struct req *r,
 	struct store_limits ask;
 	struct fn_id id;
 	char err[ERRSTR_MAX];
-	int i, rc;
+	int i;
 
 	(void)a;
-	rc = json_in_fields(r->body, r->body_len, f, NFIELDS, err, sizeof(err));
-	if (rc != 0) {
+	if (json_in_fields(r->body, r->body_len, f, NFIELDS, err,
+	    sizeof(err)) != JSON_IN_OK) {
 		response_error(rs, ERR_INVALID_JSON, NULL, "%s", err);
 		return;
 	}

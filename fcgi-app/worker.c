@@ -60,10 +60,10 @@ static int
 serve_one(struct app *app, struct resp *rs)
 {
 	struct req r;
-	int rc;
+	enum fcgi_accept_result accepted;
 
-	rc = fcgi_accept(app->conn, &r);
-	if (rc < 0) {
+	accepted = fcgi_accept(app->conn, &r);
+	if (accepted == FCGI_NONE) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			log_warn("accept");
 			usleep(100000);
@@ -75,18 +75,22 @@ serve_one(struct app *app, struct resp *rs)
 	metrics_set_busy(1);
 	metrics_add(M_REQUESTS, 1);
 	response_reset(rs);
-	if (rc == 1)
+	if (accepted == FCGI_MALFORMED)
 		response_error(rs, ERR_BAD_REQUEST, NULL, "%s",
 		    r.malformed != NULL ? r.malformed : "malformed request");
-	else if ((rc = fcgi_read_body(app->conn, &r,
-	    app->cfg.body_max_bytes)) == 1)
+	else switch (fcgi_read_body(app->conn, &r, app->cfg.body_max_bytes)) {
+	case FCGI_BODY_TOO_LARGE:
 		response_error(rs, ERR_PAYLOAD_TOO_LARGE, NULL,
 		    "request body exceeds %zu bytes", app->cfg.body_max_bytes);
-	else if (rc == -1)
+		break;
+	case FCGI_BODY_ERROR:
 		response_error(rs, ERR_BAD_REQUEST, NULL,
 		    "the request body could not be read");
-	else
+		break;
+	case FCGI_BODY_OK:
 		router_dispatch(app, &r, rs);
+		break;
+	}
 	fcgi_send(app->conn, rs);
 	fcgi_finish(app->conn);
 	metrics_set_busy(0);
