@@ -18,10 +18,10 @@ store_failed(int st, const char *err, const char *what, struct resp *rs)
 	if (st == STORE_OK)
 		return 0;
 	if (st == STORE_NOT_FOUND)
-		response_error(rs, ERR_NOT_FOUND, NULL, "%s", what);
+		response_error(rs, OUT_NOT_FOUND, NULL, "%s", what);
 	else {
 		log_warnx("store: %s", err);
-		response_error(rs, ERR_UNAVAILABLE, NULL,
+		response_error(rs, OUT_UNAVAILABLE, NULL,
 		    "the store is not usable right now");
 	}
 	return 1;
@@ -120,8 +120,8 @@ admin_activate(struct app *app, const struct route_args *a, struct req *r,
 
 	rc = json_in_fields(r->body, r->body_len, &f, 1, err, sizeof(err));
 	if (rc != JSON_IN_OK || !f.present || f.num == 0) {
-		response_error(rs, rc == JSON_IN_NOT_OBJECT ? ERR_INVALID_JSON :
-		    ERR_BAD_REQUEST, NULL, "%s", rc != JSON_IN_OK ? err :
+		response_error(rs, rc == JSON_IN_NOT_OBJECT ? OUT_INVALID_JSON :
+		    OUT_BAD_REQUEST, NULL, "%s", rc != JSON_IN_OK ? err :
 		    "body must be {\"version\": N} with N >= 1");
 		return;
 	}

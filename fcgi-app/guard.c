@@ -22,7 +22,7 @@ on_expire(void)
 
 	fcgi_emergency_send(FCGI_EMERGENCY_TIMEOUT);
 	metrics_add(M_HARD_KILLS, 1);
-	metrics_invocation(MO_TIMEOUT, 0);
+	metrics_invocation(OUT_TIMEOUT, 0);
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(WORKER_EXIT_HARD_TIMEOUT);
 }

@@ -207,7 +207,7 @@ log_call(const struct call *c, const struct req *r, int status)
 	buf_puts(&b, ",\"status\":");
 	buf_uint(&b, (unsigned)status);
 	buf_puts(&b, ",\"outcome\":\"");
-	buf_puts(&b, outcome_name(c->res.outcome));
+	buf_puts(&b, outcome_code(c->res.outcome));
 	buf_puts(&b, "\",\"ms\":");
 	buf_ms(&b, c->duration_ms);
 	buf_puts(&b, ",\"heapPeak\":");
@@ -242,13 +242,13 @@ prepare_emergency(const struct call *c, struct resp *on_timeout,
 {
 	struct resp err = { 0 };
 
-	response_error(&err, ERR_TIMEOUT, NULL, "function exceeded its time "
+	response_error(&err, OUT_TIMEOUT, NULL, "function exceeded its time "
 	    "limit of %u ms", c->lim.timeout_ms);
 	if (c->debug)
 		envelope(on_timeout, c, &err, 1);
 	else
 		response_json(on_timeout, err.status, &err.body);
-	response_error(&err, ERR_FUNCTION, NULL, "the JavaScript engine "
+	response_error(&err, OUT_FUNCTION_ERROR, NULL, "the JavaScript engine "
 	    "failed fatally");
 	if (c->debug)
 		envelope(on_fatal, c, &err, 1);
@@ -352,12 +352,12 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 	    (c->sb = hotset_take(c->app->hot, c->key, &c->calls)) != NULL)
 		c->heap = "warm";
 	else if ((c->sb = sandbox_new(&c->lim)) == NULL) {
-		c->res.outcome = SB_MEMORY_LIMIT;
+		c->res.outcome = OUT_MEMORY_LIMIT;
 		snprintf(c->res.message, sizeof(c->res.message), "the memory "
 		    "limit is too small to create a JavaScript heap");
 	} else
 		st = load_cold(c, c->sb, err, errlen);
-	if (st == STORE_OK && c->sb != NULL && c->res.outcome == SB_OK) {
+	if (st == STORE_OK && c->sb != NULL && c->res.outcome == OUT_OK) {
 		sandbox_result_free(&c->res);
 		/* SPEC §11: a new heap's top level had a budget of its own;
 		 * the call gets a whole one too. */
@@ -372,35 +372,19 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 	return st;
 }
 
-static enum metric_outcome
-metric_outcome(enum sandbox_outcome o)
-{
-	switch (o) {
-	case SB_OK: return MO_OK;
-	case SB_SYNTAX_ERROR: return MO_SYNTAX_ERROR;
-	case SB_NO_HANDLER: return MO_NO_HANDLER;
-	case SB_FUNCTION_ERROR: return MO_FUNCTION_ERROR;
-	case SB_NO_RESPONSE: return MO_NO_RESPONSE;
-	case SB_MEMORY_LIMIT: return MO_MEMORY_LIMIT;
-	case SB_RESPONSE_TOO_LARGE: return MO_RESPONSE_TOO_LARGE;
-	case SB_TIMEOUT: return MO_TIMEOUT;
-	}
-	return MO_OTHER;
-}
-
 /* Keeps the heap warm when it is still sound: not after a timeout or a
  * memory-limit hit (its state may be half-built), nor for per-call
  * isolation. */
 static void
 release(struct call *c)
 {
-	enum sandbox_outcome o = c->res.outcome;
+	enum outcome o = c->res.outcome;
 
 	if (c->sb == NULL)
 		return;
-	if (!c->meta.limits.per_call && (o == SB_OK ||
-	    o == SB_FUNCTION_ERROR || o == SB_NO_RESPONSE ||
-	    o == SB_RESPONSE_TOO_LARGE))
+	if (!c->meta.limits.per_call && (o == OUT_OK ||
+	    o == OUT_FUNCTION_ERROR || o == OUT_NO_RESPONSE ||
+	    o == OUT_RESPONSE_TOO_LARGE))
 		hotset_put(c->app->hot, c->key, c->sb,
 		    sandbox_memory_used(c->sb), c->calls + 1);
 	else
@@ -423,7 +407,7 @@ resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
 	case QUERY_ABSENT:
 		break;
 	case QUERY_INVALID:
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "version must be a positive integer");
 		return -1;
 	}
@@ -431,12 +415,12 @@ resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
 	if (st == STORE_OK)
 		return 0;
 	if (st == STORE_NOT_FOUND) {
-		metrics_invocation(MO_NOT_FOUND, 0);
-		response_error(rs, ERR_NOT_FOUND, NULL, "no function %s/%s/%s",
+		metrics_invocation(OUT_NOT_FOUND, 0);
+		response_error(rs, OUT_NOT_FOUND, NULL, "no function %s/%s/%s",
 		    id->project, id->request, id->fn);
 	} else {
 		log_warnx("invoke: %s", err);
-		response_error(rs, ERR_UNAVAILABLE, NULL, "the store is not "
+		response_error(rs, OUT_UNAVAILABLE, NULL, "the store is not "
 		    "readable");
 	}
 	return -1;
@@ -484,15 +468,15 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		st = run(&c, &rq, err, sizeof(err));
 	}
 	if (st == STORE_NOT_FOUND) {
-		metrics_invocation(MO_NOT_FOUND, 0);
-		response_error(rs, ERR_NOT_FOUND, NULL, "no version %u of "
+		metrics_invocation(OUT_NOT_FOUND, 0);
+		response_error(rs, OUT_NOT_FOUND, NULL, "no version %u of "
 		    "%s/%s/%s", c.version, a->id.project, a->id.request,
 		    a->id.fn);
 		goto out;
 	}
 	if (st != STORE_OK) {
 		log_warnx("invoke: %s", err);
-		response_error(rs, ERR_UNAVAILABLE, NULL,
+		response_error(rs, OUT_UNAVAILABLE, NULL,
 		    "the store is not readable");
 		goto out;
 	}
@@ -501,13 +485,13 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	redact_inplace(&c.red, c.res.stack, SANDBOX_TRUNCATED_MARKER);
 	metrics_add(c.heap != NULL && strcmp(c.heap, "warm") == 0 ?
 	    M_HEAPS_WARM : M_HEAPS_COLD, 1);
-	metrics_invocation(metric_outcome(c.res.outcome), c.duration_ms);
-	if (c.res.outcome == SB_OK)
+	metrics_invocation(c.res.outcome, c.duration_ms);
+	if (c.res.outcome == OUT_OK)
 		function_answer(&answer, &c);
 	else
-		outcome_error(&answer, &c.res);
+		response_result_error(&answer, &c.res);
 	if (c.debug)
-		envelope(rs, &c, &answer, c.res.outcome != SB_OK);
+		envelope(rs, &c, &answer, c.res.outcome != OUT_OK);
 	else {
 		log_console(&c);
 		response_copy(rs, &answer);

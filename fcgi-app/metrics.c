@@ -26,7 +26,7 @@ struct record {
 	uint64_t	warm_count;
 	uint64_t	warm_bytes;
 	uint64_t	counter[M_COUNT];
-	uint64_t	outcome[MO_COUNT];
+	uint64_t	outcome[OUT_COUNT];
 	uint64_t	bucket[NBUCKETS + 1];	/* cumulative at render */
 	uint64_t	duration_us;
 };
@@ -106,12 +106,14 @@ metrics_add(enum metric m, uint64_t n)
 }
 
 void
-metrics_invocation(enum metric_outcome o, double ms)
+metrics_invocation(enum outcome o, double ms)
 {
 	size_t i;
 
 	if (mine == NULL)
 		return;
+	if (!outcome_is_invocation(o))
+		o = OUT_INTERNAL;
 	__atomic_add_fetch(&mine->outcome[o], 1, __ATOMIC_RELAXED);
 	for (i = 0; i < NBUCKETS && ms > buckets_ms[i]; i++)
 		;
@@ -218,10 +220,6 @@ static const struct {
 void
 metrics_render(struct buf *out)
 {
-	static const char *const outcomes[MO_COUNT] = { "ok",
-	    "function_error", "no_response", "memory_limit",
-	    "response_too_large", "timeout", "syntax_error", "no_handler",
-	    "not_found", "other" };
 	unsigned n_alive, n_busy;
 	uint64_t cum = 0, total = 0;
 	size_t i;
@@ -232,12 +230,14 @@ metrics_render(struct buf *out)
 	}
 	buf_puts(out, "# HELP fnrun_invocations_total Invocations by outcome.\n"
 	    "# TYPE fnrun_invocations_total counter\n");
-	for (i = 0; i < MO_COUNT; i++) {
+	for (i = 0; i < OUT_COUNT; i++) {
 		uint64_t v = SUM(outcome[i]);
 
+		if (!outcome_is_invocation((enum outcome)i))
+			continue;
 		total += v;
 		buf_printf(out, "fnrun_invocations_total{outcome=\"%s\"} %llu\n",
-		    outcomes[i], (unsigned long long)v);
+		    outcome_code((enum outcome)i), (unsigned long long)v);
 	}
 	buf_puts(out, "# HELP fnrun_invocation_duration_seconds Time spent "
 	    "running functions.\n"

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "outcome.h"
 
 enum metric {
 	M_UPLOADS_CREATED,
@@ -31,12 +32,6 @@ enum metric {
 	M_COUNT
 };
 
-/* Invocation outcomes, in the order of their labels. */
-enum metric_outcome {
-	MO_OK, MO_FUNCTION_ERROR, MO_NO_RESPONSE, MO_MEMORY_LIMIT,
-	MO_RESPONSE_TOO_LARGE, MO_TIMEOUT, MO_SYNTAX_ERROR, MO_NO_HANDLER,
-	MO_NOT_FOUND, MO_OTHER, MO_COUNT
-};
 
 /* Maps (or creates) the shared file. Returns 0, or -1 (metrics off). */
 int	metrics_open(const char *path);
@@ -45,7 +40,7 @@ int	metrics_open(const char *path);
 int	metrics_claim(void);
 
 void	metrics_add(enum metric m, uint64_t n);
-void	metrics_invocation(enum metric_outcome o, double ms);
+void	metrics_invocation(enum outcome o, double ms);
 /* Gauges of the calling worker. */
 void	metrics_set_busy(int busy);
 void	metrics_set_warm(size_t count, size_t bytes);

@@ -1,44 +1,33 @@
 /*
- * outcome.c - sandbox outcome -> error code and JSON error body.
+ * outcome.c - the outcome table's lookups (outcome.h).
  */
-#include <string.h>
-
 #include "outcome.h"
 
-enum resp_error
-outcome_code(enum sandbox_outcome o)
-{
-	switch (o) {
-	case SB_OK: return ERR_NONE;
-	case SB_SYNTAX_ERROR: return ERR_SYNTAX;
-	case SB_NO_HANDLER: return ERR_NO_HANDLER;
-	case SB_FUNCTION_ERROR: return ERR_FUNCTION;
-	case SB_NO_RESPONSE: return ERR_NO_RESPONSE;
-	case SB_MEMORY_LIMIT: return ERR_MEMORY_LIMIT;
-	case SB_RESPONSE_TOO_LARGE: return ERR_RESPONSE_TOO_LARGE;
-	case SB_TIMEOUT: return ERR_TIMEOUT;
-	}
-	return ERR_INTERNAL;
-}
+static const struct {
+	const char	*code;
+	int		 status;
+	int		 invocation;
+} table[OUT_COUNT] = {
+#define OUTCOME_ROW(name, code, status, invocation) \
+	[OUT_##name] = { code, status, invocation },
+	OUTCOME_TABLE(OUTCOME_ROW)
+#undef OUTCOME_ROW
+};
 
 const char *
-outcome_name(enum sandbox_outcome o)
+outcome_code(enum outcome o)
 {
-	return o == SB_OK ? "ok" : response_error_code(outcome_code(o));
+	return (unsigned)o < OUT_COUNT ? table[o].code : "internal";
 }
 
-void
-outcome_error(struct resp *rs, const struct sandbox_result *res)
+int
+outcome_status(enum outcome o)
 {
-	struct buf extra = { 0 };
+	return (unsigned)o < OUT_COUNT ? table[o].status : 500;
+}
 
-	if (res->outcome == SB_SYNTAX_ERROR)
-		buf_printf(&extra, "\"line\":%d", res->line);
-	else if (res->outcome == SB_FUNCTION_ERROR && res->stack != NULL) {
-		buf_puts(&extra, "\"stack\":");
-		buf_json_string(&extra, res->stack, strlen(res->stack));
-	}
-	response_error(rs, outcome_code(res->outcome), extra.data, "%s",
-	    res->message);
-	buf_free(&extra);
+int
+outcome_is_invocation(enum outcome o)
+{
+	return (unsigned)o < OUT_COUNT && table[o].invocation;
 }

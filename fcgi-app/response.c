@@ -1,41 +1,13 @@
 /*
- * response.c - status, headers and JSON errors. The only place that maps
- * an error code to an HTTP status.
+ * response.c - status, headers and JSON errors; an outcome's code and
+ * status come from the one table (outcome.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "response.h"
-
-static const struct {
-	const char	*code;
-	int		 status;
-} errors[] = {
-	[ERR_NONE] = { "none", 200 },
-	[ERR_INVALID_NAME] = { "invalid_name", 400 },
-	[ERR_UNAUTHORIZED] = { "unauthorized", 401 },
-	[ERR_NOT_FOUND] = { "not_found", 404 },
-	[ERR_METHOD_NOT_ALLOWED] = { "method_not_allowed", 405 },
-	[ERR_BAD_REQUEST] = { "bad_request", 400 },
-	[ERR_PAYLOAD_TOO_LARGE] = { "payload_too_large", 413 },
-	[ERR_INVALID_JSON] = { "invalid_json", 400 },
-	[ERR_SYNTAX] = { "syntax_error", 422 },
-	[ERR_NO_HANDLER] = { "no_handler", 422 },
-	[ERR_FUNCTION] = { "function_error", 500 },
-	[ERR_NO_RESPONSE] = { "no_response", 500 },
-	[ERR_MEMORY_LIMIT] = { "memory_limit", 500 },
-	[ERR_RESPONSE_TOO_LARGE] = { "response_too_large", 500 },
-	[ERR_TIMEOUT] = { "timeout", 504 },
-	[ERR_UNAVAILABLE] = { "unavailable", 503 },
-	[ERR_INTERNAL] = { "internal", 500 },
-};
-
-const char *
-response_error_code(enum resp_error e)
-{
-	return errors[e].code;
-}
+#include "sandbox.h"
 
 /* RFC 9110 §5.6.2 token characters. */
 static int
@@ -107,7 +79,7 @@ response_copy(struct resp *dst, const struct resp *src)
 }
 
 void
-response_error(struct resp *rs, enum resp_error e, const char *extra,
+response_error(struct resp *rs, enum outcome e, const char *extra,
     const char *fmt, ...)
 {
 	/* Room for a function's error message: SPEC §6 bounds it at 16 KiB
@@ -122,10 +94,10 @@ response_error(struct resp *rs, enum resp_error e, const char *extra,
 	if (n < 0)
 		msg[0] = '\0';
 	response_reset(rs);
-	rs->status = errors[e].status;
+	rs->status = outcome_status(e);
 	(void)response_header(rs, "Content-Type", "application/json", 16);
 	buf_puts(&rs->body, "{\"error\":");
-	buf_json_string(&rs->body, errors[e].code, strlen(errors[e].code));
+	buf_json_string(&rs->body, outcome_code(e), strlen(outcome_code(e)));
 	buf_puts(&rs->body, ",\"message\":");
 	buf_json_string(&rs->body, msg, strlen(msg));
 	if (extra != NULL && *extra != '\0') {
@@ -159,4 +131,19 @@ response_free(struct resp *rs)
 	buf_free(&rs->text);
 	rs->nheaders = 0;
 	buf_free(&rs->body);
+}
+
+void
+response_result_error(struct resp *rs, const struct sandbox_result *res)
+{
+	struct buf extra = { 0 };
+
+	if (res->outcome == OUT_SYNTAX_ERROR)
+		buf_printf(&extra, "\"line\":%d", res->line);
+	else if (res->outcome == OUT_FUNCTION_ERROR && res->stack != NULL) {
+		buf_puts(&extra, "\"stack\":");
+		buf_json_string(&extra, res->stack, strlen(res->stack));
+	}
+	response_error(rs, res->outcome, extra.data, "%s", res->message);
+	buf_free(&extra);
 }

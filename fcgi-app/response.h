@@ -9,26 +9,8 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "outcome.h"
 
-enum resp_error {
-	ERR_NONE = 0,
-	ERR_INVALID_NAME,
-	ERR_UNAUTHORIZED,
-	ERR_NOT_FOUND,
-	ERR_METHOD_NOT_ALLOWED,
-	ERR_BAD_REQUEST,
-	ERR_PAYLOAD_TOO_LARGE,
-	ERR_INVALID_JSON,
-	ERR_SYNTAX,
-	ERR_NO_HANDLER,
-	ERR_FUNCTION,
-	ERR_NO_RESPONSE,
-	ERR_MEMORY_LIMIT,
-	ERR_RESPONSE_TOO_LARGE,
-	ERR_TIMEOUT,
-	ERR_UNAVAILABLE,
-	ERR_INTERNAL
-};
 
 /* A function's headers (at most 100, SPEC §6) and the runtime's own. */
 #define RESP_MAX_HEADERS	128
@@ -53,8 +35,6 @@ struct resp {
 int		 response_header_ok(const char *name, size_t nlen,
 		    const char *value, size_t vlen);
 
-/* The wire name of an error ("function_error"). */
-const char	*response_error_code(enum resp_error e);
 
 /* Adds one header. Returns -1 (and adds nothing) when the name is not an
  * HTTP token, the value holds CR, LF or NUL, or RESP_MAX_HEADERS are
@@ -75,9 +55,15 @@ void		 response_copy(struct resp *dst, const struct resp *src);
 /* Replaces the whole answer with a JSON error:
  * {"error": code, "message": msg <, extra>} where extra, if not NULL, is
  * already-encoded JSON members without braces ("\"line\":3"). */
-void		 response_error(struct resp *rs, enum resp_error e,
+void		 response_error(struct resp *rs, enum outcome e,
 		    const char *extra, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
+
+/* Replaces rs with the JSON error for a sandbox result: with "line" for
+ * syntax errors and "stack" for function errors where known. */
+struct sandbox_result;
+void		 response_result_error(struct resp *rs,
+		    const struct sandbox_result *res);
 
 /* Replaces the whole answer with status and a JSON body taken from b. */
 void		 response_json(struct resp *rs, int status, const struct buf *b);

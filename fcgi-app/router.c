@@ -78,8 +78,8 @@ authorized(const struct app *app, enum route_auth need, const struct req *r)
 	return 0;
 }
 
-/* Validates and copies the captures. Returns ERR_NONE or the error. */
-static enum resp_error
+/* Validates and copies the captures. Returns OUT_OK or the error. */
+static enum outcome
 capture(const struct route *rt, const struct req *r, struct route_args *a)
 {
 	size_t i, len;
@@ -96,23 +96,23 @@ capture(const struct route *rt, const struct req *r, struct route_args *a)
 		case 'f': dst = a->id.fn; break;
 		case 'e':
 			if (!name_env_valid(s, len))
-				return ERR_INVALID_NAME;
+				return OUT_INVALID_NAME;
 			memcpy(a->env_name, s, len);
 			a->env_name[len] = '\0';
 			continue;
 		case 'n':
 			if (request_parse_uint(s, len, &a->version) == -1)
-				return ERR_NOT_FOUND;
+				return OUT_NOT_FOUND;
 			continue;
 		default:
 			continue;
 		}
 		if (!name_valid(s, len))
-			return ERR_INVALID_NAME;
+			return OUT_INVALID_NAME;
 		memcpy(dst, s, len);
 		dst[len] = '\0';
 	}
-	return ERR_NONE;
+	return OUT_OK;
 }
 
 void
@@ -120,7 +120,7 @@ router_dispatch(struct app *app, struct req *r, struct resp *rs)
 {
 	const struct route *rt = NULL;
 	struct route_args args;
-	enum resp_error e;
+	enum outcome e;
 	size_t i;
 	int path_seen = 0;
 
@@ -135,23 +135,23 @@ router_dispatch(struct app *app, struct req *r, struct resp *rs)
 	}
 	if (rt == NULL) {
 		if (path_seen)
-			response_error(rs, ERR_METHOD_NOT_ALLOWED, NULL,
+			response_error(rs, OUT_METHOD_NOT_ALLOWED, NULL,
 			    "method %s is not allowed here", r->method);
 		else
-			response_error(rs, ERR_NOT_FOUND, NULL,
+			response_error(rs, OUT_NOT_FOUND, NULL,
 			    "no such endpoint");
 		return;
 	}
 	if (!authorized(app, rt->auth, r)) {
-		response_error(rs, ERR_UNAUTHORIZED, NULL, "%s",
+		response_error(rs, OUT_UNAUTHORIZED, NULL, "%s",
 		    rt->auth == NEEDS_INVOKE_KEY ?
 		    "a valid X-Fn-Key header is required" :
 		    "a valid Authorization: Bearer token is required");
 		return;
 	}
 	memset(&args, 0, sizeof(args));
-	if ((e = capture(rt, r, &args)) != ERR_NONE) {
-		if (e == ERR_INVALID_NAME)
+	if ((e = capture(rt, r, &args)) != OUT_OK) {
+		if (e == OUT_INVALID_NAME)
 			response_error(rs, e, NULL, "names must match "
 			    "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (environment "
 			    "variables ^[A-Z_][A-Z0-9_]{0,127}$)");

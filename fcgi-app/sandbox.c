@@ -223,7 +223,7 @@ describe_safe(duk_context *ctx, void *udata)
  * and reading the error can itself run out of time or memory. */
 static void
 take_error(struct sandbox *sb, struct sandbox_result *res,
-    enum sandbox_outcome otherwise)
+    enum outcome otherwise)
 {
 	duk_context *ctx = sb->ctx;
 
@@ -241,21 +241,21 @@ take_error(struct sandbox *sb, struct sandbox_result *res,
 		res->stack = NULL;
 	}
 	if (sb->timed_out) {
-		res->outcome = SB_TIMEOUT;
+		res->outcome = OUT_TIMEOUT;
 		snprintf(res->message, sizeof(res->message),
 		    "function exceeded its time limit of %u ms",
 		    sb->lim.timeout_ms);
 		return;
 	}
 	if (sb->alloc.hit_limit) {
-		res->outcome = SB_MEMORY_LIMIT;
+		res->outcome = OUT_MEMORY_LIMIT;
 		snprintf(res->message, sizeof(res->message),
 		    "function exceeded its memory limit of %zu bytes",
 		    sb->lim.memory_bytes);
 		return;
 	}
 	res->outcome = otherwise;
-	if (otherwise == SB_SYNTAX_ERROR)
+	if (otherwise == OUT_SYNTAX_ERROR)
 		res->line = syntax_line(res->message);
 }
 
@@ -343,9 +343,9 @@ run_top_level(struct sandbox *sb, struct sandbox_result *res)
 
 	if (duk_safe_call(ctx, top_level_safe, NULL, 1, 1) != DUK_EXEC_SUCCESS ||
 	    overran(sb))
-		take_error(sb, res, SB_FUNCTION_ERROR);
+		take_error(sb, res, OUT_FUNCTION_ERROR);
 	else if (!duk_get_boolean(ctx, -1)) {
-		res->outcome = SB_NO_HANDLER;
+		res->outcome = OUT_NO_HANDLER;
 		set_message(res, "%s", "the source provides no handler: assign "
 		    "module.exports = function (req, res) {...} or define "
 		    "function action(req, res) {...}");
@@ -385,14 +385,14 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		*dump_len = 0;
 	}
 	if ((ok = utf8_valid_prefix(src, len)) != len) {
-		res->outcome = SB_SYNTAX_ERROR;
+		res->outcome = OUT_SYNTAX_ERROR;
 		res->line = line_of(src, ok);
 		snprintf(res->message, sizeof(res->message), "SyntaxError: "
 		    "the source is not valid UTF-8 (line %d)", res->line);
 		goto out;
 	}
 	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
-		take_error(sb, res, SB_SYNTAX_ERROR);
+		take_error(sb, res, OUT_SYNTAX_ERROR);
 		duk_pop(ctx);
 		goto out;
 	}
@@ -435,7 +435,7 @@ sandbox_load_bytecode(struct sandbox *sb, const void *bc, size_t len,
 
 	begin(sb, res);
 	if (duk_safe_call(ctx, load_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
-		take_error(sb, res, SB_FUNCTION_ERROR);
+		take_error(sb, res, OUT_FUNCTION_ERROR);
 		duk_pop(ctx);
 		goto out;
 	}
@@ -539,20 +539,20 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 	overran(sb);
 	/* Why the call ended decides the outcome, whatever the code caught. */
 	if (sb->timed_out)
-		take_error(sb, res, SB_TIMEOUT);
+		take_error(sb, res, OUT_TIMEOUT);
 	else if (sb->too_large)
-		res->outcome = SB_RESPONSE_TOO_LARGE;	/* message set then */
+		res->outcome = OUT_RESPONSE_TOO_LARGE;	/* message set then */
 	else if (sb->sent_twice) {
-		res->outcome = SB_FUNCTION_ERROR;
+		res->outcome = OUT_FUNCTION_ERROR;
 		set_message(res, "%s", "res.send/res.json called more than once");
 	} else if (failed)
-		take_error(sb, res, SB_FUNCTION_ERROR);
+		take_error(sb, res, OUT_FUNCTION_ERROR);
 	else if (!sb->sent) {
-		res->outcome = SB_NO_RESPONSE;
+		res->outcome = OUT_NO_RESPONSE;
 		set_message(res, "%s", "the handler returned without calling "
 		    "res.send or res.json");
 	} else {
-		res->outcome = SB_OK;
+		res->outcome = OUT_OK;
 		rc = 0;
 	}
 	duk_pop(ctx);

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "outcome.h"
+
 /* The file name code is compiled under: stack traces show it. */
 #define SANDBOX_FILENAME	"function.js"
 
@@ -36,16 +38,6 @@ struct sandbox_limits {
 	size_t		log_entries_max; /* console entries kept per call */
 };
 
-enum sandbox_outcome {
-	SB_OK = 0,
-	SB_SYNTAX_ERROR,
-	SB_NO_HANDLER,
-	SB_FUNCTION_ERROR,
-	SB_NO_RESPONSE,
-	SB_MEMORY_LIMIT,
-	SB_RESPONSE_TOO_LARGE,
-	SB_TIMEOUT
-};
 
 struct sandbox_kv {
 	const char	*name;
@@ -74,14 +66,14 @@ struct sandbox_header {
 
 /* Everything is owned by the result; free with sandbox_result_free. */
 struct sandbox_result {
-	enum sandbox_outcome	 outcome;
+	enum outcome	 outcome;
 	/* For errors; at most SANDBOX_ERROR_TEXT_MAX bytes and the marker. */
 	char			 message[SANDBOX_ERROR_TEXT_MAX +
 				    sizeof(SANDBOX_TRUNCATED_MARKER)];
-	int			 line;		/* SB_SYNTAX_ERROR: 1-based, 0 unknown */
-	char			*stack;		/* SB_FUNCTION_ERROR, or NULL;
+	int			 line;		/* OUT_SYNTAX_ERROR: 1-based, 0 unknown */
+	char			*stack;		/* OUT_FUNCTION_ERROR, or NULL;
 						 * bounded like message */
-	int			 status;	/* SB_OK */
+	int			 status;	/* OUT_OK */
 	struct sandbox_header	*headers;
 	size_t			 nheaders;
 	char			*body;
@@ -120,8 +112,8 @@ void		 sandbox_free(struct sandbox *sb);
  * (module.exports function, else a global function named action).
  * When dump is not NULL, the compiled program's bytecode is returned in a
  * malloc'd *dump the caller frees (NULL if dumping failed). Returns 0, or
- * -1 with res->outcome one of SB_SYNTAX_ERROR, SB_NO_HANDLER,
- * SB_FUNCTION_ERROR, SB_TIMEOUT, SB_MEMORY_LIMIT. */
+ * -1 with res->outcome one of OUT_SYNTAX_ERROR, OUT_NO_HANDLER,
+ * OUT_FUNCTION_ERROR, OUT_TIMEOUT, OUT_MEMORY_LIMIT. */
 int		 sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		    const char *filename, void **dump, size_t *dump_len,
 		    struct sandbox_result *res);
@@ -133,8 +125,8 @@ int		 sandbox_load_bytecode(struct sandbox *sb, const void *bc,
 		    size_t len, struct sandbox_result *res);
 
 /* Calls the handler with req and a fresh res. Returns 0 when the handler
- * sent an answer (res->outcome SB_OK), else -1 with the outcome set. The
- * heap should be discarded after any outcome but SB_OK. */
+ * sent an answer (res->outcome OUT_OK), else -1 with the outcome set. The
+ * heap should be discarded after any outcome but OUT_OK. */
 int		 sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 		    struct sandbox_result *res);
 

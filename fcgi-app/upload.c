@@ -54,16 +54,16 @@ check_source(struct app *app, const char *src, size_t len,
 	int rc = -1;
 
 	limits_for(&app->cfg, ask, &lim);
-	response_error(&on_timeout, ERR_TIMEOUT, NULL, "the top level of the "
+	response_error(&on_timeout, OUT_TIMEOUT, NULL, "the top level of the "
 	    "source did not finish within %u ms", lim.timeout_ms);
-	response_error(&on_fatal, ERR_FUNCTION, NULL, "the engine failed "
+	response_error(&on_fatal, OUT_FUNCTION_ERROR, NULL, "the engine failed "
 	    "fatally while running the top level of the source");
 	memset(&res, 0, sizeof(res));
 	guard_begin(app->conn, &on_timeout, &on_fatal, lim.timeout_ms,
 	    app->cfg.hard_grace_ms);
 	if ((sb = sandbox_new(&lim)) == NULL) {
 		guard_end();
-		response_error(rs, ERR_MEMORY_LIMIT, NULL, "the memory limit is "
+		response_error(rs, OUT_MEMORY_LIMIT, NULL, "the memory limit is "
 		    "too small to create a JavaScript heap");
 		goto out;
 	}
@@ -72,7 +72,7 @@ check_source(struct app *app, const char *src, size_t len,
 	sandbox_free(sb);
 	guard_end();
 	if (rc != 0) {
-		outcome_error(rs, &res);
+		response_result_error(rs, &res);
 		free(*bc);
 		*bc = NULL;
 	}
@@ -94,18 +94,18 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 	int existed = 0;
 
 	if (len > app->cfg.source_max_bytes) {
-		response_error(rs, ERR_PAYLOAD_TOO_LARGE, NULL,
+		response_error(rs, OUT_PAYLOAD_TOO_LARGE, NULL,
 		    "source is %zu bytes; the limit is %zu", len,
 		    app->cfg.source_max_bytes);
 		return;
 	}
 	if (memchr(src, '\0', len) != NULL) {
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "source must not contain NUL bytes");
 		return;
 	}
 	if (limits_check(&app->cfg, ask, err, sizeof(err)) == -1) {
-		response_error(rs, ERR_BAD_REQUEST, NULL, "%s", err);
+		response_error(rs, OUT_BAD_REQUEST, NULL, "%s", err);
 		return;
 	}
 	if (check_source(app, src, len, ask, &bc, &bclen, rs) != 0) {
@@ -116,7 +116,7 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 	    &existed, err, sizeof(err)) != STORE_OK) {
 		log_warnx("upload %s/%s/%s: %s", id->project, id->request,
 		    id->fn, err);
-		response_error(rs, ERR_UNAVAILABLE, NULL,
+		response_error(rs, OUT_UNAVAILABLE, NULL,
 		    "the store could not save the version");
 		free(bc);
 		return;
@@ -166,12 +166,12 @@ upload_put(struct app *app, const struct route_args *a, struct req *r,
 	if (request_query_uint(r, "timeoutMs", &ask.timeout_ms) ==
 	    QUERY_INVALID ||
 	    request_query_uint(r, "memoryMb", &ask.memory_mb) == QUERY_INVALID) {
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "timeoutMs and memoryMb must be positive integers");
 		return;
 	}
 	if (isolation(iso, &ask.per_call) == -1) {
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "isolation must be \"warm\" or \"per-call\"");
 		return;
 	}
@@ -201,31 +201,31 @@ upload_json(struct app *app, const struct route_args *a, struct req *r,
 	(void)a;
 	if (json_in_fields(r->body, r->body_len, f, NFIELDS, err,
 	    sizeof(err)) != JSON_IN_OK) {
-		response_error(rs, ERR_INVALID_JSON, NULL, "%s", err);
+		response_error(rs, OUT_INVALID_JSON, NULL, "%s", err);
 		return;
 	}
 	if (!f[PROJECT].present || !f[REQUEST].present || !f[FN].present ||
 	    !f[SOURCE].present) {
-		response_error(rs, ERR_INVALID_JSON, NULL, "projectId, requestId, "
+		response_error(rs, OUT_INVALID_JSON, NULL, "projectId, requestId, "
 		    "fnName and fnDefinition are required strings");
 		goto out;
 	}
 	if (name_fn_id(&id, f[PROJECT].str, f[PROJECT].len, f[REQUEST].str,
 	    f[REQUEST].len, f[FN].str, f[FN].len) == -1) {
-		response_error(rs, ERR_INVALID_NAME, NULL, "names must match "
+		response_error(rs, OUT_INVALID_NAME, NULL, "names must match "
 		    "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
 		goto out;
 	}
 	if ((f[TIMEOUT].present && f[TIMEOUT].num == 0) ||
 	    (f[MEMORY].present && f[MEMORY].num == 0)) {
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "timeoutMs and memoryMb must be positive integers");
 		goto out;
 	}
 	ask.timeout_ms = (unsigned)f[TIMEOUT].num;
 	ask.memory_mb = (unsigned)f[MEMORY].num;
 	if (isolation(f[ISOLATION].str, &ask.per_call) == -1) {
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "isolation must be \"warm\" or \"per-call\"");
 		goto out;
 	}

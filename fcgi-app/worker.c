@@ -76,15 +76,15 @@ serve_one(struct app *app, struct resp *rs)
 	metrics_add(M_REQUESTS, 1);
 	response_reset(rs);
 	if (accepted == FCGI_MALFORMED)
-		response_error(rs, ERR_BAD_REQUEST, NULL, "%s",
+		response_error(rs, OUT_BAD_REQUEST, NULL, "%s",
 		    r.malformed != NULL ? r.malformed : "malformed request");
 	else switch (fcgi_read_body(app->conn, &r, app->cfg.body_max_bytes)) {
 	case FCGI_BODY_TOO_LARGE:
-		response_error(rs, ERR_PAYLOAD_TOO_LARGE, NULL,
+		response_error(rs, OUT_PAYLOAD_TOO_LARGE, NULL,
 		    "request body exceeds %zu bytes", app->cfg.body_max_bytes);
 		break;
 	case FCGI_BODY_ERROR:
-		response_error(rs, ERR_BAD_REQUEST, NULL,
+		response_error(rs, OUT_BAD_REQUEST, NULL,
 		    "the request body could not be read");
 		break;
 	case FCGI_BODY_OK:

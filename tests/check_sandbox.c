@@ -4,7 +4,7 @@
  * SPEC §6 (time, memory, response size, console output).
  *
  * Deadline tests only check that a runaway function is stopped (outcome
- * SB_TIMEOUT), never how fast: the tcase timeout is the safety net.
+ * OUT_TIMEOUT), never how fast: the tcase timeout is the safety net.
  */
 #include <check.h>
 #include <stdio.h>
@@ -16,13 +16,9 @@
 #include "sandbox_internal.h"
 
 static const char *
-oname(enum sandbox_outcome o)
+oname(enum outcome o)
 {
-	static const char *const names[] = { "SB_OK", "SB_SYNTAX_ERROR",
-	    "SB_NO_HANDLER", "SB_FUNCTION_ERROR", "SB_NO_RESPONSE",
-	    "SB_MEMORY_LIMIT", "SB_RESPONSE_TOO_LARGE", "SB_TIMEOUT" };
-
-	return (unsigned)o < NELEM(names) ? names[o] : "?";
+	return outcome_code(o);
 }
 
 #define ck_outcome(res, want) \
@@ -62,7 +58,7 @@ loaded(const char *src, const struct sandbox_limits *lim)
 	    &res);
 	ck_assert_msg(rc == 0, "load failed: %s: %s", oname(res.outcome),
 	    res.message);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	sandbox_result_free(&res);
 	return sb;
 }
@@ -95,7 +91,7 @@ run(const char *src, const struct sandbox_limits *lim,
 	return rc;
 }
 
-/* Runs src and requires SB_OK with body want; frees the result. */
+/* Runs src and requires OUT_OK with body want; frees the result. */
 static void
 run_expect_body(const char *src, const struct sandbox_request *rq,
     const char *want)
@@ -103,7 +99,7 @@ run_expect_body(const char *src, const struct sandbox_request *rq,
 	struct sandbox_result	res;
 
 	ck_assert_int_eq(run(src, NULL, rq, &res), 0);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	ck_assert_ptr_nonnull(res.body);
 	ck_assert_msg(res.body_len == strlen(want) &&
 	    memcmp(res.body, want, res.body_len) == 0,
@@ -114,7 +110,7 @@ run_expect_body(const char *src, const struct sandbox_request *rq,
 /* Runs src and requires failure with outcome want and no body. */
 static void
 run_expect_outcome(const char *src, const struct sandbox_limits *lim,
-    const struct sandbox_request *rq, enum sandbox_outcome want)
+    const struct sandbox_request *rq, enum outcome want)
 {
 	struct sandbox_result	res;
 
@@ -157,7 +153,7 @@ START_TEST(test_load_action)
 	    NULL, "action");
 	/* the brief's minimal form loads */
 	run_expect_outcome("function action(req,res){}", NULL, NULL,
-	    SB_NO_RESPONSE);
+	    OUT_NO_RESPONSE);
 }
 END_TEST
 
@@ -190,7 +186,7 @@ START_TEST(test_load_syntax_error)
 
 	for (i = 0; i < NELEM(cases); i++) {
 		ck_assert_int_eq(load_fail(cases[i].src, NULL, &res), -1);
-		ck_outcome(res, SB_SYNTAX_ERROR);
+		ck_outcome(res, OUT_SYNTAX_ERROR);
 		ck_assert_msg(res.line == cases[i].line,
 		    "case %zu: line %d, want %d (%s)", i, res.line,
 		    cases[i].line, res.message);
@@ -210,7 +206,7 @@ START_TEST(test_load_no_handler)
 
 	for (i = 0; i < NELEM(srcs); i++) {
 		ck_assert_int_eq(load_fail(srcs[i], NULL, &res), -1);
-		ck_assert_msg(res.outcome == SB_NO_HANDLER,
+		ck_assert_msg(res.outcome == OUT_NO_HANDLER,
 		    "[%s]: outcome %s", srcs[i], oname(res.outcome));
 		sandbox_result_free(&res);
 	}
@@ -223,13 +219,13 @@ START_TEST(test_load_top_level_throw)
 
 	ck_assert_int_eq(load_fail("var x = 1;\nthrow new Error('top boom');\n"
 	    "module.exports = function (req, res) {};", NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_msg(strstr(res.message, "top boom") != NULL, "message: %s",
 	    res.message);
 	sandbox_result_free(&res);
 
 	ck_assert_int_eq(load_fail("throw 'plain string';", NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_msg(strstr(res.message, "plain string") != NULL,
 	    "message: %s", res.message);
 	sandbox_result_free(&res);
@@ -243,12 +239,12 @@ START_TEST(test_load_timeout)
 
 	ck_assert_int_eq(load_fail("while (true) {}\n"
 	    "module.exports = function (req, res) {};", &lim, &res), -1);
-	ck_outcome(res, SB_TIMEOUT);
+	ck_outcome(res, OUT_TIMEOUT);
 	sandbox_result_free(&res);
 
 	ck_assert_int_eq(load_fail("for (;;) { try { while (true) {} }"
 	    " catch (e) {} }", &lim, &res), -1);
-	ck_outcome(res, SB_TIMEOUT);
+	ck_outcome(res, OUT_TIMEOUT);
 	sandbox_result_free(&res);
 }
 END_TEST
@@ -260,7 +256,7 @@ START_TEST(test_load_memory_limit)
 
 	ck_assert_int_eq(load_fail("var s = new Array(1e4).join('x');"
 	    " var a = []; for (;;) a.push(s + a.length);", &lim, &res), -1);
-	ck_outcome(res, SB_MEMORY_LIMIT);
+	ck_outcome(res, OUT_MEMORY_LIMIT);
 	sandbox_result_free(&res);
 }
 END_TEST
@@ -307,7 +303,7 @@ START_TEST(test_load_bytecode_roundtrip)
 	bc = (void *)1;
 	ck_assert_int_eq(sandbox_load(a, "var = ;", 7, "test.js", &bc, &bclen,
 	    &res), -1);
-	ck_outcome(res, SB_SYNTAX_ERROR);
+	ck_outcome(res, OUT_SYNTAX_ERROR);
 	ck_assert_ptr_null(bc);
 	sandbox_result_free(&res);
 	sandbox_free(a);
@@ -400,7 +396,7 @@ START_TEST(test_call_send_status_headers)
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " res.send('created', 201, { 'X-A': '1', 'x-b': 'two' }); };",
 	    NULL, NULL, &res), 0);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	ck_assert_int_eq(res.status, 201);
 	ck_assert_uint_eq(res.body_len, 7);
 	ck_assert_mem_eq(res.body, "created", 7);
@@ -416,11 +412,11 @@ START_TEST(test_call_send_status_headers)
 	sandbox_result_free(&res);
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " res.send('HTTP/1.1 200 OK', 100); };", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	sandbox_result_free(&res);
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " res.send('', 199); };", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	sandbox_result_free(&res);
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " res.send('', 599); };", NULL, NULL, &res), 0);
@@ -459,7 +455,7 @@ START_TEST(test_call_json)
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " res.json({ a: 1, b: [true, null] }, 202, { 'X-J': 'y' }); };",
 	    NULL, NULL, &res), 0);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	ck_assert_int_eq(res.status, 202);
 	ck_assert_uint_eq(res.body_len, strlen("{\"a\":1,\"b\":[true,null]}"));
 	ck_assert_mem_eq(res.body, "{\"a\":1,\"b\":[true,null]}", res.body_len);
@@ -482,26 +478,26 @@ START_TEST(test_call_send_twice)
 {
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send('a'); res.send('b'); };", NULL, NULL,
-	    SB_FUNCTION_ERROR);
+	    OUT_FUNCTION_ERROR);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send('a'); try { res.send('b'); } catch (e) {} };", NULL,
-	    NULL, SB_FUNCTION_ERROR);
+	    NULL, OUT_FUNCTION_ERROR);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.json(1); try { res.json(2); } catch (e) {} };", NULL,
-	    NULL, SB_FUNCTION_ERROR);
+	    NULL, OUT_FUNCTION_ERROR);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send('a'); try { res.json(2); } catch (e) {} };", NULL,
-	    NULL, SB_FUNCTION_ERROR);
+	    NULL, OUT_FUNCTION_ERROR);
 }
 END_TEST
 
 START_TEST(test_call_no_send)
 {
 	run_expect_outcome("module.exports = function (req, res) {};", NULL,
-	    NULL, SB_NO_RESPONSE);
+	    NULL, OUT_NO_RESPONSE);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " return 'a return value is not an answer'; };", NULL, NULL,
-	    SB_NO_RESPONSE);
+	    OUT_NO_RESPONSE);
 }
 END_TEST
 
@@ -513,7 +509,7 @@ START_TEST(test_call_throw)
 	    "  function inner() { throw new Error('boom'); }\n"
 	    "  inner();\n"
 	    "};", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_msg(strstr(res.message, "boom") != NULL, "message %s",
 	    res.message);
 	ck_assert_ptr_nonnull(res.stack);
@@ -525,10 +521,10 @@ START_TEST(test_call_throw)
 	/* thrown after sending: still an error, and no partial body */
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send('half'); throw new TypeError('late'); };", NULL, NULL,
-	    SB_FUNCTION_ERROR);
+	    OUT_FUNCTION_ERROR);
 	/* a non-Error value */
 	run_expect_outcome("module.exports = function (req, res) {"
-	    " throw 42; };", NULL, NULL, SB_FUNCTION_ERROR);
+	    " throw 42; };", NULL, NULL, OUT_FUNCTION_ERROR);
 }
 END_TEST
 
@@ -542,10 +538,10 @@ START_TEST(test_call_bad_status)
 	for (i = 0; i < NELEM(bad); i++) {
 		snprintf(src, sizeof(src), "module.exports = function (req, res)"
 		    " { res.send('x', %s); };", bad[i]);
-		run_expect_outcome(src, NULL, NULL, SB_FUNCTION_ERROR);
+		run_expect_outcome(src, NULL, NULL, OUT_FUNCTION_ERROR);
 		snprintf(src, sizeof(src), "module.exports = function (req, res)"
 		    " { res.json({}, %s); };", bad[i]);
-		run_expect_outcome(src, NULL, NULL, SB_FUNCTION_ERROR);
+		run_expect_outcome(src, NULL, NULL, OUT_FUNCTION_ERROR);
 	}
 }
 END_TEST
@@ -563,7 +559,7 @@ START_TEST(test_call_bad_headers)
 	for (i = 0; i < NELEM(bad); i++) {
 		snprintf(src, sizeof(src), "module.exports = function (req, res)"
 		    " { res.send('x', 200, %s); };", bad[i]);
-		run_expect_outcome(src, NULL, NULL, SB_FUNCTION_ERROR);
+		run_expect_outcome(src, NULL, NULL, OUT_FUNCTION_ERROR);
 	}
 }
 END_TEST
@@ -583,7 +579,7 @@ START_TEST(test_call_failed_send_leaves_no_headers)
 	    " try { res.send('a', 200, { 'X-Good': '1', 'X Bad': '2' }); }"
 	    " catch (e) {}"
 	    " res.send('b', 201); };", NULL, NULL, &res), 0);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	ck_assert_int_eq(res.status, 201);
 	ck_assert_mem_eq(res.body, "b", 1);
 	ck_assert_msg(header_of(&res, "X-Good") == NULL,
@@ -600,22 +596,22 @@ START_TEST(test_call_response_too_large)
 
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send(new Array(1002).join('x')); };", &lim, NULL,
-	    SB_RESPONSE_TOO_LARGE);
+	    OUT_RESPONSE_TOO_LARGE);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " try { res.send(new Array(1002).join('x')); }"
 	    " catch (e) { if (!(e instanceof RangeError)) throw e; } };",
-	    &lim, NULL, SB_RESPONSE_TOO_LARGE);
+	    &lim, NULL, OUT_RESPONSE_TOO_LARGE);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " try { res.send(new Array(1002).join('x')); } catch (e) {}"
-	    " res.send('small'); };", &lim, NULL, SB_RESPONSE_TOO_LARGE);
+	    " res.send('small'); };", &lim, NULL, OUT_RESPONSE_TOO_LARGE);
 	/* res.json counts the encoded body: 999 chars + 2 quotes */
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.json(new Array(1000).join('x')); };", &lim, NULL,
-	    SB_RESPONSE_TOO_LARGE);
+	    OUT_RESPONSE_TOO_LARGE);
 	/* bytes, not characters: 501 x U+00E9 is 1002 bytes */
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send(new Array(502).join('\\u00e9')); };", &lim, NULL,
-	    SB_RESPONSE_TOO_LARGE);
+	    OUT_RESPONSE_TOO_LARGE);
 
 	/* exactly the limit is fine */
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
@@ -650,25 +646,25 @@ START_TEST(test_call_saved_res)
 	struct sandbox_result	 r1, r2, r3;
 
 	ck_assert_int_eq(sandbox_call(sb, &rq, &r1), 0);
-	ck_outcome(r1, SB_OK);
+	ck_outcome(r1, OUT_OK);
 	ck_assert_int_eq(r1.status, 201);
 
 	rq.body = "caught";
 	rq.body_len = 6;
 	ck_assert_int_eq(sandbox_call(sb, &rq, &r2), -1);
-	ck_assert_msg(r2.outcome == SB_NO_RESPONSE ||
-	    r2.outcome == SB_FUNCTION_ERROR, "outcome %s", oname(r2.outcome));
+	ck_assert_msg(r2.outcome == OUT_NO_RESPONSE ||
+	    r2.outcome == OUT_FUNCTION_ERROR, "outcome %s", oname(r2.outcome));
 	ck_assert_ptr_null(r2.body);
 
 	rq.body = "";
 	rq.body_len = 0;
 	ck_assert_int_eq(sandbox_call(sb, &rq, &r3), -1);
-	ck_assert_msg(r3.outcome == SB_NO_RESPONSE ||
-	    r3.outcome == SB_FUNCTION_ERROR, "outcome %s", oname(r3.outcome));
+	ck_assert_msg(r3.outcome == OUT_NO_RESPONSE ||
+	    r3.outcome == OUT_FUNCTION_ERROR, "outcome %s", oname(r3.outcome));
 	ck_assert_ptr_null(r3.body);
 
 	/* the first answer is untouched */
-	ck_outcome(r1, SB_OK);
+	ck_outcome(r1, OUT_OK);
 	ck_assert_int_eq(r1.status, 201);
 	ck_assert_uint_eq(r1.body_len, 5);
 	ck_assert_mem_eq(r1.body, "first", 5);
@@ -715,14 +711,14 @@ START_TEST(test_call_recursion)
 	rq.body = "recurse";
 	rq.body_len = 7;
 	ck_assert_int_eq(sandbox_call(sb, &rq, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_msg(strstr(res.message, "RangeError") != NULL,
 	    "message %s", res.message);
 	sandbox_result_free(&res);
 
 	/* the heap is still usable */
 	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	ck_assert_mem_eq(res.body, "ok", 2);
 	sandbox_result_free(&res);
 	sandbox_free(sb);
@@ -743,10 +739,10 @@ short_deadline(void)
 START_TEST(test_timeout_loop)
 {
 	run_expect_outcome("module.exports = function (req, res) {"
-	    " while (true) {} };", short_deadline(), NULL, SB_TIMEOUT);
+	    " while (true) {} };", short_deadline(), NULL, OUT_TIMEOUT);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " for (var i = 0; ; i++) { if (i < 0) res.send('never'); } };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 }
 END_TEST
 
@@ -754,7 +750,7 @@ START_TEST(test_timeout_finally_loop)
 {
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " try { while (true) {} } finally { while (true) {} } };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 }
 END_TEST
 
@@ -762,11 +758,11 @@ START_TEST(test_timeout_catch_continue)
 {
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " for (;;) { try { while (true) {} } catch (e) {} } };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 	/* caught, then returns without sending */
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " try { while (true) {} } catch (e) {} };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 }
 END_TEST
 
@@ -775,13 +771,13 @@ START_TEST(test_timeout_send_in_catch)
 	/* sent first, then ran away: the answer is dropped */
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " res.send('early'); while (true) {} };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " try { while (true) {} } catch (e) { res.send('late'); } };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " try { while (true) {} } finally { res.send('late', 200); } };",
-	    short_deadline(), NULL, SB_TIMEOUT);
+	    short_deadline(), NULL, OUT_TIMEOUT);
 }
 END_TEST
 
@@ -797,7 +793,7 @@ START_TEST(test_memory_limit)
 	struct sandbox_result	 res;
 
 	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), -1);
-	ck_outcome(res, SB_MEMORY_LIMIT);
+	ck_outcome(res, OUT_MEMORY_LIMIT);
 	ck_assert_ptr_null(res.body);
 	ck_assert_uint_le(sandbox_memory_peak(sb), 4 * MiB);
 	sandbox_result_free(&res);
@@ -926,7 +922,7 @@ START_TEST(test_console_truncated)
 	    " for (var i = 0; i < 100; i++) console.log('0123456789');"
 	    " res.send('still ok'); };", &lim);
 	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
-	ck_outcome(res, SB_OK);
+	ck_outcome(res, OUT_OK);
 	sandbox_result_free(&res);
 	log = sandbox_log(sb);
 	check_truncated_log(log, 100);
@@ -1009,7 +1005,7 @@ START_TEST(test_limits_per_sandbox)
 	a = loaded(src, &small);
 	b = loaded(src, NULL);
 	ck_assert_int_eq(sandbox_call(a, &PLAIN_RQ, &res), -1);
-	ck_outcome(res, SB_RESPONSE_TOO_LARGE);
+	ck_outcome(res, OUT_RESPONSE_TOO_LARGE);
 	sandbox_result_free(&res);
 	ck_assert_int_eq(sandbox_call(b, &PLAIN_RQ, &res), 0);
 	ck_assert_uint_eq(res.body_len, 100);
@@ -1095,7 +1091,7 @@ START_TEST(test_hostile_source_not_utf8)
 	ck_assert_int_eq(load_fail("var a = 1;\nvar b = '\x82';\n"
 	    "module.exports = function (req, res) { res.send(b); };", NULL,
 	    &res), -1);
-	ck_outcome(res, SB_SYNTAX_ERROR);
+	ck_outcome(res, OUT_SYNTAX_ERROR);
 	ck_assert_int_eq(res.line, 2);
 	sandbox_result_free(&res);
 }
@@ -1115,7 +1111,7 @@ START_TEST(test_hostile_send_reentered_from_headers_getter)
 	    " res.send(new Array(1000).join('x'), 200, h); };"
 	    "function count() { return n; }", NULL);
 	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_ptr_nonnull(strstr(res.message, "more than once"));
 	ck_assert_ptr_null(res.body);
 	sandbox_result_free(&res);
@@ -1147,7 +1143,7 @@ START_TEST(test_hostile_response_headers_capped)
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " var h = {}; for (var i = 0; i < 101; i++) h['x-' + i] = 'v';"
 	    " res.send('ok', 200, h); };", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_RESPONSE_TOO_LARGE);
+	ck_outcome(res, OUT_RESPONSE_TOO_LARGE);
 	ck_assert_ptr_nonnull(strstr(res.message, "100 response headers"));
 	sandbox_result_free(&res);
 	/* 100 headers holding one 4 MB string */
@@ -1155,7 +1151,7 @@ START_TEST(test_hostile_response_headers_capped)
 	    " var v = 'v', h = {}; while (v.length < 4 << 20) v += v;"
 	    " for (var i = 0; i < 100; i++) h['x-' + i] = v;"
 	    " res.send('ok', 200, h); };", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_RESPONSE_TOO_LARGE);
+	ck_outcome(res, OUT_RESPONSE_TOO_LARGE);
 	ck_assert_ptr_nonnull(strstr(res.message, "65536 bytes"));
 	ck_assert_ptr_null(res.headers);
 	sandbox_result_free(&res);
@@ -1194,7 +1190,7 @@ START_TEST(test_hostile_error_text_bounded)
 	    " var m = '\\x01'; while (m.length < 2000000) m += m;"
 	    " throw new Error(m); };", NULL,
 	    NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_uint_le(strlen(res.message), max);
 	ck_assert_ptr_nonnull(strstr(res.message, SANDBOX_TRUNCATED_MARKER));
 	ck_assert_ptr_nonnull(res.stack);
@@ -1217,18 +1213,18 @@ START_TEST(test_hostile_thrown_value_code)
 	    " Object.defineProperty(e, 'stack', { get: function () {"
 	    "  throw new Error('no stack for you'); } });"
 	    " throw e; };", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_str_eq(res.message, "Error: boom");
 	ck_assert_ptr_null(res.stack);
 	sandbox_result_free(&res);
 	ck_assert_int_eq(run("module.exports = function (req, res) {"
 	    " Error.prototype.toString = function () { throw 1; };"
 	    " throw new Error('x'); };", NULL, NULL, &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	sandbox_result_free(&res);
 	run_expect_outcome("module.exports = function (req, res) {"
 	    " throw { toString: function () { for (;;) {} } }; };", &lim,
-	    NULL, SB_TIMEOUT);
+	    NULL, OUT_TIMEOUT);
 }
 END_TEST
 
@@ -1240,7 +1236,7 @@ START_TEST(test_hostile_exports_getter_throws)
 	ck_assert_int_eq(load_fail("Object.defineProperty(module, 'exports',"
 	    " { get: function () { throw new Error('gotcha'); } });", NULL,
 	    &res), -1);
-	ck_outcome(res, SB_FUNCTION_ERROR);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_ptr_nonnull(strstr(res.message, "gotcha"));
 	sandbox_result_free(&res);
 }
@@ -1263,7 +1259,7 @@ START_TEST(test_hostile_prologue_at_cap)
 	duk_gc(sandbox_context(sb), 0);
 	sb->alloc.limit = sb->alloc.used;
 	ck_assert_int_eq(sandbox_call(sb, &rq, &res), -1);
-	ck_outcome(res, SB_MEMORY_LIMIT);
+	ck_outcome(res, OUT_MEMORY_LIMIT);
 	sandbox_result_free(&res);
 	sandbox_free(sb);
 }
@@ -1288,7 +1284,7 @@ START_TEST(test_hostile_bytecode_load_at_cap)
 	duk_gc(sandbox_context(sb), 0);
 	sb->alloc.limit = sb->alloc.used;
 	ck_assert_int_eq(sandbox_load_bytecode(sb, bc, bclen, &res), -1);
-	ck_outcome(res, SB_MEMORY_LIMIT);
+	ck_outcome(res, OUT_MEMORY_LIMIT);
 	sandbox_result_free(&res);
 	sandbox_free(sb);
 	free(bc);
