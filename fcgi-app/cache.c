@@ -15,6 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "cache.h"
+#include "num.h"
 #include "engine_build.h"
 #include "metrics.h"
 
@@ -135,11 +136,11 @@ cache_open(const char *servers, const char *hmac_key)
 	struct cache *c;
 	char host[256];
 	const char *colon;
-	unsigned long port;
+	uint64_t port;
 
 	if ((colon = strrchr(servers, ':')) == NULL ||
 	    (size_t)(colon - servers) >= sizeof(host) ||
-	    (port = strtoul(colon + 1, NULL, 10)) == 0 || port > 65535)
+	    num_parse_str(colon + 1, 1, 65535, &port) == -1)
 		return NULL;
 	memcpy(host, servers, (size_t)(colon - servers));
 	host[colon - servers] = '\0';

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "num.h"
 
 enum kind { K_STR, K_UINT, K_UINT0, K_SIZE, K_SECRET_FILE, K_IGNORED };
 
@@ -64,28 +65,12 @@ static const struct setting settings[] = {
 	{ "socket", K_IGNORED, 0, 0, NULL },
 };
 
-static int
-parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int
 config_set(struct config *cfg, const char *key, const char *value, char *err,
     size_t errlen)
 {
 	size_t i;
-	unsigned long long v;
+	uint64_t v;
 	char *field;
 
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
@@ -107,13 +92,13 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 			return 0;
 		case K_UINT:
 		case K_UINT0:	/* 0 allowed: "none" */
-			if (parse_uint(value, UINT_MAX, &v) == -1 ||
+			if (num_parse_str(value, 0, UINT_MAX, &v) == -1 ||
 			    (v == 0 && s->kind == K_UINT))
 				goto bad;
 			*(unsigned *)(void *)field = (unsigned)v;
 			return 0;
 		case K_SIZE:
-			if (parse_uint(value, SIZE_MAX / 2, &v) == -1 || v == 0)
+			if (num_parse_str(value, 0, SIZE_MAX / 2, &v) == -1 || v == 0)
 				goto bad;
 			*(size_t *)(void *)field = (size_t)v;
 			return 0;

@@ -3,11 +3,11 @@
  * request metadata is parsed; every field gets a cap before it is stored.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "num.h"
 #include "request.h"
 
 static int
@@ -123,8 +123,7 @@ request_from_params(struct req *r, char *const *envp)
 	const char *uri = NULL, *method = NULL, *clen = NULL, *ctype = NULL;
 	const char *rid = NULL, *q, *v;
 	char *const *e;
-	char *end;
-	unsigned long long n;
+	uint64_t n;
 
 	memset(r, 0, sizeof(*r));
 	for (e = envp; e != NULL && *e != NULL; e++) {
@@ -162,10 +161,7 @@ request_from_params(struct req *r, char *const *envp)
 	if (q != NULL)
 		split_query(r, q + 1);
 	if (clen != NULL && *clen != '\0') {
-		errno = 0;
-		n = isdigit((unsigned char)*clen) ? strtoull(clen, &end, 10) : 0;
-		if (!isdigit((unsigned char)*clen) || errno != 0 ||
-		    *end != '\0' || n > (size_t)-1 / 2) {
+		if (num_parse_str(clen, 0, SIZE_MAX / 2, &n) == -1) {
 			r->malformed = "malformed Content-Length";
 			return -1;
 		}
@@ -207,17 +203,9 @@ request_query(const struct req *r, const char *name)
 int
 request_parse_uint(const char *s, size_t len, unsigned *out)
 {
-	unsigned long long v = 0;
-	size_t i;
+	uint64_t v;
 
-	if (len == 0 || len > 10 || s[0] < '1' || s[0] > '9')
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > 0xffffffffULL)
+	if (num_parse(s, len, 1, 0xffffffffu, &v) == -1)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
