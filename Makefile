@@ -8,9 +8,25 @@
 #   make check-asan the sanitizer half of make test alone
 #   make valgrind   the unit tests under valgrind memcheck
 #   make bench      the benchmark (prints ratios against a bare libfcgi ceiling)
+#   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
+#                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
+#                   make fuzz-build only builds them, in build-fuzz/fuzz/
 
 SAN ?= 0
-ifeq ($(SAN),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer: everything compiled with coverage feedback and sanitizers; only
+# the harnesses link the fuzzer's main (-fsanitize=fuzzer).
+BUILD = build-fuzz
+CC = clang
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+# The engine keeps ASan and coverage but not UBSan, at -O2: Duktape's own
+# number parsing (the differential's reference) is bignum arithmetic that
+# UBSan at -O1 slows fourfold, and clang's UBSan flags Duktape's NULL + 0
+# idiom (duk_hobject_props.c), which is the engine's business (make
+# check-asan runs it under gcc's UBSan).
+DUK_OPT = -O2 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address
+else ifeq ($(SAN),1)
 BUILD ?= build-asan
 OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
@@ -19,6 +35,7 @@ OPT = -O2 -g
 endif
 
 CC ?= cc
+DUK_OPT ?= $(OPT)
 DUK_SRC ?= /usr/share/duktape
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk -iquote fcgi-app
@@ -31,8 +48,12 @@ APP_OBJS = $(patsubst fcgi-app/%.c,$(BUILD)/obj/%.o,$(APP_SRCS))
 CHECK_SRCS = $(wildcard tests/check_*.c)
 CHECK_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRCS))
 DUK_OBJ = $(BUILD)/duk/duktape.o
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
 
-.PHONY: all run stop test unit integration check-asan valgrind bench clean deps
+.PHONY: all run stop test unit integration check-asan valgrind bench clean deps \
+	fuzz fuzz-build
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -57,7 +78,7 @@ $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 	@mkdir -p $(@D)
 	cp $< $@
 $(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
-	$(CC) -std=c99 $(OPT) -w -I$(BUILD)/duk -c $< -o $@
+	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
 
 $(BUILD)/obj/%.o: fcgi-app/%.c $(wildcard fcgi-app/*.h) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
 	@mkdir -p $(@D)
@@ -73,6 +94,10 @@ $(BUILD)/fnrun-worker: $(BUILD)/obj/main.o $(BUILD)/libfnrun.a
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libfnrun.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS) $(CHECK_LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/*.h $(BUILD)/libfnrun.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -iquote tests -fsanitize=fuzzer -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
 
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi
@@ -107,9 +132,40 @@ valgrind: $(CHECK_BINS)
 test: deps
 	$(MAKE) unit integration
 	$(MAKE) check-asan
+	$(MAKE) fuzz
+
+# Each harness gets an equal share of FUZZ_SECONDS on its own copy of the
+# committed seed corpus under build-fuzz/corpus (what libFuzzer finds
+# accumulates there, never in tests/fuzz/corpus). The seeds, and so every
+# saved crash, run first. A crash, leak, timeout or sanitizer report fails
+# the make and leaves the input in build-fuzz/crashes/.
+ifeq ($(FUZZ),1)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; n=$(words $(FUZZ_NAMES)); t=$$(( $(FUZZ_SECONDS) / n )); \
+	[ $$t -ge 1 ] || t=1; mkdir -p $(BUILD)/crashes; \
+	for h in $(FUZZ_NAMES); do \
+	    echo "== fuzz_$$h ($$t s)"; mkdir -p $(BUILD)/corpus/$$h; \
+	    if [ -d tests/fuzz/corpus/$$h ]; then \
+	        cp -R tests/fuzz/corpus/$$h/. $(BUILD)/corpus/$$h/; fi; \
+	    dict=; [ ! -f tests/fuzz/$$h.dict ] || dict=-dict=tests/fuzz/$$h.dict; \
+	    $(BUILD)/fuzz/fuzz_$$h -max_total_time=$$t -timeout=10 \
+	        -rss_limit_mb=2048 -print_final_stats=1 $$dict \
+	        -artifact_prefix=$(BUILD)/crashes/$$h- $(BUILD)/corpus/$$h \
+	        > $(BUILD)/fuzz_$$h.log 2>&1 || { \
+	        tail -n 60 $(BUILD)/fuzz_$$h.log; \
+	        echo "fuzz_$$h: FAILED, input in $(BUILD)/crashes/"; exit 1; }; \
+	    grep -E '^(Done|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' \
+	        $(BUILD)/fuzz_$$h.log || true; \
+	done
+else
+fuzz fuzz-build:
+	$(MAKE) FUZZ=1 $@
+endif
 
 bench: all $(BUILD)/bench-ceiling
 	scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -35,6 +35,7 @@
 
 #include "names.h"
 #include "store.h"
+#include "store_format.h"
 
 #define TMP_DIR		".tmp"
 #define TRASH_DIR	".trash"
@@ -288,45 +289,12 @@ read_beneath(struct store *st, const char *path, size_t max, char **buf,
 	return rc;
 }
 
-/* Strict decimal: digits only, no sign, no leading zero, at most max. */
-static int
-parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t	v = 0;
-	size_t		i;
-
-	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* A version number: 1..UINT_MAX, as a directory name or in "active". */
-static int
-parse_version(const char *s, size_t len, unsigned *out)
-{
-	uint64_t	v;
-
-	if (parse_u64(s, len, UINT_MAX, &v) == -1 || v == 0)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* The content of "active" as active_write leaves it: "N\n". */
 static int
 active_parse(const char *buf, size_t len, unsigned *version, char *err,
     size_t errlen)
 {
-	if (len < 2 || buf[len - 1] != '\n' ||
-	    parse_version(buf, len - 1, version) == -1) {
+	if (store_format_active(buf, len, version) == -1) {
 		seterr(err, errlen, "%s: malformed", ACTIVE_FILE);
 		return STORE_ERROR;
 	}
@@ -785,70 +753,6 @@ out:
 	return rc;
 }
 
-static int
-meta_parse(const char *buf, size_t len, struct store_version *v)
-{
-	const char	*line, *nl, *eq, *end = buf + len;
-	uint64_t	 n;
-	size_t		 klen, vlen;
-	unsigned	 seen = 0;
-
-	for (line = buf; line < end; line = nl + 1) {
-		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
-			return -1;
-		if ((eq = memchr(line, '=', (size_t)(nl - line))) == NULL)
-			return -1;
-		klen = (size_t)(eq - line);
-		vlen = (size_t)(nl - eq - 1);
-		eq++;
-#define KEY(k)	(klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
-		if (KEY("sha256")) {
-			if (vlen != 64 || strspn(eq, "0123456789abcdef") < 64)
-				return -1;
-			memcpy(v->sha256, eq, 64);
-			v->sha256[64] = '\0';
-			seen |= 1;
-		} else if (KEY("size")) {
-			if (parse_u64(eq, vlen, SIZE_MAX, &n) == -1)
-				return -1;
-			v->size = (size_t)n;
-			seen |= 2;
-		} else if (KEY("created_at")) {
-			if (parse_u64(eq, vlen, INT64_MAX, &n) == -1)
-				return -1;
-			v->created_at = (time_t)n;
-			seen |= 4;
-		} else if (KEY("timeout_ms")) {
-			if (parse_u64(eq, vlen, UINT_MAX, &n) == -1)
-				return -1;
-			v->limits.timeout_ms = (unsigned)n;
-			seen |= 8;
-		} else if (KEY("memory_mb")) {
-			if (parse_u64(eq, vlen, UINT_MAX, &n) == -1)
-				return -1;
-			v->limits.memory_mb = (unsigned)n;
-			seen |= 16;
-		} else if (KEY("uid")) {
-			/* Optional, like isolation. */
-			if (vlen != 32 || strspn(eq, "0123456789abcdef") < 32)
-				return -1;
-			memcpy(v->uid, eq, 32);
-			v->uid[32] = '\0';
-		} else if (KEY("isolation")) {
-			/* Optional: absent in metas written before it existed. */
-			if (vlen == 8 && memcmp(eq, "per-call", 8) == 0)
-				v->limits.per_call = 1;
-			else if (vlen == 4 && memcmp(eq, "warm", 4) == 0)
-				v->limits.per_call = 0;
-			else
-				return -1;
-		}
-		/* Unknown keys are left for a later version of this file. */
-#undef KEY
-	}
-	return seen == 31 ? 0 : -1;
-}
-
 /* The meta of version, however it was read, into *out; *out is left
  * alone when it is malformed. */
 static int
@@ -858,7 +762,7 @@ meta_decode(const char *buf, size_t len, unsigned version,
 	struct store_version	v;
 
 	memset(&v, 0, sizeof(v));
-	if (meta_parse(buf, len, &v) == -1) {
+	if (store_format_meta(buf, len, &v) == -1) {
 		seterr(err, errlen, "version %u meta: malformed", version);
 		return STORE_ERROR;
 	}
@@ -1004,7 +908,8 @@ versions_each(int verfd, int (*cb)(unsigned, void *), void *arg, char *err,
 			}
 			break;
 		}
-		if (parse_version(de->d_name, strlen(de->d_name), &n) == -1)
+		if (store_format_version(de->d_name, strlen(de->d_name), &n) ==
+		    -1)
 			continue;
 		if ((r = cb(n, arg)) != 0) {
 			rc = r;

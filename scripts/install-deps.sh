@@ -14,6 +14,8 @@ PACKAGES=(
 	libfcgi-dev duktape-dev libmemcached-dev check
 	"nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
 	spawn-fcgi memcached libssl-dev pkg-config curl python3 wrk
+	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
+	clang "libclang-rt-dev|libclang-rt-14-dev"
 )
 
 installed() {
