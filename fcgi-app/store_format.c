@@ -8,27 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "num.h"
 #include "store_format.h"
-
-/* Strict decimal: digits only, no sign, no leading zero, at most max. */
-static int
-parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t	v = 0;
-	size_t		i;
-
-	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
 
 /* A version number: 1..UINT_MAX, as a directory name or in "active". */
 int
@@ -36,7 +17,7 @@ store_format_version(const char *s, size_t len, unsigned *out)
 {
 	uint64_t	v;
 
-	if (parse_u64(s, len, UINT_MAX, &v) == -1 || v == 0)
+	if (num_parse(s, len, 0, UINT_MAX, &v) == -1 || v == 0)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
@@ -76,22 +57,22 @@ store_format_meta(const char *buf, size_t len, struct store_version *v)
 			v->sha256[64] = '\0';
 			seen |= 1;
 		} else if (KEY("size")) {
-			if (parse_u64(eq, vlen, SIZE_MAX, &n) == -1)
+			if (num_parse(eq, vlen, 0, SIZE_MAX, &n) == -1)
 				return -1;
 			v->size = (size_t)n;
 			seen |= 2;
 		} else if (KEY("created_at")) {
-			if (parse_u64(eq, vlen, INT64_MAX, &n) == -1)
+			if (num_parse(eq, vlen, 0, INT64_MAX, &n) == -1)
 				return -1;
 			v->created_at = (time_t)n;
 			seen |= 4;
 		} else if (KEY("timeout_ms")) {
-			if (parse_u64(eq, vlen, UINT_MAX, &n) == -1)
+			if (num_parse(eq, vlen, 0, UINT_MAX, &n) == -1)
 				return -1;
 			v->limits.timeout_ms = (unsigned)n;
 			seen |= 8;
 		} else if (KEY("memory_mb")) {
-			if (parse_u64(eq, vlen, UINT_MAX, &n) == -1)
+			if (num_parse(eq, vlen, 0, UINT_MAX, &n) == -1)
 				return -1;
 			v->limits.memory_mb = (unsigned)n;
 			seen |= 16;
