@@ -1,7 +1,7 @@
 # fnrun - build, run and test. See README.md.
 #
 #   make            build build/fnrun-worker (Duktape compiled from duktape-dev's
-#                   amalgamated source with fcgi-app/duk_overrides.h)
+#                   amalgamated source with fcgi-app/sandbox/duk_overrides.h)
 #   make run        install missing Debian packages, build, start the local stack
 #   make stop       stop the local stack by PID
 #   make test       unit + integration tests, normal build, then ASan+UBSan build
@@ -38,12 +38,15 @@ CC ?= cc
 DUK_OPT ?= $(OPT)
 DUK_SRC ?= /usr/share/duktape
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk -iquote fcgi-app
+# fcgi-app/ has one folder per layer (README, "Source layout"); every
+# folder's headers are included by name.
+SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c)))
+CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk $(patsubst %/,-iquote %,$(SRC_DIRS))
 CFLAGS = -std=c11 $(OPT) $(WARN)
 LDLIBS = -lfcgi -lmemcached -lcrypto -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
-APP_SRCS = $(filter-out fcgi-app/main.c,$(wildcard fcgi-app/*.c))
+APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c))
 APP_OBJS = $(patsubst fcgi-app/%.c,$(BUILD)/obj/%.o,$(APP_SRCS))
 CHECK_SRCS = $(wildcard tests/check_*.c)
 CHECK_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRCS))
@@ -60,9 +63,9 @@ all: $(BUILD)/fnrun-worker
 # amalgamation is compiled here with our overrides spliced into its config
 # at the placeholder it provides. duktape.h includes "duk_config.h" relative
 # to itself, so both live in $(BUILD)/duk. Nothing of it is committed.
-$(BUILD)/duk/duk_config.h: $(DUK_SRC)/duk_config.h fcgi-app/duk_overrides.h
+$(BUILD)/duk/duk_config.h: $(DUK_SRC)/duk_config.h fcgi-app/sandbox/duk_overrides.h
 	@mkdir -p $(@D)
-	sed -e '/__OVERRIDE_DEFINES__/r fcgi-app/duk_overrides.h' $< > $@.tmp
+	sed -e '/__OVERRIDE_DEFINES__/r fcgi-app/sandbox/duk_overrides.h' $< > $@.tmp
 	grep -q DUK_USE_EXEC_TIMEOUT_CHECK $@.tmp && mv $@.tmp $@
 # The engine build id keys the bytecode cache (SPEC §9): Duktape's version
 # and a hash of the exact configuration, so a new build never loads old
@@ -80,7 +83,7 @@ $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 $(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
 	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
 
-$(BUILD)/obj/%.o: fcgi-app/%.c $(wildcard fcgi-app/*.h) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
+$(BUILD)/obj/%.o: fcgi-app/%.c $(wildcard fcgi-app/*/*.h) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -88,7 +91,7 @@ $(BUILD)/libfnrun.a: $(APP_OBJS) $(DUK_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/fnrun-worker: $(BUILD)/obj/main.o $(BUILD)/libfnrun.a
+$(BUILD)/fnrun-worker: $(BUILD)/obj/process/main.o $(BUILD)/libfnrun.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libfnrun.a

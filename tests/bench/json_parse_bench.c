@@ -6,7 +6,8 @@
  * build by hand:
  *
  *   make build/libfnrun.a
- *   cc -D_GNU_SOURCE -Ibuild/duk -iquote fcgi-app -std=c11 -O2 \
+ *   cc -D_GNU_SOURCE -Ibuild/duk -iquote fcgi-app/sandbox \
+ *       -iquote fcgi-app/base -std=c11 -O2 \
  *       -o build/json_parse_bench tests/bench/json_parse_bench.c \
  *       build/libfnrun.a -lfcgi -lmemcached -lcrypto -lm
  *   build/json_parse_bench [iterations]

@@ -5,7 +5,8 @@
  * so it also builds against an older redact.c. Not part of make; by hand:
  *
  *   make build/libfnrun.a
- *   cc -D_GNU_SOURCE -iquote fcgi-app -std=c11 -O2 -o build/redact_bench \
+ *   cc -D_GNU_SOURCE -iquote fcgi-app/usecase -iquote fcgi-app/base \
+ *       -iquote fcgi-app/store -std=c11 -O2 -o build/redact_bench \
  *       tests/bench/redact_bench.c build/libfnrun.a -lfcgi -lmemcached \
  *       -lcrypto -lm
  *   build/redact_bench [repetitions]
@@ -13,10 +14,10 @@
  * The same against another revision's redact.c:
  *
  *   mkdir -p /tmp/old && for f in redact.c redact.h; do \
- *       git show REV:fcgi-app/$f > /tmp/old/$f; done
- *   cc -D_GNU_SOURCE -iquote /tmp/old -iquote fcgi-app -std=c11 -O2 \
- *       -o build/redact_bench_old tests/bench/redact_bench.c /tmp/old/redact.c \
- *       fcgi-app/buf.c
+ *       git show REV:fcgi-app/usecase/$f > /tmp/old/$f; done
+ *   cc -D_GNU_SOURCE -iquote /tmp/old -iquote fcgi-app/base \
+ *       -iquote fcgi-app/store -std=c11 -O2 -o build/redact_bench_old \
+ *       tests/bench/redact_bench.c /tmp/old/redact.c fcgi-app/base/buf.c
  */
 #include <stdio.h>
 #include <stdlib.h>

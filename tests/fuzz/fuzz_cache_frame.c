@@ -1,5 +1,5 @@
 /*
- * fuzz_cache_frame.c - the signed bytecode frame (fcgi-app/cache.c), the
+ * fuzz_cache_frame.c - the signed bytecode frame (fcgi-app/cache/cache.c), the
  * only thing between memcached's bytes and duk_load_function. The first
  * input byte picks the mode:
  *  - even: the rest is a memcached value handed to cache_frame_open. If it

@@ -1,5 +1,5 @@
 /*
- * fuzz_request.c - FastCGI params -> struct req (fcgi-app/request.c).
+ * fuzz_request.c - FastCGI params -> struct req (fcgi-app/edge/request.c).
  *
  * The input is an environment, one "NAME=value" entry per line ('\n'
  * ends an entry, a NUL byte ends it early as it would in C). Every field

@@ -1,6 +1,6 @@
 /*
  * fuzz_store_format.c - the store's on-disk text formats
- * (fcgi-app/store_format.c): every input is given, as the whole file, to
+ * (fcgi-app/store/store_format.c): every input is given, as the whole file, to
  * the "meta" parser, the "active" parser and the version directory name
  * parser. The bytes sit in a buffer of exactly their length with no NUL
  * after it, so a read past the end is an ASan report. What a parser
