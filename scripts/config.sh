@@ -27,6 +27,8 @@ FNRUN_CONFIG_KEYS=(
 	log_max_entries response_headers_max response_header_bytes_max
 	warm_max_count warm_max_mb warm_max_calls
 	worker_max_requests worker_max_rss_mb
+	nginx_worker_connections client_header_timeout_s client_body_timeout_s
+	send_timeout_s keepalive_timeout_s ip_max_requests
 	worker_bin
 )
 declare -A FNRUN_CONFIG_DEFAULT=(
@@ -53,6 +55,12 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[warm_max_calls]=10000
 	[worker_max_requests]=0
 	[worker_max_rss_mb]=0
+	[nginx_worker_connections]=4096
+	[client_header_timeout_s]=10
+	[client_body_timeout_s]=10
+	[send_timeout_s]=10
+	[keepalive_timeout_s]=15
+	[ip_max_requests]=256
 	[worker_bin]=build/fnrun-worker
 )
 
@@ -150,6 +158,12 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_LOG_MAX_ENTRIES 1 1000000
 	fnrun_config_int FNRUN_RESPONSE_HEADERS_MAX 1 120
 	fnrun_config_int FNRUN_RESPONSE_HEADER_BYTES_MAX 1 1073741824
+	fnrun_config_int FNRUN_NGINX_WORKER_CONNECTIONS 64 1048576
+	fnrun_config_int FNRUN_CLIENT_HEADER_TIMEOUT_S 1 3600
+	fnrun_config_int FNRUN_CLIENT_BODY_TIMEOUT_S 1 3600
+	fnrun_config_int FNRUN_SEND_TIMEOUT_S 1 3600
+	fnrun_config_int FNRUN_KEEPALIVE_TIMEOUT_S 0 3600
+	fnrun_config_int FNRUN_IP_MAX_REQUESTS 1 1048576
 
 	FNRUN_SOCKET=$FNRUN_STATE_DIR/run/fnrun.sock
 	# sun_path holds 108 bytes including the terminating NUL.

@@ -139,6 +139,9 @@ UNIT=/etc/systemd/system/fnrun.service
 SITE=/etc/nginx/sites-available/fnrun
 SITE_LINK=/etc/nginx/sites-enabled/fnrun
 LOGROTATE=/etc/logrotate.d/fnrun
+NGINX_LOGDIR=/var/log/nginx
+ACCESS_LOG=$NGINX_LOGDIR/fnrun.access.log
+ERROR_LOG=$NGINX_LOGDIR/fnrun.error.log
 USER_NAME=fnrun
 D=$DESTDIR
 
@@ -247,8 +250,11 @@ write_conf() {
 # the logs and memcached are is in $ENV_FILE: in this layout state_dir only
 # keeps scripts/config.sh content, and memcached_port mirrors FNRUN_MEMCACHED.
 # After a change: systemctl reload fnrun (workers, limits, a new binary);
-# listen, port, body_max_bytes, response_max_bytes and timeout_max_ms are
-# also in the nginx site: re-run scripts/install.sh to render it again.
+# listen, port, body_max_bytes, response_max_bytes, timeout_max_ms and the
+# client limits (client_*_timeout_s, send_timeout_s, keepalive_timeout_s,
+# ip_max_requests) are also in the nginx site: re-run scripts/install.sh to
+# render it again. nginx_worker_connections is not: set worker_connections
+# and worker_rlimit_nofile in /etc/nginx/nginx.conf.
 
 EOF
 		while IFS= read -r line || [[ -n $line ]]; do
@@ -344,9 +350,15 @@ load_settings() {
 		printf 'LISTEN=%s\nPORT=%s\nWORKERS=%s\nBODY_MAX=%s\nRESPONSE_MAX=%s\nTIMEOUT_MAX_MS=%s\nHARD_GRACE_MS=%s\n' \
 			"$FNRUN_LISTEN" "$FNRUN_PORT" "$FNRUN_WORKERS" "$FNRUN_BODY_MAX_BYTES" \
 			"$FNRUN_RESPONSE_MAX_BYTES" "$FNRUN_TIMEOUT_MAX_MS" "$FNRUN_HARD_GRACE_MS"
+		edge_vars | sed 's/^/EDGE_/'
 	) || die "$CONF is not valid"
+	S_EDGE=()
 	while IFS= read -r line; do
-		printf -v "S_${line%%=*}" '%s' "${line#*=}"
+		if [[ $line == EDGE_* ]]; then
+			S_EDGE+=("${line#EDGE_}")
+		else
+			printf -v "S_${line%%=*}" '%s' "${line#*=}"
+		fi
 	done <<<"$out"
 }
 
@@ -398,11 +410,15 @@ install_site() {
 	fi
 	render "$ROOT/nginx/fnrun-server.conf.tmpl" "$D$SITE" \
 		"LISTEN=$S_LISTEN" "PORT=$S_PORT" "SOCKET=$socket" \
-		"ACCESS_LOG=/var/log/nginx/fnrun.access.log" \
-		"ERROR_LOG=/var/log/nginx/fnrun.error.log" \
+		"ACCESS_LOG=$ACCESS_LOG" "ERROR_LOG=$ERROR_LOG" \
 		"BODY_MAX_BYTES=$S_BODY_MAX" "UPSTREAM_TIMEOUT_S=$upstream" \
-		"FASTCGI_BUFFERS=$buffers"
+		"FASTCGI_BUFFERS=$buffers" "${S_EDGE[@]}"
 	ln -sfn "$SITE" "$D$SITE_LINK"
+	# Made before nginx opens them (it would create them 0644); Debian's
+	# logrotate for /var/log/nginx creates their successors 0640 www-data:adm.
+	mkdir -p "$D$NGINX_LOGDIR"
+	private_log "$D$ACCESS_LOG" "$D$ERROR_LOG"
+	own www-data:adm "$D$ACCESS_LOG" "$D$ERROR_LOG"
 	is_real || return 0
 	local out
 	if ! out=$(nginx -t 2>&1); then

@@ -55,6 +55,8 @@ make_dirs() {
 	mkdir -p "$STATE" "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR/tmp" "$FNRUN_STORE_DIR"
 	chmod 0755 "$STATE" "$RUN" "$LOG" "$NGINX_DIR" "$NGINX_DIR/tmp"
 	chmod 0700 "$SECRETS"
+	# Logs may hold what a client sent: not for every local user.
+	private_log "$LOG/access.log" "${LOG_FILES[@]/#/$LOG/}"
 }
 
 # memcached_answers: something speaking memcached listens on its port.
@@ -120,8 +122,16 @@ start_workers() {
 # written beside its target and renamed into place; the server block goes
 # first, so the nginx.conf in place never names a missing include.
 render_nginx_conf() {
-	local user_line='' buffers
+	local user_line='' buffers nofile hard edge
 	is_root && user_line='user www-data www-data;'
+	# Each client connection may hold an upstream one and a temp file.
+	nofile=$((FNRUN_NGINX_WORKER_CONNECTIONS * 2))
+	if ! is_root; then
+		# Not root, nginx cannot raise its hard limit: it would only warn.
+		hard=$(ulimit -Hn)
+		[[ $hard == unlimited ]] || ((nofile <= hard)) || nofile=$hard
+	fi
+	mapfile -t edge < <(edge_vars)
 	# 128k buffers for response_max_bytes, plus one for headers and framing.
 	buffers=$(((FNRUN_RESPONSE_MAX_BYTES + 131071) / 131072 + 1))
 	((buffers >= 2)) || buffers=2
@@ -133,6 +143,8 @@ render_nginx_conf() {
 		"ACCESS_LOG=$LOG/access.log" "ERROR_LOG=$LOG/nginx-error.log"
 		"BODY_MAX_BYTES=$FNRUN_BODY_MAX_BYTES"
 		"UPSTREAM_TIMEOUT_S=$UPSTREAM_TIMEOUT_S" "FASTCGI_BUFFERS=$buffers"
+		"NGINX_WORKER_CONNECTIONS=$FNRUN_NGINX_WORKER_CONNECTIONS"
+		"NGINX_RLIMIT_NOFILE=$nofile" "${edge[@]}"
 	)
 	render "$FNRUN_ROOT/nginx/fnrun-server.conf.tmpl" \
 		"$NGINX_DIR/fnrun-server.conf" "${vars[@]}"

@@ -9,7 +9,13 @@
 #include "handlers.h"
 #include "router.h"
 
-enum route_auth { NEEDS_NONE, NEEDS_INVOKE_KEY, NEEDS_ADMIN_TOKEN };
+/* NEEDS_NGINX_ACL: no secret, but nginx lets only some clients reach the
+ * path (nginx/fnrun-server.conf.tmpl). Its ACL matches nginx's normalised
+ * URI, which other raw spellings (a trailing slash, "//", %-escapes) also
+ * normalise to, so such a route answers only its literal raw path. */
+enum route_auth {
+	NEEDS_NONE, NEEDS_NGINX_ACL, NEEDS_INVOKE_KEY, NEEDS_ADMIN_TOKEN
+};
 
 struct route {
 	const char	*method;
@@ -23,7 +29,7 @@ struct route {
 static const struct route routes[] = {
 	{ "GET", { "healthz" }, NEEDS_NONE, health_check },
 	/* nginx serves /metrics to the local host only (nginx/). */
-	{ "GET", { "metrics" }, NEEDS_NONE, health_metrics },
+	{ "GET", { "metrics" }, NEEDS_NGINX_ACL, health_metrics },
 	{ "POST", { "invoke", ":p", ":r", ":f" }, NEEDS_INVOKE_KEY,
 	    invoke_handle },
 	{ "POST", { "functions" }, NEEDS_ADMIN_TOKEN, upload_json },
@@ -46,11 +52,29 @@ static const struct route routes[] = {
 	    admin_env_unset },
 };
 
+/* The raw path is the pattern's segments joined by "/", byte for byte
+ * (for patterns of literals only). */
+static int
+path_is_literal(const struct route *rt, const char *path)
+{
+	size_t i, n;
+
+	for (i = 0; rt->pattern[i] != NULL; i++) {
+		n = strlen(rt->pattern[i]);
+		if (*path++ != '/' || strncmp(path, rt->pattern[i], n) != 0)
+			return 0;
+		path += n;
+	}
+	return *path == '\0';
+}
+
 static int
 path_matches(const struct route *rt, const struct req *r)
 {
 	size_t i;
 
+	if (rt->auth == NEEDS_NGINX_ACL && !path_is_literal(rt, r->path))
+		return 0;
 	for (i = 0; i < r->nsegments; i++) {
 		if (rt->pattern[i] == NULL)
 			return 0;
@@ -67,6 +91,7 @@ authorized(const struct app *app, enum route_auth need, const struct req *r)
 {
 	switch (need) {
 	case NEEDS_NONE:
+	case NEEDS_NGINX_ACL:
 		return 1;
 	case NEEDS_INVOKE_KEY:
 		return auth_equal(request_header(r, "x-fn-key"),

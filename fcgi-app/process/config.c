@@ -63,6 +63,13 @@ static const struct setting settings[] = {
 	{ "memcached_port", K_IGNORED, 0, 0, NULL },
 	{ "worker_bin", K_IGNORED, 0, 0, NULL },
 	{ "socket", K_IGNORED, 0, 0, NULL },
+	/* nginx's (scripts/stack.sh renders them into its configuration). */
+	{ "nginx_worker_connections", K_IGNORED, 0, 0, NULL },
+	{ "client_header_timeout_s", K_IGNORED, 0, 0, NULL },
+	{ "client_body_timeout_s", K_IGNORED, 0, 0, NULL },
+	{ "send_timeout_s", K_IGNORED, 0, 0, NULL },
+	{ "keepalive_timeout_s", K_IGNORED, 0, 0, NULL },
+	{ "ip_max_requests", K_IGNORED, 0, 0, NULL },
 };
 
 int

@@ -147,6 +147,9 @@ class InstallTest(unittest.TestCase):
         self.assertMode(UNIT, 0o644)
         self.assertMode(SITE, 0o644)
         self.assertMode("/etc/logrotate.d/fnrun", 0o644)
+        # Made before nginx opens them, which would create them 0644.
+        self.assertMode("/var/log/nginx/fnrun.access.log", 0o640)
+        self.assertMode("/var/log/nginx/fnrun.error.log", 0o640)
         # Debian's way: the enabled site is a link to the available one.
         self.assertEqual(os.readlink(self.path(SITE_LINK)), SITE)
         # /run is systemd's (RuntimeDirectory=fnrun), never the installer's.
@@ -292,10 +295,15 @@ class InstallTest(unittest.TestCase):
         lines = code_lines(self.path(SITE))
         text = "\n".join(lines)
         self.assertNotRegex(text, PLACEHOLDER)
-        self.assertTrue(text.lstrip().startswith("server {"), "a site is one server block")
+        # A site is one server block, after the http-level definitions it
+        # uses (Debian includes sites-enabled/ in the http block).
+        head, sep, _ = text.partition("server {")
+        self.assertTrue(sep, "no server block")
+        self.assertEqual(text.count("server {"), 1, "a site is one server block")
+        self.assertEqual(re.findall(r"(?m)^(\w+)", head), ["log_format", "limit_conn_zone"])
         self.assertIn("listen 127.0.0.1:%d;" % PORT, text)
         self.assertIn("fastcgi_pass unix:/run/fnrun/fnrun.sock;", text)
-        self.assertRegex(text, r"location = /metrics \{\s*allow 127\.0\.0\.1;\s*allow ::1;\s*deny all;")
+        self.assertRegex(text, r"location ~\* \^/\+metrics\(/\|\$\) \{\s*allow 127\.0\.0\.1;\s*allow ::1;\s*deny all;")
         self.assertIn("error_page 404 =404 /.fnrun-error/not_found;", text)
         # Limits come from fnrun.conf: nginx and the worker agree on them.
         kv = read_kv(self.path("/etc/fnrun/fnrun.conf"), "=")
