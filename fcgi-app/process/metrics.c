@@ -65,10 +65,30 @@ metrics_open(const char *path)
 	return 0;
 }
 
+/* A worker that exited but was not yet reaped by its slot is a zombie:
+ * kill(pid, 0) still succeeds on it, yet it serves nothing and its record
+ * is free to take over. */
 static int
 alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char path[32], stat[256], *paren;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || (kill(pid, 0) == -1 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 1;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	stat[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	if ((paren = strrchr(stat, ')')) == NULL || paren[1] != ' ')
+		return 1;
+	return paren[2] != 'Z';
 }
 
 int
