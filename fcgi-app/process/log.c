@@ -12,6 +12,10 @@
 
 #include "log.h"
 
+/* Process-wide on purpose: a worker serves one request at a time, and a
+ * line may be logged from any layer (and, for the invocation log, after a
+ * signal) without a context being passed down to it. worker.c sets and
+ * clears them around each request. */
 static log_sink_fn	 sink;
 static void		*sink_ctx;
 static char		 request_id[64] = "-";

@@ -36,6 +36,8 @@ struct shared {
 	struct record	rec[RECORDS];
 };
 
+/* Process-wide on purpose: the shared mapping is the process's, and the
+ * SIGALRM path (guard.c) counts a hard kill with no context to hand. */
 static struct shared	*shm;
 static struct record	*mine;
 

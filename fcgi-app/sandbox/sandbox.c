@@ -16,6 +16,9 @@
 _Static_assert(offsetof(struct sandbox, alloc) == 0,
     "the heap udata must point at the allocator accounting");
 
+/* Process-wide on purpose: Duktape's fatal callback gets only the heap's
+ * udata, and the reaction (answer, exit) is the process's, set once by
+ * guard.c. A heap's limits and state live in its struct sandbox. */
 static void	(*fatal_handler)(const char *msg);
 
 void
