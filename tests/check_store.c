@@ -1,8 +1,11 @@
 /*
- * check_store.c - unit tests for store.c: round trips, versions, the
- * active pointer, deletion, project environments, concurrent writers
- * (processes and threads) and crashes at every step of a write (SPEC §8).
- * Each test gets its own store under a fresh mkdtemp directory.
+ * check_store.c - unit tests for the store (fcgi-app/store/): round trips,
+ * versions, the active pointer, deletion, project environments, concurrent
+ * writers (processes and threads) and crashes at every step of a write
+ * (SPEC §8). Each test gets its own store under a fresh mkdtemp directory.
+ * Every test runs twice: with paths resolved by openat2, and by the
+ * component-by-component walk of kernels without it (FNRUN_STORE_WALK=1,
+ * read at store_open); fs_open_beneath is also tested directly both ways.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -25,12 +28,14 @@
 
 #include "names.h"
 #include "store.h"
+#include "store_fs.h"
 
 static char		 base[PATH_MAX];	/* per tcase, made in the runner */
 static char		 dir[PATH_MAX];		/* per test */
 static char		 root[PATH_MAX];	/* the store root, inside dir */
 static struct store	*st;
 static char		 err[256];
+static enum fs_resolve	 resolve;		/* per tcase, set by its setup */
 
 /* ---- helpers ---- */
 
@@ -68,6 +73,11 @@ base_teardown(void)
 static void
 setup(void)
 {
+	/* Fork mode or not, the variable must say what this tcase wants. */
+	if (resolve == FS_WALK)
+		ck_assert_int_eq(setenv("FNRUN_STORE_WALK", "1", 1), 0);
+	else
+		ck_assert_int_eq(unsetenv("FNRUN_STORE_WALK"), 0);
 	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%.900s/t.XXXXXX", base),
 	    (int)sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -75,6 +85,21 @@ setup(void)
 	err[0] = '\0';
 	st = store_open(root, err, sizeof(err));
 	ck_assert_msg(st != NULL, "store_open: %s", err);
+	ck_assert_int_eq(store_walks(st), resolve == FS_WALK);
+}
+
+static void
+setup_openat2(void)
+{
+	resolve = FS_OPENAT2;
+	setup();
+}
+
+static void
+setup_walk(void)
+{
+	resolve = FS_WALK;
+	setup();
 }
 
 static void
@@ -1321,15 +1346,89 @@ START_TEST(test_crash_env_written)
 }
 END_TEST
 
-static Suite *
-store_suite(void)
-{
-	Suite	*s = suite_create("store");
-	TCase	*tc;
+/* ---- fs_open_beneath, both ways ---- */
 
-	tc = tcase_create("basic");
+/* Opens path beneath root with flags the way this tcase resolves; returns
+ * the fd (closed here) or -1, and errno in *e. */
+static int
+try_open(const char *path, int flags, int *e)
+{
+	int	rootfd, fd;
+
+	rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(rootfd, 0);
+	errno = 0;
+	fd = fs_open_beneath(rootfd, path, flags, resolve);
+	*e = errno;
+	if (fd != -1)
+		close(fd);
+	close(rootfd);
+	return fd == -1 ? -1 : 0;
+}
+
+START_TEST(test_open_beneath)
+{
+	char	path[PATH_MAX * 2];
+	int	e;
+
+	snprintf(path, sizeof(path), "%s/a", root);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/a/b", root);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	write_file("a/b/c", "x", 1);
+	snprintf(path, sizeof(path), "%s/a/lb", root);
+	ck_assert_int_eq(symlink("b", path), 0);
+	snprintf(path, sizeof(path), "%s/a/b/lc", root);
+	ck_assert_int_eq(symlink("c", path), 0);
+	snprintf(path, sizeof(path), "%s/out", root);
+	ck_assert_int_eq(symlink("/etc", path), 0);
+
+	ck_assert_int_eq(try_open("a/b/c", O_RDONLY, &e), 0);
+	ck_assert_int_eq(try_open("a/./b//c", O_RDONLY, &e), 0);
+	ck_assert_int_eq(try_open("a/b", O_RDONLY | O_DIRECTORY, &e), 0);
+	/* Absent: ENOENT, or ENOTDIR through a file. */
+	ck_assert_int_eq(try_open("a/b/none", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, ENOENT);
+	ck_assert_int_eq(try_open("a/none/c", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, ENOENT);
+	ck_assert_int_eq(try_open("a/b/c/d", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, ENOTDIR);
+	/* A symlink anywhere on the path: ELOOP, also for O_DIRECTORY. */
+	ck_assert_int_eq(try_open("a/lb/c", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, ELOOP);
+	ck_assert_int_eq(try_open("a/b/lc", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, ELOOP);
+	ck_assert_int_eq(try_open("a/lb", O_RDONLY | O_DIRECTORY, &e), -1);
+	ck_assert_int_eq(e, ELOOP);
+	ck_assert_int_eq(try_open("out/passwd", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, ELOOP);
+	/* Leaving the root, or any "..": EXDEV. */
+	ck_assert_int_eq(try_open("../store/a/b/c", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, EXDEV);
+	ck_assert_int_eq(try_open("a/../a/b/c", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, EXDEV);
+	ck_assert_int_eq(try_open("a/b/..", O_RDONLY | O_DIRECTORY, &e), -1);
+	ck_assert_int_eq(e, EXDEV);
+	ck_assert_int_eq(try_open("/etc/passwd", O_RDONLY, &e), -1);
+	ck_assert_int_eq(e, EXDEV);
+	/* A name that merely starts with dots is a name. */
+	write_file("a/..x", "y", 1);
+	ck_assert_int_eq(try_open("a/..x", O_RDONLY, &e), 0);
+}
+END_TEST
+
+/* The store tests, with paths resolved as setup_fn says; how names the
+ * tcases. */
+static void
+add_cases(Suite *s, const char *how, void (*setup_fn)(void))
+{
+	TCase	*tc;
+	char	 name[64];
+
+	snprintf(name, sizeof(name), "basic-%s", how);
+	tc = tcase_create(name);
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup_fn, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_open_creates_layout);
 	tcase_add_test(tc, test_roundtrip);
@@ -1348,11 +1447,13 @@ store_suite(void)
 	tcase_add_test(tc, test_symlinks_not_followed);
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_open_sweeps_old_leftovers);
+	tcase_add_test(tc, test_open_beneath);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("concurrency");
+	snprintf(name, sizeof(name), "concurrency-%s", how);
+	tc = tcase_create(name);
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup_fn, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_concurrent_processes);
 	tcase_add_test(tc, test_concurrent_same_source);
@@ -1360,9 +1461,10 @@ store_suite(void)
 	tcase_add_test(tc, test_concurrent_threads);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("crash");
+	snprintf(name, sizeof(name), "crash-%s", how);
+	tc = tcase_create(name);
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup_fn, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_crash_version_written);
 	tcase_add_test(tc, test_crash_first_version_written);
@@ -1372,6 +1474,15 @@ store_suite(void)
 	tcase_add_test(tc, test_crash_rollback_active_written);
 	tcase_add_test(tc, test_crash_env_written);
 	suite_add_tcase(s, tc);
+}
+
+static Suite *
+store_suite(void)
+{
+	Suite	*s = suite_create("store");
+
+	add_cases(s, "openat2", setup_openat2);
+	add_cases(s, "walk", setup_walk);
 	return s;
 }
 

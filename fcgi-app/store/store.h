@@ -138,4 +138,9 @@ void	store_env_free(struct store_env_var *vars, size_t n);
  * write, so a unit test can simulate a crash by _exit()ing there. */
 void	store_set_crash_hook(struct store *st, void (*hook)(const char *point));
 
+/* Test hook: 1 when st resolves paths by the component-by-component walk
+ * (FNRUN_STORE_WALK=1 in the environment when store_open ran, as on a
+ * kernel without openat2), 0 when by openat2. */
+int	store_walks(const struct store *st);
+
 #endif

@@ -1,0 +1,45 @@
+/*
+ * store_internal.h - what the files of fcgi-app/store/ share and nothing
+ * else sees: the handle behind store.h's opaque struct store, the names of
+ * the layout's entries (store.h describes the layout), and the checks
+ * every entry point runs before a name becomes a path component.
+ */
+#ifndef FNRUN_STORE_INTERNAL_H
+#define FNRUN_STORE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "store.h"
+#include "store_fs.h"
+
+#define TMP_DIR		".tmp"
+#define TRASH_DIR	".trash"
+#define ENV_DIR		".env"
+#define LOCK_FILE	".lock"
+
+#define DIR_MODE	0755
+#define FILE_MODE	0644
+
+struct store {
+	int			 rootfd;
+	int			 trashfd;
+	struct fs_tmpdir	 tmp;		/* .tmp */
+	enum fs_resolve		 resolve;	/* how paths are opened */
+	void			(*crash_hook)(const char *);
+};
+
+/* Calls the test's crash hook, if any, with point. */
+void	store_crash_point(struct store *st, const char *point);
+
+/* Is project a valid name (it becomes a path component)? Returns 0, or
+ * -1 with err filled. */
+int	store_project_check(const char *project, char *err, size_t errlen);
+
+/* Makes room for one more element in list, which holds count of *cap
+ * elements of size bytes; doubling keeps appends linear. Returns the
+ * (perhaps moved) list, or NULL with err filled and list untouched, still
+ * the caller's to free. */
+void	*store_grow(void *list, size_t count, size_t *cap, size_t size,
+	    char *err, size_t errlen);
+
+#endif
