@@ -269,14 +269,19 @@ count(struct cache *c, enum metric m)
 }
 
 /*
- * A server that fails is taken out of the ring on the next attempt to use
- * it (libmemcached counts the failure first, then ejects on the following
- * connect, without I/O), and its keys belong to the next server from then
- * on. One request asks again while its key changes server, at most
- * REROUTE_TRIES times in all, so the first failure of a dead server costs
- * a lookup its key's new server answers, not a miss and a compile.
+ * A server that fails is taken out of the ring once libmemcached has seen
+ * enough of it: a connection the server dropped fails first (and is only
+ * closed), then a connect fails (counted against the server), and the next
+ * attempt ejects it without any I/O; its keys belong to the next server on
+ * the ring from then on. So one lookup asks again twice whatever happens,
+ * then only while its key changes server, REROUTE_TRIES times in all: the
+ * death of a server costs its keys a lookup on their new server, not a
+ * miss and a compile in every worker that meets it. The price is bounded:
+ * at most one more failed connect (refused at once, or the 20 ms connect
+ * timeout).
  */
-#define REROUTE_TRIES	3
+#define REROUTE_TRIES	4
+#define REROUTE_ALWAYS	2
 
 static const memcached_instance_st *
 server_for(struct cache *c, const char *key)
@@ -311,10 +316,7 @@ get_rerouted(struct cache *c, const char *key, size_t *vlen,
 		    i + 1 == REROUTE_TRIES)
 			return val;
 		count(c, M_CACHE_ERRORS);
-		/* The first failure only counts against the server; the
-		 * next attempt ejects it. Beyond that, only a change of
-		 * server is worth asking again. */
-		if (i > 0 && server_for(c, key) == before)
+		if (i >= REROUTE_ALWAYS && server_for(c, key) == before)
 			return val;
 	}
 }
@@ -332,7 +334,7 @@ set_rerouted(struct cache *c, const char *key, const void *frame,
 		before = server_for(c, key);
 		rc = memcached_set(c->mc, key, strlen(key), frame, flen, 0, 0);
 		if (!server_failed(rc) || i + 1 == REROUTE_TRIES ||
-		    (i > 0 && server_for(c, key) == before))
+		    (i >= REROUTE_ALWAYS && server_for(c, key) == before))
 			return rc;
 		count(c, M_CACHE_ERRORS);
 	}
