@@ -6,7 +6,8 @@
 # key, validates the result and exports every setting as FNRUN_<KEY> (directories
 # and worker_bin as absolute paths), plus the derived names the worker binary
 # reads from its environment: FNRUN_CONFIG, FNRUN_ROOT, FNRUN_SOCKET,
-# FNRUN_MEMCACHED, FNRUN_ADMIN_TOKEN_FILE, FNRUN_INVOKE_KEY_FILE,
+# FNRUN_MEMCACHED (and FNRUN_MEMCACHED_HOST, where the local memcached
+# listens), FNRUN_ADMIN_TOKEN_FILE, FNRUN_INVOKE_KEY_FILE,
 # FNRUN_CACHE_KEY_FILE.
 #
 # File format: "key = value" lines; lines whose first non-blank character is
@@ -30,6 +31,7 @@ FNRUN_CONFIG_KEYS=(
 	nginx_worker_connections client_header_timeout_s client_body_timeout_s
 	send_timeout_s keepalive_timeout_s ip_max_requests
 	worker_bin
+	role fcgi_listen fcgi_allow upstreams memcached_servers
 )
 declare -A FNRUN_CONFIG_DEFAULT=(
 	[state_dir]=var
@@ -62,6 +64,11 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[keepalive_timeout_s]=15
 	[ip_max_requests]=256
 	[worker_bin]=build/fnrun-worker
+	[role]=single
+	[fcgi_listen]=
+	[fcgi_allow]=
+	[upstreams]=
+	[memcached_servers]=
 )
 
 FNRUN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -129,6 +136,80 @@ fnrun_config_int() {
 	printf -v "$var" '%s' "$value"
 }
 
+# fnrun_config_hostport VAR WHAT LIST: VAR holds a comma-separated list of
+# host:port (IPv4 address or host name; an IPv6 address in brackets unless
+# LIST says ipv4), each port 1..65535, at most 64 entries.
+fnrun_config_hostports() {
+	local var=$1 only=${2:-any} value=${!1} entry n=0 host port
+	local IFS=,
+	for entry in $value; do
+		n=$((n + 1))
+		host=${entry%:*}
+		port=${entry##*:}
+		[[ $entry == *:* && -n $host ]] ||
+			fnrun_config_die "$var: '$entry' is not host:port"
+		[[ $port =~ ^[1-9][0-9]{0,4}$ ]] && ((port <= 65535)) ||
+			fnrun_config_die "$var: '$entry' has no port 1..65535"
+		if [[ $only == ipv4 ]]; then
+			fnrun_config_ipv4 "$var" "$host"
+		elif ! [[ $host =~ ^[A-Za-z0-9.-]+$ || $host =~ ^\[[0-9A-Fa-f:.]+\]$ ]]; then
+			fnrun_config_die "$var: '$host' is not an IPv4 address, host name or [IPv6]"
+		fi
+	done
+	[[ $value != ,* && $value != *, && $value != *,,* ]] ||
+		fnrun_config_die "$var='$value' has an empty entry"
+	((n <= 64)) || fnrun_config_die "$var lists more than 64 entries"
+}
+
+# fnrun_config_ipv4 VAR ADDR: ADDR is a dotted-quad IPv4 address.
+fnrun_config_ipv4() {
+	local var=$1 addr=$2 o
+	[[ $addr =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] ||
+		fnrun_config_die "$var: '$addr' is not an IPv4 address (a.b.c.d)"
+	for o in "${BASH_REMATCH[@]:1}"; do
+		((10#$o <= 255)) || fnrun_config_die "$var: '$addr' is not an IPv4 address"
+	done
+}
+
+# Several hosts (SPEC §14, README "Running on several hosts"): what each
+# role needs. single: everything on this host (the default, unchanged).
+# pool: workers on TCP fcgi_listen, reachable from fcgi_allow only (libfcgi
+# checks IPv4 peers only, so both are IPv4), a memcached beside them.
+# front: nginx over the pools in upstreams.
+fnrun_config_roles() {
+	local IFS=, a
+	case $FNRUN_ROLE in
+	single | pool | front) ;;
+	*) fnrun_config_die "FNRUN_ROLE='$FNRUN_ROLE': single, pool or front" ;;
+	esac
+	if [[ -n $FNRUN_FCGI_LISTEN ]]; then
+		[[ $FNRUN_FCGI_LISTEN != *,* ]] ||
+			fnrun_config_die "FNRUN_FCGI_LISTEN is one host:port"
+		fnrun_config_hostports FNRUN_FCGI_LISTEN ipv4
+	fi
+	for a in $FNRUN_FCGI_ALLOW; do fnrun_config_ipv4 FNRUN_FCGI_ALLOW "$a"; done
+	[[ $FNRUN_FCGI_ALLOW != ,* && $FNRUN_FCGI_ALLOW != *, && $FNRUN_FCGI_ALLOW != *,,* ]] ||
+		fnrun_config_die "FNRUN_FCGI_ALLOW='$FNRUN_FCGI_ALLOW' has an empty entry"
+	fnrun_config_hostports FNRUN_UPSTREAMS
+	fnrun_config_hostports FNRUN_MEMCACHED_SERVERS
+	case $FNRUN_ROLE in
+	pool)
+		[[ -n $FNRUN_FCGI_LISTEN ]] ||
+			fnrun_config_die "role pool needs fcgi_listen (the IPv4 host:port the front connects to)"
+		[[ -n $FNRUN_FCGI_ALLOW ]] ||
+			fnrun_config_die "role pool needs fcgi_allow (the front's addresses): an empty list would let anyone in"
+		;;
+	front)
+		[[ -n $FNRUN_UPSTREAMS ]] ||
+			fnrun_config_die "role front needs upstreams (the pools' host:port)"
+		;;
+	single)
+		[[ -z $FNRUN_FCGI_LISTEN && -z $FNRUN_UPSTREAMS ]] ||
+			fnrun_config_die "fcgi_listen and upstreams are for roles pool and front; set role"
+		;;
+	esac
+}
+
 fnrun_config_validate() {
 	fnrun_config_path FNRUN_STATE_DIR
 	fnrun_config_path FNRUN_STORE_DIR
@@ -169,7 +250,14 @@ fnrun_config_validate() {
 	# sun_path holds 108 bytes including the terminating NUL.
 	((${#FNRUN_SOCKET} <= 107)) ||
 		fnrun_config_die "socket path $FNRUN_SOCKET is longer than 107 bytes: choose a shorter state_dir"
-	FNRUN_MEMCACHED=127.0.0.1:$FNRUN_MEMCACHED_PORT
+	fnrun_config_roles
+	# The local memcached (scripts/stack.sh starts it): on 127.0.0.1, or
+	# on a pool, beside the workers on fcgi_listen's address, where the
+	# other hosts reach it.
+	FNRUN_MEMCACHED_HOST=127.0.0.1
+	[[ $FNRUN_ROLE != pool ]] || FNRUN_MEMCACHED_HOST=${FNRUN_FCGI_LISTEN%:*}
+	# The workers' memcached list: memcached_servers, or the local one.
+	FNRUN_MEMCACHED=${FNRUN_MEMCACHED_SERVERS:-$FNRUN_MEMCACHED_HOST:$FNRUN_MEMCACHED_PORT}
 	FNRUN_ADMIN_TOKEN_FILE=$FNRUN_STATE_DIR/secrets/admin_token
 	FNRUN_INVOKE_KEY_FILE=$FNRUN_STATE_DIR/secrets/invoke_key
 	FNRUN_CACHE_KEY_FILE=$FNRUN_STATE_DIR/secrets/cache_key
@@ -188,6 +276,6 @@ for fnrun_key in "${FNRUN_CONFIG_KEYS[@]}"; do
 	export "FNRUN_${fnrun_key^^}"
 done
 unset fnrun_key
-export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED
+export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED FNRUN_MEMCACHED_HOST
 export FNRUN_ADMIN_TOKEN_FILE FNRUN_INVOKE_KEY_FILE FNRUN_CACHE_KEY_FILE
 export FNRUN_WORKER_LOG FNRUN_METRICS_FILE FNRUN_INVOCATION_LOG

@@ -14,6 +14,9 @@ PACKAGES=(
 	libfcgi-dev duktape-dev libmemcached-dev check
 	"nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
 	spawn-fcgi memcached libssl-dev pkg-config curl python3 wrk
+	# Several hosts (SPEC §14): ip netns for the three-host test, and
+	# libfcgi's own FastCGI client (cgi-fcgi) to ask a pool directly.
+	iproute2 libfcgi-bin
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 )

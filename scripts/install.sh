@@ -6,6 +6,14 @@
 #
 #   scripts/install.sh [--prefix DIR] [--destdir DIR] [--workers N]
 #                      [--port P] [--listen ADDR] [--bin FILE] [--no-start]
+#                      [--role single|pool|front] [--fcgi-listen IP:PORT]
+#                      [--fcgi-allow IP,...] [--upstreams HOST:PORT,...]
+#                      [--memcached-servers HOST:PORT,...]
+#
+# Roles (SPEC §14, README "Running on several hosts"): single (default) is
+# the pool and nginx on this host; pool is fnrun.service on TCP fcgi_listen,
+# no nginx site; front is the nginx site over the pools of upstreams, no
+# fnrun.service. The role options set their keys in fnrun.conf.
 #
 #   <prefix>/lib/fnrun/fnrun-worker     the worker (built with make if missing)
 #   <prefix>/lib/fnrun/fnrun-pool       starts/stops/reloads the spawn-fcgi pool
@@ -52,6 +60,9 @@ usage() {
 	cat >&2 <<'EOF'
 usage: scripts/install.sh [--prefix DIR] [--destdir DIR] [--workers N]
                           [--port P] [--listen ADDR] [--bin FILE] [--no-start]
+                          [--role single|pool|front] [--fcgi-listen IP:PORT]
+                          [--fcgi-allow IP,...] [--upstreams HOST:PORT,...]
+                          [--memcached-servers HOST:PORT,...]
 EOF
 	exit 2
 }
@@ -65,6 +76,8 @@ PORT=
 LISTEN=
 BIN=
 NO_START=0
+# Several hosts: key -> value given on the command line.
+declare -A HOSTS_KEYS=()
 
 while (($#)); do
 	opt=$1
@@ -74,7 +87,8 @@ while (($#)); do
 		val=${opt#*=}
 		opt=${opt%%=*}
 		;;
-	--prefix | --destdir | --workers | --port | --listen | --bin)
+	--prefix | --destdir | --workers | --port | --listen | --bin | --role | \
+		--fcgi-listen | --fcgi-allow | --upstreams | --memcached-servers)
 		(($# >= 2)) || usage
 		val=$2
 		shift
@@ -88,6 +102,13 @@ while (($#)); do
 	--listen) LISTEN=$val ;;
 	--bin) BIN=$val ;;
 	--no-start) NO_START=1 ;;
+	--role | --fcgi-listen | --fcgi-allow | --upstreams | --memcached-servers)
+		# Checked by scripts/config.sh when the settings are loaded.
+		re='^[][A-Za-z0-9.:,-]*$'
+		[[ $val =~ $re ]] || die "$opt '$val': unexpected characters"
+		opt=${opt#--}
+		HOSTS_KEYS[${opt//-/_}]=$val
+		;;
 	-h | --help) usage ;;
 	*)
 		printf '%s: unknown option %s\n' "$PROG" "$opt" >&2
@@ -230,7 +251,9 @@ write_conf() {
 		[worker_bin]=$LIBDIR/fnrun-worker
 	)
 	install -d -m 0755 "$D$ETC"
+	local key
 	if [[ -e $D$CONF ]]; then
+		for key in "${!HOSTS_KEYS[@]}"; do set_key "$D$CONF" "$key" "${HOSTS_KEYS[$key]}"; done
 		[[ -z $LISTEN ]] || set_key "$D$CONF" listen "$LISTEN"
 		[[ -z $PORT ]] || set_key "$D$CONF" port "$PORT"
 		[[ -z $WORKERS ]] || set_key "$D$CONF" workers "$WORKERS"
@@ -270,6 +293,7 @@ EOF
 			printf '%s\n' "$line"
 		done <"$ROOT/fnrun.conf"
 	} >"$tmp"
+	for key in "${!HOSTS_KEYS[@]}"; do set_key "$tmp" "$key" "${HOSTS_KEYS[$key]}"; done
 	chmod 0644 "$tmp"
 	mv -f "$tmp" "$D$CONF"
 	say "wrote $CONF"
@@ -347,9 +371,10 @@ load_settings() {
 		export FNRUN_CONFIG=$D$CONF
 		# shellcheck source-path=SCRIPTDIR source=config.sh disable=SC1091
 		source "$ROOT/scripts/config.sh"
-		printf 'LISTEN=%s\nPORT=%s\nWORKERS=%s\nBODY_MAX=%s\nRESPONSE_MAX=%s\nTIMEOUT_MAX_MS=%s\nHARD_GRACE_MS=%s\n' \
+		printf 'LISTEN=%s\nPORT=%s\nWORKERS=%s\nBODY_MAX=%s\nRESPONSE_MAX=%s\nTIMEOUT_MAX_MS=%s\nHARD_GRACE_MS=%s\nROLE=%s\nUPSTREAMS=%s\nFCGI_LISTEN=%s\n' \
 			"$FNRUN_LISTEN" "$FNRUN_PORT" "$FNRUN_WORKERS" "$FNRUN_BODY_MAX_BYTES" \
-			"$FNRUN_RESPONSE_MAX_BYTES" "$FNRUN_TIMEOUT_MAX_MS" "$FNRUN_HARD_GRACE_MS"
+			"$FNRUN_RESPONSE_MAX_BYTES" "$FNRUN_TIMEOUT_MAX_MS" "$FNRUN_HARD_GRACE_MS" \
+			"$FNRUN_ROLE" "$FNRUN_UPSTREAMS" "$FNRUN_FCGI_LISTEN"
 		edge_vars | sed 's/^/EDGE_/'
 	) || die "$CONF is not valid"
 	S_EDGE=()
@@ -397,7 +422,8 @@ EOF
 # real install checks the whole nginx configuration with nginx -t and, if
 # nginx rejects it, puts the previous site back.
 install_site() {
-	local socket buffers upstream backup=''
+	local socket buffers upstream backup='' pools front_conf=/etc/nginx/fnrun-front.conf
+	[[ $S_ROLE != pool ]] || return 0
 	socket=$(env_get FNRUN_SOCKET)
 	[[ -n $socket ]] || die "$ENV_FILE has no FNRUN_SOCKET"
 	buffers=$(((S_RESPONSE_MAX + 131071) / 131072 + 1))
@@ -408,11 +434,18 @@ install_site() {
 		backup=$(mktemp "$SITE.XXXXXX")
 		cat "$SITE" >"$backup"
 	fi
-	render "$ROOT/nginx/fnrun-server.conf.tmpl" "$D$SITE" \
-		"LISTEN=$S_LISTEN" "PORT=$S_PORT" "SOCKET=$socket" \
-		"ACCESS_LOG=$ACCESS_LOG" "ERROR_LOG=$ERROR_LOG" \
-		"BODY_MAX_BYTES=$S_BODY_MAX" "UPSTREAM_TIMEOUT_S=$upstream" \
-		"FASTCGI_BUFFERS=$buffers" "${S_EDGE[@]}"
+	mapfile -t pools < <(upstream_vars "$S_ROLE" "$socket" "$S_UPSTREAMS" "$front_conf")
+	local vars=("LISTEN=$S_LISTEN" "PORT=$S_PORT" "SOCKET=$socket"
+		"ACCESS_LOG=$ACCESS_LOG" "ERROR_LOG=$ERROR_LOG"
+		"BODY_MAX_BYTES=$S_BODY_MAX" "UPSTREAM_TIMEOUT_S=$upstream"
+		"FASTCGI_BUFFERS=$buffers" "FRONT_DIR=/etc/nginx/fnrun-front"
+		"${S_EDGE[@]}" "${pools[@]}")
+	if [[ $S_ROLE == front ]]; then
+		# The front's pages and per-pool locations (nginx/fnrun-front.conf.tmpl).
+		front_files "$D/etc/nginx/fnrun-front" "$S_UPSTREAMS"
+		render "$ROOT/nginx/fnrun-front.conf.tmpl" "$D$front_conf" "${vars[@]}"
+	fi
+	render "$ROOT/nginx/fnrun-server.conf.tmpl" "$D$SITE" "${vars[@]}"
 	ln -sfn "$SITE" "$D$SITE_LINK"
 	# Made before nginx opens them (it would create them 0644); Debian's
 	# logrotate for /var/log/nginx creates their successors 0640 www-data:adm.
@@ -439,11 +472,21 @@ install_site() {
 # container): fnrun-pool directly, and nginx by its own signals.
 start() {
 	is_real && ((!NO_START)) || return 0
+	if [[ $S_ROLE == front ]]; then
+		# A front runs no worker: only nginx, over the pools.
+		if [[ -d /run/systemd/system ]]; then
+			systemctl reload-or-restart nginx.service
+		else
+			nginx -s reload 2>/dev/null || nginx
+		fi
+		say "nginx (re)loaded: front over $S_UPSTREAMS"
+		return 0
+	fi
 	if [[ -d /run/systemd/system ]]; then
 		systemctl daemon-reload
 		systemctl enable --quiet fnrun.service
 		systemctl reload-or-restart fnrun.service
-		systemctl reload-or-restart nginx.service
+		[[ $S_ROLE == pool ]] || systemctl reload-or-restart nginx.service
 		say "fnrun.service is $(systemctl is-active fnrun.service || true); nginx reloaded"
 		return 0
 	fi
@@ -453,6 +496,7 @@ start() {
 	else
 		"$LIBDIR/fnrun-pool" start
 	fi
+	[[ $S_ROLE != pool ]] || return 0
 	local pid=''
 	if [[ -r /run/nginx.pid ]]; then read -r pid </run/nginx.pid || true; fi
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then

@@ -3,6 +3,11 @@
 # scripts/stack.sh {start|stop|status} - the local stack (make run / make stop):
 # memcached on 127.0.0.1, the spawn-fcgi worker pool on a unix socket, and
 # nginx in front of it, all keeping their state under $state_dir (SPEC §3, §10).
+# The role setting splits it over several hosts (SPEC §14, README "Running
+# on several hosts"): role pool starts memcached and the workers on TCP
+# (fcgi_listen, reachable from fcgi_allow only) and no nginx; role front
+# starts only nginx, balancing over the pools of upstreams. The default,
+# single, is all three on this host, as before.
 # Works as an ordinary user; as root, nginx workers run as www-data and the
 # socket is given to them. It owns the secrets' first generation, the rendered
 # nginx.conf, and the pid files. It stops processes only by the PIDs it
@@ -32,6 +37,9 @@ WORKERS_PID=$RUN/fnrun-workers.pid
 MEMCACHED_PID=$RUN/memcached.pid
 TEMPLATE=$FNRUN_ROOT/nginx/fnrun.conf.tmpl
 URL=http://$FNRUN_LISTEN:$FNRUN_PORT
+ROLE=$FNRUN_ROLE
+MC_HOST=$FNRUN_MEMCACHED_HOST
+FRONT_DIR=$NGINX_DIR/front
 
 # nginx waits this long for a worker; stop waits this long for a drain.
 UPSTREAM_TIMEOUT_S=$(((FNRUN_TIMEOUT_MAX_MS + 999) / 1000 + 5))
@@ -62,7 +70,7 @@ make_dirs() {
 # memcached_answers: something speaking memcached listens on its port.
 memcached_answers() {
 	(
-		exec 3<>"/dev/tcp/127.0.0.1/$FNRUN_MEMCACHED_PORT" || exit 1
+		exec 3<>"/dev/tcp/$MC_HOST/$FNRUN_MEMCACHED_PORT" || exit 1
 		printf 'version\r\n' >&3
 		IFS= read -r -t 1 line <&3 && [[ $line == VERSION* ]]
 	) 2>/dev/null
@@ -77,23 +85,23 @@ start_memcached() {
 	# memcached refuses to run as root without -u.
 	is_root && user=(-u nobody)
 	if memcached_answers; then
-		warn "127.0.0.1:$FNRUN_MEMCACHED_PORT is already served by another memcached: set memcached_port"
+		warn "$MC_HOST:$FNRUN_MEMCACHED_PORT is already served by another memcached: set memcached_port"
 		return 1
 	fi
-	setsid memcached -l 127.0.0.1 -p "$FNRUN_MEMCACHED_PORT" -m 64 "${user[@]}" \
+	setsid memcached -l "$MC_HOST" -p "$FNRUN_MEMCACHED_PORT" -m 64 "${user[@]}" \
 		</dev/null >>"$LOG/memcached.log" 2>&1 &
 	pid=$!
 	printf '%s\n' "$pid" >"$MEMCACHED_PID"
 	deadline=$((SECONDS + 5))
 	until memcached_answers; do
 		if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
-			warn "memcached did not start on 127.0.0.1:$FNRUN_MEMCACHED_PORT"
+			warn "memcached did not start on $MC_HOST:$FNRUN_MEMCACHED_PORT"
 			return 1
 		fi
 		sleep 0.1
 	done
 	pid_alive "$pid" memcached || {
-		warn "memcached exited (port 127.0.0.1:$FNRUN_MEMCACHED_PORT in use?)"
+		warn "memcached exited (port $MC_HOST:$FNRUN_MEMCACHED_PORT in use?)"
 		return 1
 	}
 }
@@ -101,19 +109,30 @@ start_memcached() {
 # spawn_pool SOCKET PIDFILE N: the documented spawn-fcgi command line.
 # spawn-fcgi points the workers' stdout and stderr at /dev/null; its own
 # messages go to the log. The workers get this script's environment (every
-# FNRUN_* setting) and the repository as working directory.
+# FNRUN_* setting, fcgi_allow included: the worker hands it to libfcgi) and
+# the repository as working directory. On a pool, SOCKET is fcgi_listen's
+# host:port and spawn-fcgi listens on TCP instead.
 spawn_pool() {
-	local mode=(-M 0600)
+	local where=(-s "$1") mode=(-M 0600)
 	is_root && mode=(-U www-data -G www-data -M 0660)
-	spawn-fcgi -s "$1" -F "$3" -P "$2" \
+	if [[ $ROLE == pool ]]; then
+		where=(-a "${1%:*}" -p "${1##*:}")
+		mode=()
+	fi
+	spawn-fcgi "${where[@]}" -F "$3" -P "$2" \
 		-d "$FNRUN_ROOT" "${mode[@]}" -- "$FNRUN_WORKER_BIN" \
 		</dev/null >>"$LOG/spawn-fcgi.log" 2>&1
+}
+
+# Where the pool listens: the unix socket, or on a pool fcgi_listen.
+pool_address() {
+	if [[ $ROLE == pool ]]; then echo "$FNRUN_FCGI_LISTEN"; else echo "$FNRUN_SOCKET"; fi
 }
 
 start_workers() {
 	# No worker is alive (checked before), so any socket left is stale.
 	rm -f "$FNRUN_SOCKET" "$RUN/workers"
-	spawn_pool "$FNRUN_SOCKET" "$WORKERS_PID" "$FNRUN_WORKERS"
+	spawn_pool "$(pool_address)" "$WORKERS_PID" "$FNRUN_WORKERS"
 }
 
 # render_nginx_conf: renders the server block (nginx/fnrun-server.conf.tmpl,
@@ -131,7 +150,8 @@ render_nginx_conf() {
 		hard=$(ulimit -Hn)
 		[[ $hard == unlimited ]] || ((nofile <= hard)) || nofile=$hard
 	fi
-	mapfile -t edge < <(edge_vars)
+	mapfile -t edge < <(edge_vars; upstream_vars "$ROLE" "$FNRUN_SOCKET" \
+		"$FNRUN_UPSTREAMS" "$NGINX_DIR/fnrun-front.conf")
 	# 128k buffers for response_max_bytes, plus one for headers and framing.
 	buffers=$(((FNRUN_RESPONSE_MAX_BYTES + 131071) / 131072 + 1))
 	((buffers >= 2)) || buffers=2
@@ -144,8 +164,13 @@ render_nginx_conf() {
 		"BODY_MAX_BYTES=$FNRUN_BODY_MAX_BYTES"
 		"UPSTREAM_TIMEOUT_S=$UPSTREAM_TIMEOUT_S" "FASTCGI_BUFFERS=$buffers"
 		"NGINX_WORKER_CONNECTIONS=$FNRUN_NGINX_WORKER_CONNECTIONS"
-		"NGINX_RLIMIT_NOFILE=$nofile" "${edge[@]}"
+		"NGINX_RLIMIT_NOFILE=$nofile" "FRONT_DIR=$FRONT_DIR" "${edge[@]}"
 	)
+	if [[ $ROLE == front ]]; then
+		front_files "$FRONT_DIR" "$FNRUN_UPSTREAMS"
+		render "$FNRUN_ROOT/nginx/fnrun-front.conf.tmpl" \
+			"$NGINX_DIR/fnrun-front.conf" "${vars[@]}"
+	fi
 	render "$FNRUN_ROOT/nginx/fnrun-server.conf.tmpl" \
 		"$NGINX_DIR/fnrun-server.conf" "${vars[@]}"
 	render "$TEMPLATE" "$NGINX_CONF" "${vars[@]}"
@@ -164,9 +189,26 @@ check_run_reachable() {
 	die "www-data (nginx's workers) cannot reach $RUN: a directory above it is not searchable by others; choose another state_dir or chmod o+x its parents"
 }
 
+# pool_accepts: something accepts connections on fcgi_listen. (A probe
+# from this host is refused right after accept unless this host is in
+# fcgi_allow, but the connection itself succeeds.)
+pool_accepts() {
+	(exec 3<>"/dev/tcp/${FNRUN_FCGI_LISTEN%:*}/${FNRUN_FCGI_LISTEN##*:}") 2>/dev/null
+}
+
 wait_ready() {
 	local deadline=$((SECONDS + READY_TIMEOUT_S))
-	while [[ ! -S $FNRUN_SOCKET ]]; do
+	if [[ $ROLE == pool ]]; then
+		until pool_accepts; do
+			if ((SECONDS >= deadline)); then
+				warn "nothing accepts on $FNRUN_FCGI_LISTEN after ${READY_TIMEOUT_S}s"
+				return 1
+			fi
+			sleep 0.1
+		done
+		return 0
+	fi
+	while [[ $ROLE == single && ! -S $FNRUN_SOCKET ]]; do
 		if ((SECONDS >= deadline)); then
 			warn "no socket at $FNRUN_SOCKET after ${READY_TIMEOUT_S}s"
 			return 1
@@ -218,37 +260,57 @@ cmd_start() {
 	((${#pids[@]} == 0)) ||
 		die "fnrun is partly running (pids ${pids[*]}, no nginx); run $0 stop first"
 
-	local tool
-	for tool in nginx spawn-fcgi memcached curl; do
+	local tool tools=(nginx spawn-fcgi memcached curl)
+	[[ $ROLE != front ]] || tools=(nginx curl)
+	[[ $ROLE != pool ]] || tools=(spawn-fcgi memcached)
+	for tool in "${tools[@]}"; do
 		command -v "$tool" >/dev/null ||
 			die "$tool is missing: run scripts/install-deps.sh"
 	done
-	[[ -x $FNRUN_WORKER_BIN ]] ||
+	[[ $ROLE == front || -x $FNRUN_WORKER_BIN ]] ||
 		die "no worker binary at $FNRUN_WORKER_BIN (run make, or set worker_bin)"
 
 	make_dirs
-	check_run_reachable
 	mark_logs
 	rm -f "$NGINX_PID" "$WORKERS_PID"
-	secret_ensure "$FNRUN_ADMIN_TOKEN_FILE"
-	secret_ensure "$FNRUN_INVOKE_KEY_FILE"
-	secret_ensure "$FNRUN_CACHE_KEY_FILE"
+	if [[ $ROLE != front ]]; then
+		# Every pool of a front must hold the same three secrets: copy
+		# them to each host before its first start (README "Running on
+		# several hosts"); generated here only when missing.
+		secret_ensure "$FNRUN_ADMIN_TOKEN_FILE"
+		secret_ensure "$FNRUN_INVOKE_KEY_FILE"
+		secret_ensure "$FNRUN_CACHE_KEY_FILE"
+	fi
 
-	render_nginx_conf
-	if ! nginx_cmd -t -q </dev/null >>"$LOG/nginx-error.log" 2>&1; then
-		show_logs
-		die "nginx rejected $NGINX_CONF"
+	if [[ $ROLE != pool ]]; then
+		check_run_reachable
+		render_nginx_conf
+		if ! nginx_cmd -t -q </dev/null >>"$LOG/nginx-error.log" 2>&1; then
+			show_logs
+			die "nginx rejected $NGINX_CONF"
+		fi
 	fi
 
 	# Each step returns non-zero on failure; a failure stops what was started.
-	if ! start_memcached || ! start_workers || ! start_nginx || ! wait_ready; then
+	local steps=(start_memcached start_workers start_nginx wait_ready) step
+	[[ $ROLE != front ]] || steps=(start_nginx wait_ready)
+	[[ $ROLE != pool ]] || steps=(start_memcached start_workers wait_ready)
+	for step in "${steps[@]}"; do
+		"$step" && continue
 		warn "start failed"
 		show_logs
 		cmd_stop >&2 || true
 		exit 1
-	fi
+	done
 
-	say "running at $URL (nginx pid $(read_pids "$NGINX_PID"), $FNRUN_WORKERS workers on $FNRUN_SOCKET, memcached 127.0.0.1:$FNRUN_MEMCACHED_PORT)"
+	case $ROLE in
+	single) say "running at $URL (nginx pid $(read_pids "$NGINX_PID"), $FNRUN_WORKERS workers on $FNRUN_SOCKET, memcached 127.0.0.1:$FNRUN_MEMCACHED_PORT)" ;;
+	front)
+		say "front running at $URL (nginx pid $(read_pids "$NGINX_PID")) over the pools $FNRUN_UPSTREAMS"
+		return 0
+		;;
+	pool) say "pool running: $FNRUN_WORKERS workers on $FNRUN_FCGI_LISTEN (from $FNRUN_FCGI_ALLOW only), memcached $MC_HOST:$FNRUN_MEMCACHED_PORT" ;;
+	esac
 	say "admin token: $FNRUN_ADMIN_TOKEN_FILE"
 	say "invoke key:  $FNRUN_INVOKE_KEY_FILE"
 	say "cache key:   $FNRUN_CACHE_KEY_FILE"
@@ -350,6 +412,19 @@ cmd_swap() {
 	fi
 	mapfile -t old_pids < <(alive_pids "$WORKERS_PID" "$WORKER_COMM")
 	((${#old_pids[@]})) || die "fnrun is not running"
+	if [[ $ROLE == pool ]]; then
+		# A TCP port cannot be handed over by rename: the old workers
+		# drain and let go of it, then the new ones take it. Meanwhile
+		# the front's connects are refused and it sends to the other
+		# pools (README "Running on several hosts").
+		say "draining ${#old_pids[@]} workers (pids ${old_pids[*]}), then starting $n on $FNRUN_FCGI_LISTEN"
+		stop_pids TERM "$UPSTREAM_TIMEOUT_S" "$WORKER_COMM" "${old_pids[@]}"
+		spawn_pool "$FNRUN_FCGI_LISTEN" "$WORKERS_PID" "$n" ||
+			die "spawn-fcgi failed (see $LOG/spawn-fcgi.log)"
+		echo "$n" >"$RUN/workers"
+		say "running with $n workers"
+		return 0
+	fi
 	rm -f "$new_sock" "$new_pidf"
 	spawn_pool "$new_sock" "$new_pidf" "$n" || {
 		rm -f "$new_sock" "$new_pidf"
@@ -382,19 +457,21 @@ cmd_status() {
 		say "nginx:     not running"
 	fi
 	if ((${#worker_pids[@]})); then
-		say "workers:   ${#worker_pids[@]} of $expected running, pids ${worker_pids[*]}, socket $FNRUN_SOCKET"
+		say "workers:   ${#worker_pids[@]} of $expected running, pids ${worker_pids[*]}, on $(pool_address)"
 	else
 		say "workers:   not running"
 	fi
 	if ((${#memcached_pids[@]})); then
-		say "memcached: running, pid ${memcached_pids[*]}, 127.0.0.1:$FNRUN_MEMCACHED_PORT"
+		say "memcached: running, pid ${memcached_pids[*]}, $MC_HOST:$FNRUN_MEMCACHED_PORT"
 	else
 		say "memcached: not running"
 	fi
 
-	if ((${#nginx_pids[@]} && ${#worker_pids[@]})); then
-		return 0
-	fi
+	case $ROLE in
+	single) ((${#nginx_pids[@]} && ${#worker_pids[@]})) && return 0 ;;
+	front) ((${#nginx_pids[@]})) && return 0 ;;
+	pool) ((${#worker_pids[@]})) && return 0 ;;
+	esac
 	if ((${#nginx_pids[@]} + ${#worker_pids[@]} + ${#memcached_pids[@]})); then
 		say "fnrun is partly running; $0 stop cleans up"
 	else

@@ -123,6 +123,18 @@ START_TEST(test_config_set_known)
 	/* keys for the scripts are accepted and ignored */
 	ck_assert_int_eq(config_set(&cfg, "port", "8080", err, sizeof(err)), 0);
 	ck_assert_int_eq(config_set(&cfg, "workers", "4", err, sizeof(err)), 0);
+	/* several hosts (SPEC §14): the scripts' and nginx's keys */
+	ck_assert_int_eq(config_set(&cfg, "role", "pool", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "fcgi_listen", "10.0.0.2:9000", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "upstreams", "10.0.0.2:9000", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(config_set(&cfg, "memcached_servers",
+	    "10.0.0.2:11211,10.0.0.3:11211", err, sizeof(err)), 0);
+	/* ... and the worker's own: whom a TCP pool accepts */
+	ck_assert_int_eq(config_set(&cfg, "fcgi_allow", "10.0.0.1,10.0.0.9",
+	    err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.fcgi_allow, "10.0.0.1,10.0.0.9");
 }
 END_TEST
 

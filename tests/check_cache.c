@@ -1251,6 +1251,199 @@ START_TEST(test_mc_restart_recovers)
 }
 END_TEST
 
+/* ------------------------------------------------ several servers (SPEC §14) */
+
+#define RING_KEYS	6000
+
+/* The server of key number i (a sha256 of its number) under the list
+ * servers, into out[i] as an index into names (which lists every server
+ * the test uses); -1 when none. */
+static void
+ring_map(const char *servers, const char *const *names, size_t nnames,
+    int *out)
+{
+	struct cache *c = cache_open(servers, SECRET);
+	char sha[65], num[32], who[CACHE_HOST_MAX + 8];
+	size_t i, j;
+
+	ck_assert_msg(c != NULL, "cache_open('%s')", servers);
+	for (i = 0; i < RING_KEYS; i++) {
+		snprintf(num, sizeof(num), "ring-%zu", i);
+		sha256_hex(num, strlen(num), sha);
+		ck_assert_int_eq(cache_server_of(c, sha, who, sizeof(who)), 0);
+		out[i] = -1;
+		for (j = 0; j < nnames; j++)
+			if (strcmp(who, names[j]) == 0)
+				out[i] = (int)j;
+		ck_assert_msg(out[i] >= 0, "key %zu went to unknown '%s'", i, who);
+	}
+	cache_close(c);
+}
+
+/* Adding a fourth server to three moves about a quarter of the keys, all
+ * of them to the new server; removing one of four moves exactly the keys
+ * it held and no other; the order of the list does not matter (every
+ * host may write it differently). Computed with libmemcached's own
+ * mapping (memcached_server_by_key); nothing connects. */
+START_TEST(test_ring_moves_only_its_share)
+{
+	static const char *const names[] = { "127.0.0.1:20001",
+	    "127.0.0.1:20002", "127.0.0.1:20003", "127.0.0.1:20004" };
+	static int three[RING_KEYS], four[RING_KEYS], shuffled[RING_KEYS],
+	    less[RING_KEYS];
+	size_t i, moved = 0, on[4] = { 0 };
+
+	ring_map("127.0.0.1:20001,127.0.0.1:20002,127.0.0.1:20003", names, 4,
+	    three);
+	ring_map("127.0.0.1:20001,127.0.0.1:20002,127.0.0.1:20003,"
+	    "127.0.0.1:20004", names, 4, four);
+	ring_map("127.0.0.1:20004,127.0.0.1:20002,127.0.0.1:20001,"
+	    "127.0.0.1:20003", names, 4, shuffled);
+	ring_map("127.0.0.1:20001,127.0.0.1:20003,127.0.0.1:20004", names, 4,
+	    less);
+	for (i = 0; i < RING_KEYS; i++) {
+		on[three[i]]++;
+		ck_assert_int_eq(four[i], shuffled[i]);
+		if (three[i] != four[i]) {
+			moved++;
+			ck_assert_msg(four[i] == 3, "key %zu moved from %d to "
+			    "%d, not to the new server", i, three[i], four[i]);
+		}
+		/* Removing server 2 of four: its keys go, the others stay. */
+		if (four[i] == 1)
+			ck_assert_int_ne(less[i], 1);
+		else
+			ck_assert_int_eq(less[i], four[i]);
+	}
+	/* Each of three holds about a third, the newcomer takes about a
+	 * quarter (ketama's 160 points per server keep it near). */
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(on[i] > RING_KEYS / 5 && on[i] < RING_KEYS / 2,
+		    "server %zu holds %zu of %d keys", i, on[i], RING_KEYS);
+	ck_assert_msg(moved > RING_KEYS * 15 / 100 &&
+	    moved < RING_KEYS * 35 / 100, "%zu of %d keys moved", moved,
+	    RING_KEYS);
+}
+END_TEST
+
+START_TEST(test_open_server_lists)
+{
+	static const char *const good[] = { "127.0.0.1:1,127.0.0.1:2",
+	    "[::1]:11211", "mc1.internal:11211,[fd00::5]:11211,10.0.0.3:1" };
+	static const char *const bad[] = { "127.0.0.1:1,", ",127.0.0.1:1",
+	    "127.0.0.1:1,,127.0.0.1:2", "::1:11211", "[::1]11211", "[]:1",
+	    "[::1:1", "127.0.0.1:1 ,127.0.0.1:2", "127.0.0.1:01",
+	    "127.0.0.1:1,127.0.0.1:+2" };
+	char list[65 * 18 + 1] = "", one[24];
+	struct cache *c;
+	size_t i;
+
+	for (i = 0; i < NELEM(good); i++) {
+		c = cache_open(good[i], SECRET);
+		ck_assert_msg(c != NULL, "cache_open('%s') refused", good[i]);
+		cache_close(c);
+	}
+	for (i = 0; i < NELEM(bad); i++)
+		ck_assert_msg(cache_open(bad[i], SECRET) == NULL,
+		    "cache_open('%s') accepted", bad[i]);
+	/* At most CACHE_SERVERS_MAX servers. */
+	for (i = 0; i < CACHE_SERVERS_MAX; i++) {
+		snprintf(one, sizeof(one), "%s127.0.0.1:%zu", i ? "," : "",
+		    i + 1);
+		strcat(list, one);
+	}
+	c = cache_open(list, SECRET);
+	ck_assert_ptr_nonnull(c);
+	cache_close(c);
+	strcat(list, ",127.0.0.1:9");
+	ck_assert_ptr_null(cache_open(list, SECRET));
+}
+END_TEST
+
+/* Three memcacheds of its own; one stops. The keys the other two hold are
+ * still hits; each key the stopped one held is a miss once (the worker
+ * compiles it and stores it on the key's new server) and a hit from then
+ * on: the first failure of the dead server is rerouted, not a second miss
+ * or a stall. */
+START_TEST(test_mc_dead_server_moves_only_its_keys)
+{
+	enum { N = 40 };
+	unsigned char *p = pattern(200, 21);
+	char servers[128], names[3][32], who[CACHE_HOST_MAX + 8];
+	char sha[N][65], tag[32];
+	int port[3], owner[N], i, j, held = 0;
+	pid_t pid[3];
+	struct cache *c;
+	void *bc;
+	size_t len, misses0;
+
+	for (j = 0; j < 3; j++) {
+		pid[j] = -1;
+		for (i = 0; i < 3 && pid[j] <= 0; i++) {
+			port[j] = free_port();
+			pid[j] = mc_start(port[j]);
+		}
+		if (pid[j] <= 0) {
+			fprintf(stderr, "%s: skipped, no memcached\n", __func__);
+			while (--j >= 0)
+				mc_stop(pid[j]);
+			free(p);
+			return;
+		}
+		snprintf(names[j], sizeof(names[j]), "127.0.0.1:%d", port[j]);
+	}
+	snprintf(servers, sizeof(servers), "%s,%s,%s", names[0], names[1],
+	    names[2]);
+	c = cache_open(servers, SECRET);
+	ck_assert_ptr_nonnull(c);
+	for (i = 0; i < N; i++) {
+		snprintf(tag, sizeof(tag), "dead-%d", i);
+		unique_sha(tag, sha[i]);
+		cache_put_bytecode(c, sha[i], p, 200);
+		ck_assert_int_eq(cache_server_of(c, sha[i], who, sizeof(who)), 0);
+		for (owner[i] = -1, j = 0; j < 3; j++)
+			if (strcmp(who, names[j]) == 0)
+				owner[i] = j;
+		ck_assert_int_ge(owner[i], 0);
+		held += owner[i] == 1;
+	}
+	ck_assert_uint_eq(cache_stats(c)->sets, N);
+	ck_assert_msg(held > 0 && held < N, "server 1 holds %d of %d", held, N);
+
+	mc_stop(pid[1]);
+	misses0 = cache_stats(c)->misses;
+	for (i = 0; i < N; i++) {
+		bc = NULL;
+		if (owner[i] == 1) {
+			ck_assert_int_eq(cache_get_bytecode(c, sha[i], &bc,
+			    &len), 1);
+			cache_put_bytecode(c, sha[i], p, 200);
+			ck_assert_int_eq(cache_server_of(c, sha[i], who,
+			    sizeof(who)), 0);
+			ck_assert_str_ne(who, names[1]);
+		} else {
+			ck_assert_msg(cache_get_bytecode(c, sha[i], &bc,
+			    &len) == 0, "key %d of a live server missed", i);
+			free(bc);
+		}
+	}
+	ck_assert_uint_eq(cache_stats(c)->misses - misses0, (size_t)held);
+	/* Once stored again, every key is a hit. */
+	for (i = 0; i < N; i++) {
+		bc = NULL;
+		ck_assert_msg(cache_get_bytecode(c, sha[i], &bc, &len) == 0,
+		    "key %d missed after it was stored again", i);
+		ck_assert_uint_eq(len, 200);
+		free(bc);
+	}
+	ck_assert_uint_eq(cache_stats(c)->misses - misses0, (size_t)held);
+	cache_close(c);
+	mc_stop(pid[0]);
+	mc_stop(pid[2]);
+	free(p);
+}
+END_TEST
+
 static Suite *
 cache_suite(void)
 {
@@ -1283,6 +1476,12 @@ cache_suite(void)
 	tcase_add_test(tc, test_closed_port_is_a_miss);
 	tcase_add_test(tc, test_silent_server_is_a_miss);
 	tcase_add_test(tc, test_open_bad_servers);
+	tcase_add_test(tc, test_open_server_lists);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ring");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_ring_moves_only_its_share);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memcached");
@@ -1295,6 +1494,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_mc_frame_for_other_key_or_secret_rejected);
 	tcase_add_test(tc, test_mc_too_large_for_memcached);
 	tcase_add_test(tc, test_mc_restart_recovers);
+	tcase_add_test(tc, test_mc_dead_server_moves_only_its_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

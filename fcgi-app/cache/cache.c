@@ -130,26 +130,74 @@ cache_frame_open(const char *key, const char *hmac_key, const void *frame,
 	return 0;
 }
 
+/*
+ * Adds one "host:port" or "[v6]:port" of a memcached_servers list (len
+ * bytes at s) to mc. Returns 0, or -1 when it does not parse.
+ */
+static int
+add_server(memcached_st *mc, const char *s, size_t len)
+{
+	char host[CACHE_HOST_MAX];
+	const char *colon, *h = s;
+	size_t hlen;
+	uint64_t port;
+
+	colon = memrchr(s, ':', len);
+	if (colon == NULL || colon == s ||
+	    num_parse(colon + 1, len - (size_t)(colon + 1 - s), 1, 65535,
+	    &port) == -1)
+		return -1;
+	hlen = (size_t)(colon - s);
+	if (s[0] == '[') {
+		/* An IPv6 address is written in brackets, as in a URL. */
+		if (hlen < 3 || s[hlen - 1] != ']')
+			return -1;
+		h = s + 1;
+		hlen -= 2;
+	} else if (memchr(s, ':', hlen) != NULL)
+		return -1;
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	return memcached_server_add(mc, host, (in_port_t)port) ==
+	    MEMCACHED_SUCCESS ? 0 : -1;
+}
+
 struct cache *
 cache_open(const char *servers, const char *hmac_key)
 {
 	struct cache *c;
-	char host[256];
-	const char *colon;
-	uint64_t port;
+	const char *p, *comma;
+	size_t len, n = 0;
 
-	if ((colon = strrchr(servers, ':')) == NULL ||
-	    (size_t)(colon - servers) >= sizeof(host) ||
-	    num_parse_str(colon + 1, 1, 65535, &port) == -1)
-		return NULL;
-	memcpy(host, servers, (size_t)(colon - servers));
-	host[colon - servers] = '\0';
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	if ((c->hmac_key = strdup(hmac_key)) == NULL ||
-	    (c->mc = memcached_create(NULL)) == NULL) {
-		cache_close(c);
-		return NULL;
+	    (c->mc = memcached_create(NULL)) == NULL)
+		goto fail;
+	/*
+	 * SPEC §14: consistent hashing (ketama, MD5 points and keys), so a
+	 * server joining or leaving moves only its share of the keys, and
+	 * every worker of every host maps a key to the same server. The
+	 * hash is set first: libmemcached builds the ring when the
+	 * distribution is set or a server added, and does not rebuild it
+	 * when the hash changes, so the other order leaves a ring whose
+	 * points disagree with the one rebuilt after a server is taken out
+	 * (every key would move).
+	 */
+	if (memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_HASH,
+	    MEMCACHED_HASH_MD5) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+	    MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA) != MEMCACHED_SUCCESS)
+		goto fail;
+	for (p = servers; ; p = comma + 1) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (++n > CACHE_SERVERS_MAX || add_server(c->mc, p, len) == -1)
+			goto fail;
+		if (comma == NULL)
+			break;
 	}
 	/* libmemcached's defaults wait seconds; an invocation cannot. */
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 20);
@@ -160,12 +208,35 @@ cache_open(const char *servers, const char *hmac_key)
 	/* After a failure, leave the server alone for 2 s. */
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2);
-	if (memcached_server_add(c->mc, host, (in_port_t)port) !=
-	    MEMCACHED_SUCCESS) {
-		cache_close(c);
-		return NULL;
+	/* A failed server is taken out of the ring (its keys go to the next
+	 * server on it) and put back after the same pause; with a single
+	 * server there is nowhere else to go. */
+	if (n > 1) {
+		memcached_behavior_set(c->mc,
+		    MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1);
+		memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 2);
 	}
 	return c;
+fail:
+	cache_close(c);
+	return NULL;
+}
+
+int
+cache_server_of(struct cache *c, const char *sha256hex, char *out,
+    size_t outlen)
+{
+	char key[CACHE_KEY_MAX];
+	const memcached_instance_st *s;
+	memcached_return_t rc;
+
+	cache_key(sha256hex, key);
+	if ((s = memcached_server_by_key(c->mc, key, strlen(key), &rc)) ==
+	    NULL)
+		return -1;
+	snprintf(out, outlen, "%s:%u", memcached_server_name(s),
+	    (unsigned)memcached_server_port(s));
+	return 0;
 }
 
 void
@@ -197,6 +268,78 @@ count(struct cache *c, enum metric m)
 	metrics_add(m, 1);
 }
 
+/*
+ * A server that fails is taken out of the ring once libmemcached has seen
+ * enough of it: a connection the server dropped fails first (and is only
+ * closed), then a connect fails (counted against the server), and the next
+ * attempt ejects it without any I/O; its keys belong to the next server on
+ * the ring from then on. So one lookup asks again twice whatever happens,
+ * then only while its key changes server, REROUTE_TRIES times in all: the
+ * death of a server costs its keys a lookup on their new server, not a
+ * miss and a compile in every worker that meets it. The price is bounded:
+ * at most one more failed connect (refused at once, or the 20 ms connect
+ * timeout).
+ */
+#define REROUTE_TRIES	4
+#define REROUTE_ALWAYS	2
+
+static const memcached_instance_st *
+server_for(struct cache *c, const char *key)
+{
+	memcached_return_t rc;
+
+	return memcached_server_by_key(c->mc, key, strlen(key), &rc);
+}
+
+/* Whether rc says the server failed (rather than answered). */
+static int
+server_failed(memcached_return_t rc)
+{
+	return rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+	    rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_E2BIG;
+}
+
+/* memcached_get, asked again of the key's new server after a failure.
+ * Returns what memcached_get returns (the caller frees it). */
+static char *
+get_rerouted(struct cache *c, const char *key, size_t *vlen,
+    uint32_t *flags, memcached_return_t *rc)
+{
+	const memcached_instance_st *before;
+	char *val;
+	int i;
+
+	for (i = 0; ; i++) {
+		before = server_for(c, key);
+		val = memcached_get(c->mc, key, strlen(key), vlen, flags, rc);
+		if (val != NULL || !server_failed(*rc) ||
+		    i + 1 == REROUTE_TRIES)
+			return val;
+		count(c, M_CACHE_ERRORS);
+		if (i >= REROUTE_ALWAYS && server_for(c, key) == before)
+			return val;
+	}
+}
+
+/* memcached_set, rerouted as get_rerouted is. */
+static memcached_return_t
+set_rerouted(struct cache *c, const char *key, const void *frame,
+    size_t flen)
+{
+	const memcached_instance_st *before;
+	memcached_return_t rc;
+	int i;
+
+	for (i = 0; ; i++) {
+		before = server_for(c, key);
+		rc = memcached_set(c->mc, key, strlen(key), frame, flen, 0, 0);
+		if (!server_failed(rc) || i + 1 == REROUTE_TRIES ||
+		    (i >= REROUTE_ALWAYS && server_for(c, key) == before))
+			return rc;
+		count(c, M_CACHE_ERRORS);
+	}
+}
+
 int
 cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
     size_t *len)
@@ -209,7 +352,7 @@ cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
 	size_t plen;
 
 	cache_key(sha256hex, key);
-	val = memcached_get(c->mc, key, strlen(key), &vlen, &flags, &rc);
+	val = get_rerouted(c, key, &vlen, &flags, &rc);
 	if (val == NULL && rc == MEMCACHED_SUCCESS) {
 		/* An empty value: present, and no frame. */
 		count(c, M_CACHE_REJECTS);
@@ -253,8 +396,7 @@ cache_put_bytecode(struct cache *c, const char *sha256hex, const void *bc,
 		count(c, M_CACHE_ERRORS);
 		return;
 	}
-	if (memcached_set(c->mc, key, strlen(key), frame, flen, 0, 0) ==
-	    MEMCACHED_SUCCESS)
+	if (set_rerouted(c, key, frame, flen) == MEMCACHED_SUCCESS)
 		count(c, M_CACHE_SETS);
 	else
 		count(c, M_CACHE_ERRORS);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #define CACHE_KEY_MAX	160
+#define CACHE_HOST_MAX	256	/* a server's host name or address, NUL included */
+#define CACHE_SERVERS_MAX	64	/* servers in one list */
 
 struct cache_stats {
 	unsigned long	hits;
@@ -21,11 +23,21 @@ struct cache_stats {
 
 struct cache;
 
-/* A client for servers ("host:port"), kept for the worker's life. Short
- * connect/poll timeouts; a failed server is retried after a pause, not on
+/* A client for servers, a comma-separated list of "host:port" (an IPv6
+ * address in brackets, "[::1]:11211"), kept for the worker's life. Keys are
+ * spread over the servers by consistent hashing (ketama), the same in every
+ * worker of every host (SPEC §14). Short connect/poll timeouts; a failed
+ * server is taken out of the ring and tried again after a pause, not on
  * every request. hmac_key is copied. Returns NULL only when out of memory
- * or servers cannot be parsed. */
+ * or servers cannot be parsed (an empty entry, no port, a port out of
+ * 1..65535, more than CACHE_SERVERS_MAX servers). Connects to nothing. */
 struct cache	*cache_open(const char *servers, const char *hmac_key);
+
+/* Writes "host:port" of the server that holds the bytecode of sha256hex
+ * now (after any failed server was taken out) into out. Returns 0, or -1
+ * when no server is left. Connects to nothing. */
+int		 cache_server_of(struct cache *c, const char *sha256hex,
+		    char *out, size_t outlen);
 void		 cache_close(struct cache *c);
 
 /* The engine build this binary's bytecode belongs to: Duktape's version

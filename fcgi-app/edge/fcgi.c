@@ -6,6 +6,11 @@
  * out with it - which is what makes the emergency answer (raw FastCGI
  * records written from a signal handler) well-formed.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,14 +41,90 @@ static struct {
 } emergency[FCGI_EMERGENCY_COUNT];
 static volatile sig_atomic_t emergency_ready[FCGI_EMERGENCY_COUNT];
 
+/* Whether allow is a comma-separated list of IPv4 addresses in dotted
+ * quads: libfcgi compares each entry's inet_addr(3) with the peer, which
+ * would take "10.1" or garbage (INADDR_NONE) without a word. */
+static int
+allow_list_valid(const char *allow)
+{
+	char one[INET_ADDRSTRLEN];
+	struct in_addr a;
+	const char *p, *comma;
+	size_t len;
+
+	for (p = allow; ; p = comma + 1) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof(one))
+			return 0;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (inet_pton(AF_INET, one, &a) != 1)
+			return 0;
+		if (comma == NULL)
+			return 1;
+	}
+}
+
+/*
+ * A pool on TCP must accept connections only from the front (SPEC §14).
+ * libfcgi does this itself from FCGI_WEB_SERVER_ADDRS, read once by
+ * FCGX_Init: OS_Accept closes a connection whose IPv4 peer is not listed.
+ * It checks IPv4 peers only (an IPv6 one passes) and lets everyone in when
+ * the list is empty, so a TCP listener needs a list and must be IPv4. A
+ * unix socket is guarded by its file mode instead.
+ */
+static int
+restrict_peers(const char *allow, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(0, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(err, errlen, "fd 0 is not a socket: %s",
+		    strerror(errno));
+		return -1;
+	}
+	switch (ss.ss_family) {
+	case AF_UNIX:
+		return 0;
+	case AF_INET:
+		if (allow[0] == '\0') {
+			snprintf(err, errlen, "listening on TCP with an empty "
+			    "fcgi_allow: list the front's addresses");
+			return -1;
+		}
+		if (!allow_list_valid(allow)) {
+			snprintf(err, errlen, "fcgi_allow '%s' is not a "
+			    "comma-separated list of IPv4 addresses", allow);
+			return -1;
+		}
+		if (setenv("FCGI_WEB_SERVER_ADDRS", allow, 1) == -1) {
+			snprintf(err, errlen, "setenv: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	default:
+		snprintf(err, errlen, "listening on an address libfcgi cannot "
+		    "restrict to fcgi_allow (it checks IPv4 peers only): "
+		    "listen on an IPv4 address or a unix socket");
+		return -1;
+	}
+}
+
 struct fcgi_conn *
-fcgi_open(void)
+fcgi_open(const char *allow, char *err, size_t errlen)
 {
 	struct fcgi_conn *c;
 
-	if (FCGX_Init() != 0 || (c = calloc(1, sizeof(*c))) == NULL)
+	if (restrict_peers(allow, err, errlen) == -1)
 		return NULL;
+	if (FCGX_Init() != 0 || (c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "cannot initialise libfcgi");
+		return NULL;
+	}
 	if (FCGX_InitRequest(&c->req, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		snprintf(err, errlen, "cannot initialise libfcgi's request");
 		free(c);
 		return NULL;
 	}

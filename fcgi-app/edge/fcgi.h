@@ -20,8 +20,12 @@ enum fcgi_emergency {
 struct fcgi_conn;
 
 /* Initialises libfcgi on the listening socket spawn-fcgi gave us (fd 0).
- * Returns NULL on failure. */
-struct fcgi_conn	*fcgi_open(void);
+ * On TCP, connections are accepted only from the IPv4 addresses in allow
+ * (the fcgi_allow setting, comma-separated; required there, and the
+ * listener must be IPv4); on a unix socket allow is not used. Returns
+ * NULL with err filled on failure. */
+struct fcgi_conn	*fcgi_open(const char *allow, char *err,
+			    size_t errlen);
 
 enum fcgi_accept_result {
 	FCGI_ACCEPTED,

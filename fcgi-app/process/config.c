@@ -31,7 +31,10 @@ struct setting {
 /* Secret files are read into these, then the file contents replace them. */
 static const struct setting settings[] = {
 	S("store_dir", K_STR, store_dir, "store"),
+	/* scripts/config.sh derives it from memcached_servers (or the
+	 * local memcached_port) and passes it as FNRUN_MEMCACHED. */
 	S("memcached", K_STR, memcached, "127.0.0.1:11311"),
+	S("fcgi_allow", K_STR, fcgi_allow, ""),
 	S("worker_log", K_STR, worker_log, ""),
 	S("metrics_file", K_STR, metrics_file, ""),
 	S("invocation_log", K_STR, invocation_log, ""),
@@ -63,6 +66,11 @@ static const struct setting settings[] = {
 	{ "memcached_port", K_IGNORED, 0, 0, NULL },
 	{ "worker_bin", K_IGNORED, 0, 0, NULL },
 	{ "socket", K_IGNORED, 0, 0, NULL },
+	/* Several hosts (SPEC §14): the scripts' and nginx's. */
+	{ "role", K_IGNORED, 0, 0, NULL },
+	{ "fcgi_listen", K_IGNORED, 0, 0, NULL },
+	{ "upstreams", K_IGNORED, 0, 0, NULL },
+	{ "memcached_servers", K_IGNORED, 0, 0, NULL },
 	/* nginx's (scripts/stack.sh renders them into its configuration). */
 	{ "nginx_worker_connections", K_IGNORED, 0, 0, NULL },
 	{ "client_header_timeout_s", K_IGNORED, 0, 0, NULL },

@@ -11,7 +11,8 @@
 
 struct config {
 	char		store_dir[4096];
-	char		memcached[256];		/* host:port */
+	char		memcached[4096];	/* host:port,... (memcached_servers) */
+	char		fcgi_allow[4096];	/* IPv4,...: who may connect over TCP */
 	char		worker_log[4096];	/* "": keep stderr */
 	char		metrics_file[4096];	/* "": no /metrics */
 	char		invocation_log[4096];	/* "": none */

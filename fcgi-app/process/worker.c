@@ -167,9 +167,9 @@ worker_main(void *arg)
 		log_warnx("out of memory");
 		return 1;
 	}
-	if ((app->conn = fcgi_open()) == NULL) {
-		log_warnx("cannot initialise FastCGI on fd 0 (run me under "
-		    "spawn-fcgi)");
+	if ((app->conn = fcgi_open(app->cfg.fcgi_allow, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("FastCGI on fd 0 (run me under spawn-fcgi): %s", err);
 		store_close(app->store);
 		return 1;
 	}

@@ -300,9 +300,14 @@ class InstallTest(unittest.TestCase):
         head, sep, _ = text.partition("server {")
         self.assertTrue(sep, "no server block")
         self.assertEqual(text.count("server {"), 1, "a site is one server block")
-        self.assertEqual(re.findall(r"(?m)^(\w+)", head), ["log_format", "limit_conn_zone"])
+        self.assertEqual(re.findall(r"(?m)^(\w+)", head),
+                         ["log_format", "limit_conn_zone", "upstream", "map"])
         self.assertIn("listen 127.0.0.1:%d;" % PORT, text)
-        self.assertIn("fastcgi_pass unix:/run/fnrun/fnrun.sock;", text)
+        # One pool, the unix socket (role single); no front locations.
+        self.assertRegex(text, r"upstream fnrun_pools \{\s*zone fnrun_pools 64k;\s*"
+                         r"server unix:/run/fnrun/fnrun\.sock;\s*\}")
+        self.assertIn("fastcgi_pass fnrun_pools;", text)
+        self.assertNotIn("fnrun-front", text)
         self.assertRegex(text, r"location ~\* \^/\+metrics\(/\|\$\) \{\s*allow 127\.0\.0\.1;\s*allow ::1;\s*deny all;")
         self.assertIn("error_page 404 =404 /.fnrun-error/not_found;", text)
         # Limits come from fnrun.conf: nginx and the worker agree on them.
@@ -369,6 +374,61 @@ http {{
             if not PLACEHOLDER.search(line):
                 self.assertEqual(local[i], line, "local line %d" % (i + 1))
                 self.assertEqual(site[i], line, "site line %d" % (i + 1))
+
+
+class InstallRolesTest(unittest.TestCase):
+    """--role pool and --role front (SPEC §14), each into a --destdir of its
+    own: what each writes into fnrun.conf and the nginx site."""
+
+    def install(self, *args):
+        tmp = tempfile.mkdtemp(prefix="fnrun-install-role-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        dest = os.path.join(tmp, "root")
+        cmd = [INSTALL, "--destdir", dest, "--no-start"]
+        if worker_bin():
+            cmd += ["--bin", worker_bin()]
+        p = subprocess.run(cmd + list(args), cwd=ROOT, timeout=300,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
+        return lambda path: os.path.join(dest, path.lstrip("/"))
+
+    def test_pool_role(self):
+        path = self.install("--role", "pool", "--fcgi-listen", "10.9.0.11:9000",
+                            "--fcgi-allow", "10.9.0.1",
+                            "--memcached-servers", "10.9.0.11:11211,10.9.0.12:11211")
+        kv = read_kv(path("/etc/fnrun/fnrun.conf"), "=")
+        self.assertEqual((kv["role"], kv["fcgi_listen"], kv["fcgi_allow"],
+                          kv["memcached_servers"]),
+                         ("pool", "10.9.0.11:9000", "10.9.0.1",
+                          "10.9.0.11:11211,10.9.0.12:11211"))
+        self.assertTrue(os.path.exists(path(UNIT)))
+        self.assertFalse(os.path.exists(path(SITE)), "a pool has no nginx site")
+
+    def test_front_role(self):
+        path = self.install("--role", "front", "--upstreams", "10.9.0.11:9000,10.9.0.12:9000")
+        with open(path(SITE)) as f:
+            site = f.read()
+        self.assertIn("server 10.9.0.11:9000 max_fails=1 fail_timeout=10s; "
+                      "server 10.9.0.12:9000 max_fails=1 fail_timeout=10s;", site)
+        self.assertIn("fastcgi_next_upstream error timeout;", site)
+        self.assertIn("fastcgi_next_upstream_tries 2;", site)
+        self.assertIn("include /etc/nginx/fnrun-front.conf;", site)
+        with open(path("/etc/nginx/fnrun-front/pools.conf")) as f:
+            pools = f.read()
+        self.assertIn("location = /pools/2/healthz { fastcgi_pass_request_body off; "
+                      "fastcgi_pass 10.9.0.12:9000; }", pools)
+        self.assertTrue(os.path.exists(path("/etc/nginx/fnrun-front/healthz.json")))
+
+    def test_pool_without_fcgi_allow_is_refused(self):
+        tmp = tempfile.mkdtemp(prefix="fnrun-install-role-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        p = subprocess.run([INSTALL, "--destdir", os.path.join(tmp, "root"), "--no-start",
+                            "--role", "pool", "--fcgi-listen", "10.9.0.11:9000"]
+                           + (["--bin", worker_bin()] if worker_bin() else []),
+                           cwd=ROOT, timeout=300, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("fcgi_allow", p.stdout.decode("utf-8", "replace"))
 
 
 if __name__ == "__main__":
