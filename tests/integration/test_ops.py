@@ -561,7 +561,15 @@ class OpsTest(FnTestCase):
             self.assertError(r, 504, "timeout", "hostile call %d" % i)
         ok, n, el = wait_alive(WORKERS)
         self.assertTrue(ok, "after hard kills, fnrun_workers_alive = %r" % n)
+        # A killed worker counts its hard kill just before it exits, and its
+        # slot counts the restart once it has reaped it: wait until the two
+        # agree (or give up and let the assertion below say by how much).
+        deadline = time.monotonic() + WAIT_S
         m1 = metrics()
+        while (delta(m0, m1, RESTARTS) < delta(m0, m1, HARD_KILLS)
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+            m1 = metrics()
         hk = delta(m0, m1, HARD_KILLS)
         say("hard kills: %d, restarts: %d, timeouts: %d", hk, delta(m0, m1, RESTARTS),
             delta(m0, m1, TIMEOUT))
