@@ -138,4 +138,14 @@ void	store_env_free(struct store_env_var *vars, size_t n);
  * write, so a unit test can simulate a crash by _exit()ing there. */
 void	store_set_crash_hook(struct store *st, void (*hook)(const char *point));
 
+struct store_project {
+	char	name[NAME_MAX_LEN + 1];
+};
+
+/* Lists, sorted by name, every project that has a function or an
+ * environment variable, in a malloc'd array the caller frees. Returns
+ * STORE_OK or STORE_ERROR. */
+int	store_list_projects(struct store *st, struct store_project **out,
+	    size_t *n, char *err, size_t errlen);
+
 #endif
