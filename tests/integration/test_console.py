@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import unittest
 
 from fnrun_client import (FnTestCase, admin, admin_token, fn_path, invoke,
                           invoke_key, log_dir, port, request, state_dir,

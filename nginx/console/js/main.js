@@ -41,25 +41,29 @@ let viewer = null;
 
 // ------------------------------------------------------------ sign-in
 
-function showSignin(message) {
+// message: why the sign-in page shows (an error unless it is a sign-out).
+function showSignin(message, isError = true) {
   show($('#app'), false);
   show($('#signout'), false);
   show($('#signin'), true);
   text($('#signin-error'), message || '');
+  $('#signin-error').classList.toggle('error', isError);
+  $('#signin-error').classList.toggle('muted', !isError);
   $('#token').value = '';
   $('#token').focus();
 }
 
-function signOut(message) {
+function signOut(message, isError = true) {
   session.clear();
   state.project = null;
   state.fn = null;
-  showSignin(message);
+  showSignin(message, isError);
 }
 
 async function signIn(token) {
   const err = $('#signin-error');
   text(err, '');
+  err.classList.add('error');
   if (!token) return text(err, 'Paste the admin token first.');
   try {
     await api.check(token);
@@ -365,7 +369,7 @@ function wire() {
     ev.preventDefault();
     signIn($('#token').value.trim());
   });
-  $('#signout').addEventListener('click', () => signOut('Signed out.'));
+  $('#signout').addEventListener('click', () => signOut('Signed out.', false));
   whenUnauthorized(() => signOut('The server no longer accepts this tab\'s token: sign in again.'));
   $('#project').addEventListener('change', (ev) => selectProject(ev.target.value));
   $('#refresh').addEventListener('click', () => loadProjects());
