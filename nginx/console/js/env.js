@@ -13,18 +13,24 @@ function status(msg, bad = false) {
   s.classList.toggle('error', bad);
 }
 
+// Calls may overlap: only the latest one's answer is shown.
+let seq = 0;
+
 export async function showEnv(p) {
+  const mine = ++seq;
   project = p;
   text($('#env-project'), p || '');
+  let names = [];
+  if (p) {
+    try {
+      names = (await api.envNames(p)).data.names || [];
+    } catch (e) {
+      status(e.message, true);
+    }
+  }
+  if (mine !== seq) return;
   const ul = $('#env-names');
   ul.replaceChildren();
-  if (!p) return;
-  let names = [];
-  try {
-    names = (await api.envNames(p)).data.names || [];
-  } catch (e) {
-    status(e.message, true);
-  }
   for (const n of names) {
     add(ul, [el('li', { 'data-name': n },
       el('code', { text: n }), ' ',

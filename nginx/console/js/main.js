@@ -117,9 +117,12 @@ async function selectProject(p) {
   await Promise.all([loadFunctions(), showEnv(state.project)]);
 }
 
+// Calls may overlap (a project picked while the last list loads): only the
+// latest one's answer is shown, and the table is replaced in one step.
+let functionsSeq = 0;
+
 async function loadFunctions() {
-  const tb = $('#functions tbody');
-  tb.replaceChildren();
+  const seq = ++functionsSeq;
   let fns = [];
   if (state.project) {
     try {
@@ -128,6 +131,9 @@ async function loadFunctions() {
       if (e.status !== 401) status('#deploy-status', e.message, true);
     }
   }
+  if (seq !== functionsSeq) return fns;
+  const tb = $('#functions tbody');
+  tb.replaceChildren();
   for (const f of fns) {
     const name = `${f.requestId}/${f.fnName}`;
     const current = state.fn && !state.fn.isNew &&
