@@ -56,7 +56,7 @@ FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all run stop test unit integration check-asan valgrind bench clean deps \
-	fuzz fuzz-build
+	deps-test fuzz fuzz-build
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -108,6 +108,10 @@ $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 deps:
 	scripts/install-deps.sh
 
+# make test also needs the console's browser tests' packages (chromium).
+deps-test:
+	scripts/install-deps.sh --test
+
 run: deps
 	$(MAKE) all
 	scripts/stack.sh start
@@ -132,7 +136,7 @@ valgrind: $(CHECK_BINS)
 	CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
 	    --errors-for-leak-kinds=definite $$t; done
 
-test: deps
+test: deps-test
 	$(MAKE) unit integration
 	$(MAKE) check-asan
 	$(MAKE) fuzz

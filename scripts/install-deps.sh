@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 #
-# scripts/install-deps.sh - installs the Debian packages fnrun needs to build,
-# run and test (make deps). Asks dpkg first, so when everything is present it
-# finishes at once and touches no network; apt-get update runs only when
-# something is missing. Uses sudo when not root; without either it prints the
-# command to run and fails. It installs packages and nothing else.
+# scripts/install-deps.sh [--test] - installs the Debian packages fnrun needs
+# to build, run and test (make deps); --test adds what only the console's
+# browser tests need (make test): Debian's chromium, and Node.js with npm
+# when no node is on the PATH (the tests need Node.js 20 or later; Debian 12's
+# own is 18). Asks dpkg first, so when everything is present it finishes at
+# once and touches no network; apt-get update runs only when something is
+# missing. Uses sudo when not root; without either it prints the command to
+# run and fails. It installs packages and nothing else: the tests' npm
+# package (playwright-core) is installed by the tests from their lock file,
+# and no browser is ever downloaded.
 
 set -euo pipefail
 
@@ -19,7 +24,20 @@ PACKAGES=(
 	iproute2 libfcgi-bin
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
+	# The console's editor, served by nginx from /usr/share/javascript.
+	libjs-codemirror
 )
+if [[ ${1:-} == --test ]]; then
+	PACKAGES+=(chromium)
+	# A Node.js from elsewhere (this project's machines have 20 with its
+	# own npm) is kept: Debian's npm would conflict with it.
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		PACKAGES+=(nodejs npm)
+	fi
+elif [[ -n ${1:-} ]]; then
+	echo "usage: scripts/install-deps.sh [--test]" >&2
+	exit 2
+fi
 
 installed() {
 	[[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]

@@ -18,6 +18,7 @@
 #   <prefix>/lib/fnrun/fnrun-worker     the worker (built with make if missing)
 #   <prefix>/lib/fnrun/fnrun-pool       starts/stops/reloads the spawn-fcgi pool
 #   <prefix>/lib/fnrun/proc.sh          its process helpers (scripts/lib/proc.sh)
+#   <prefix>/share/fnrun/console/       the console's static files (nginx/console)
 #   /etc/fnrun/fnrun.conf               settings (fnrun.conf's format and keys)
 #   /etc/fnrun/env                      where things live (FNRUN_* variables)
 #   /etc/fnrun/secrets/                 admin_token, invoke_key, cache_key
@@ -148,6 +149,8 @@ fi
 
 # The layout. Everything but LIBDIR is fixed: it is the Debian layout.
 LIBDIR=$PREFIX/lib/fnrun
+CONSOLE_DIR=$PREFIX/share/fnrun/console
+CODEMIRROR=/usr/share/javascript/codemirror/lib/codemirror.js
 ETC=/etc/fnrun
 CONF=$ETC/fnrun.conf
 ENV_FILE=$ETC/env
@@ -177,6 +180,8 @@ check_host() {
 	for tool in nginx spawn-fcgi memcached; do
 		command -v "$tool" >/dev/null 2>&1 || missing=1
 	done
+	# The console's editor (libjs-codemirror), which nginx serves.
+	[[ -r $CODEMIRROR ]] || missing=1
 	if ((missing)); then
 		say "installing missing Debian packages"
 		"$ROOT/scripts/install-deps.sh"
@@ -225,6 +230,26 @@ install_files() {
 	put_file 0755 "$BIN" "$D$LIBDIR/fnrun-worker"
 	put_file 0644 "$ROOT/scripts/lib/proc.sh" "$D$LIBDIR/proc.sh"
 	put_file 0755 "$ROOT/scripts/systemd/fnrun-pool" "$D$LIBDIR/fnrun-pool"
+	install_console
+}
+
+# install_console: the console's files (nginx/console) as CONSOLE_DIR, the
+# whole tree replaced by one rename, so nginx never serves a mix of two
+# versions and files dropped from the repository disappear.
+install_console() {
+	local dst=$D$CONSOLE_DIR tmp old
+	install -d -m 0755 "${dst%/*}"
+	tmp=$(mktemp -d "$dst.new.XXXXXX")
+	cp -R "$ROOT/nginx/console/." "$tmp/"
+	find "$tmp" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
+	if [[ -e $dst ]]; then
+		old=$(mktemp -d "$dst.old.XXXXXX")
+		mv -f "$dst" "$old/console"
+		mv -f "$tmp" "$dst"
+		rm -rf "$old"
+	else
+		mv -f "$tmp" "$dst"
+	fi
 }
 
 # set_key FILE KEY VALUE: sets "KEY = VALUE" in a fnrun.conf-format file.
@@ -439,6 +464,7 @@ install_site() {
 		"ACCESS_LOG=$ACCESS_LOG" "ERROR_LOG=$ERROR_LOG"
 		"BODY_MAX_BYTES=$S_BODY_MAX" "UPSTREAM_TIMEOUT_S=$upstream"
 		"FASTCGI_BUFFERS=$buffers" "FRONT_DIR=/etc/nginx/fnrun-front"
+		"CONSOLE_DIR=$CONSOLE_DIR"
 		"${S_EDGE[@]}" "${pools[@]}")
 	if [[ $S_ROLE == front ]]; then
 		# The front's pages and per-pool locations (nginx/fnrun-front.conf.tmpl).
@@ -512,6 +538,7 @@ summary() {
 	local where=${D:+ (under $D)}
 	say "installed$where:"
 	say "  worker     $LIBDIR/fnrun-worker, pool control $LIBDIR/fnrun-pool"
+	say "  console    http://$S_LISTEN:$S_PORT/console/ (files in $CONSOLE_DIR)"
 	say "  settings   $CONF, layout $ENV_FILE"
 	say "  secrets    $SECRETS/admin_token, $SECRETS/invoke_key (root or $USER_NAME may read them)"
 	say "  store      $STORE; logs $LOGDIR/, /var/log/nginx/fnrun.*.log"

@@ -36,6 +36,10 @@ NGINX_PID=$RUN/nginx.pid
 WORKERS_PID=$RUN/fnrun-workers.pid
 MEMCACHED_PID=$RUN/memcached.pid
 TEMPLATE=$FNRUN_ROOT/nginx/fnrun.conf.tmpl
+# The console's static files, served from the repository (README "Console");
+# the path goes into nginx.conf, so it is held to config.sh's path rules.
+CONSOLE_DIR=$FNRUN_ROOT/nginx/console
+fnrun_config_path CONSOLE_DIR
 URL=http://$FNRUN_LISTEN:$FNRUN_PORT
 ROLE=$FNRUN_ROLE
 MC_HOST=$FNRUN_MEMCACHED_HOST
@@ -164,7 +168,8 @@ render_nginx_conf() {
 		"BODY_MAX_BYTES=$FNRUN_BODY_MAX_BYTES"
 		"UPSTREAM_TIMEOUT_S=$UPSTREAM_TIMEOUT_S" "FASTCGI_BUFFERS=$buffers"
 		"NGINX_WORKER_CONNECTIONS=$FNRUN_NGINX_WORKER_CONNECTIONS"
-		"NGINX_RLIMIT_NOFILE=$nofile" "FRONT_DIR=$FRONT_DIR" "${edge[@]}"
+		"NGINX_RLIMIT_NOFILE=$nofile" "FRONT_DIR=$FRONT_DIR" "CONSOLE_DIR=$CONSOLE_DIR"
+		"${edge[@]}"
 	)
 	if [[ $ROLE == front ]]; then
 		front_files "$FRONT_DIR" "$FNRUN_UPSTREAMS"

@@ -3,10 +3,10 @@
 # scripts/uninstall.sh [--prefix DIR] [--purge] - undoes scripts/install.sh:
 # stops and disables fnrun.service (or, without systemd, stops the pool with
 # fnrun-pool), removes the unit, the nginx site (then checks and reloads
-# nginx), <prefix>/lib/fnrun and the logrotate file. Keeps the settings, the
-# secrets, the function store, the logs and the user fnrun, unless --purge:
-# then /etc/fnrun, /var/lib/fnrun, /var/log/fnrun, the site's nginx logs
-# and the user go too.
+# nginx), <prefix>/lib/fnrun, <prefix>/share/fnrun/console and the logrotate
+# file. Keeps the settings, the secrets, the function store, the logs and
+# the user fnrun, unless --purge: then /etc/fnrun, /var/lib/fnrun,
+# /var/log/fnrun, the site's nginx logs and the user go too.
 # Removes only paths install.sh creates; stops processes only by the pids
 # fnrun-pool recorded.
 #
@@ -77,6 +77,8 @@ fi
 
 rm -f "$LIBDIR/fnrun-worker" "$LIBDIR/fnrun-pool" "$LIBDIR/proc.sh" /etc/logrotate.d/fnrun
 [[ ! -d $LIBDIR ]] || rmdir "$LIBDIR" 2>/dev/null || say "kept $LIBDIR (not empty)"
+rm -rf "$PREFIX/share/fnrun/console"
+[[ ! -d $PREFIX/share/fnrun ]] || rmdir "$PREFIX/share/fnrun" 2>/dev/null || say "kept $PREFIX/share/fnrun (not empty)"
 
 if ((PURGE)); then
 	rm -rf /etc/fnrun /var/lib/fnrun /var/log/fnrun /run/fnrun

@@ -613,6 +613,51 @@ START_TEST(test_list_fns)
 }
 END_TEST
 
+START_TEST(test_list_projects)
+{
+	struct fn_id		 a = mkid("pb", "r1", "f");
+	struct fn_id		 b = mkid("pa", "r1", "f");
+	struct fn_id		 gone = mkid("pgone", "r1", "f");
+	struct store_project	*list = NULL;
+	size_t			 n = 99;
+	char			 path[PATH_MAX + 16];
+
+	ck_assert_int_eq(store_list_projects(st, &list, &n, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(list);
+
+	put(&a, "a", 0, 0, 1, NULL);
+	put(&b, "b", 0, 0, 1, NULL);
+	put(&gone, "g", 0, 0, 1, NULL);
+	ck_assert_int_eq(store_delete_fn(st, &gone, err, sizeof(err)),
+	    STORE_OK);
+	/* A variable alone makes a project; one unset again does not. */
+	ck_assert_int_eq(store_env_set(st, "penv", "KEY", "v", 1, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "punset", "KEY", "v", 1, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_env_unset(st, "punset", "KEY", err,
+	    sizeof(err)), STORE_OK);
+	/* Neither a stray directory nor a file with a project's name is one,
+	 * nor something whose name is not a valid name. */
+	snprintf(path, sizeof(path), "%s/pempty", root);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/pfile", root);
+	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0644)), 0);
+	snprintf(path, sizeof(path), "%s/bad name", root);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+
+	ck_assert_int_eq(store_list_projects(st, &list, &n, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(list[0].name, "pa");
+	ck_assert_str_eq(list[1].name, "pb");
+	ck_assert_str_eq(list[2].name, "penv");
+	free(list);
+}
+END_TEST
+
 START_TEST(test_delete)
 {
 	struct fn_id	 f = mkid("p1", "r1", "f");
@@ -1442,6 +1487,7 @@ add_cases(Suite *s, const char *how, void (*setup_fn)(void))
 	tcase_add_test(tc, test_version_without_meta_skipped);
 	tcase_add_test(tc, test_active_parse_strict);
 	tcase_add_test(tc, test_list_fns);
+	tcase_add_test(tc, test_list_projects);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_invalid_names_touch_nothing);
 	tcase_add_test(tc, test_symlinks_not_followed);

@@ -13,6 +13,8 @@ void	upload_put(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	invoke_handle(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
+void	admin_list_projects(struct app *, const struct route_args *,
+	    struct req *, struct resp *);
 void	admin_list_fns(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	admin_get_fn(struct app *, const struct route_args *, struct req *,

@@ -32,6 +32,10 @@ static const struct route routes[] = {
 	{ "GET", { "metrics" }, NEEDS_NGINX_ACL, health_metrics },
 	{ "POST", { "invoke", ":p", ":r", ":f" }, NEEDS_INVOKE_KEY,
 	    invoke_handle },
+	/* The console's test run (README "Console"): the same invocation,
+	 * for the admin token, under /functions as SPEC §3 gives it. */
+	{ "POST", { "functions", ":p", ":r", ":f", "invoke" },
+	    NEEDS_ADMIN_TOKEN, invoke_handle },
 	{ "POST", { "functions" }, NEEDS_ADMIN_TOKEN, upload_json },
 	{ "PUT", { "functions", ":p", ":r", ":f" }, NEEDS_ADMIN_TOKEN,
 	    upload_put },
@@ -44,6 +48,7 @@ static const struct route routes[] = {
 	    NEEDS_ADMIN_TOKEN, admin_get_source },
 	{ "PUT", { "functions", ":p", ":r", ":f", "active" },
 	    NEEDS_ADMIN_TOKEN, admin_activate },
+	{ "GET", { "projects" }, NEEDS_ADMIN_TOKEN, admin_list_projects },
 	{ "GET", { "projects", ":p", "env" }, NEEDS_ADMIN_TOKEN,
 	    admin_env_list },
 	{ "PUT", { "projects", ":p", "env", ":e" }, NEEDS_ADMIN_TOKEN,

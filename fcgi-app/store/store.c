@@ -1012,3 +1012,83 @@ out:
 		(void)fs_rm_tree(st->trashfd, name, 0);
 	return rc;
 }
+
+static int
+cmp_project(const void *a, const void *b)
+{
+	const struct store_project	*x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Does the project have a function or an environment variable? A
+ * project directory outlives its last function and variable (deleting
+ * either leaves the empty directories behind), so its presence alone
+ * says nothing. */
+static int
+project_in_use(struct store *st, const char *project, int *in_use, char *err,
+    size_t errlen)
+{
+	struct store_fn		*fns = NULL;
+	struct store_env_var	*vars = NULL;
+	size_t			 nfns = 0, nvars = 0;
+	int			 rc;
+
+	*in_use = 0;
+	if ((rc = store_list_fns(st, project, &fns, &nfns, err, errlen)) !=
+	    STORE_OK)
+		goto out;
+	if (nfns == 0 && (rc = store_env_list(st, project, 0, &vars, &nvars,
+	    err, errlen)) != STORE_OK)
+		goto out;
+	*in_use = nfns > 0 || nvars > 0;
+out:
+	free(fns);
+	store_env_free(vars, nvars);
+	return rc;
+}
+
+int
+store_list_projects(struct store *st, struct store_project **out, size_t *n,
+    char *err, size_t errlen)
+{
+	struct store_project	*list = NULL, *nlist;
+	struct dirent		*de;
+	DIR			*d = NULL;
+	size_t			 count = 0, cap = 0;
+	int			 in_use, rc = STORE_ERROR;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = fs_dir_stream(st->rootfd, "store root", err, errlen)) == NULL)
+		goto out;
+	/* The dot entries (.tmp, .trash) fail is_name_dir. */
+	while ((de = readdir(d)) != NULL) {
+		if (!is_name_dir(st->rootfd, de->d_name))
+			continue;
+		if (project_in_use(st, de->d_name, &in_use, err, errlen) !=
+		    STORE_OK)
+			goto out;
+		if (!in_use)
+			continue;
+		if ((nlist = store_grow(list, count, &cap, sizeof(*list), err,
+		    errlen)) == NULL)
+			goto out;
+		list = nlist;
+		memset(&list[count], 0, sizeof(*list));
+		/* is_name_dir checked it with name_valid: it fits. */
+		memcpy(list[count].name, de->d_name, strlen(de->d_name));
+		count++;
+	}
+	if (count > 0)
+		qsort(list, count, sizeof(*list), cmp_project);
+	*out = list;
+	*n = count;
+	list = NULL;
+	rc = STORE_OK;
+out:
+	free(list);
+	if (d != NULL)
+		closedir(d);
+	return rc;
+}

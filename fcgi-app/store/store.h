@@ -143,4 +143,14 @@ void	store_set_crash_hook(struct store *st, void (*hook)(const char *point));
  * kernel without openat2), 0 when by openat2. */
 int	store_walks(const struct store *st);
 
+struct store_project {
+	char	name[NAME_MAX_LEN + 1];
+};
+
+/* Lists, sorted by name, every project that has a function or an
+ * environment variable, in a malloc'd array the caller frees. Returns
+ * STORE_OK or STORE_ERROR. */
+int	store_list_projects(struct store *st, struct store_project **out,
+	    size_t *n, char *err, size_t errlen);
+
 #endif

@@ -1,7 +1,8 @@
 /*
- * admin.c - SPEC §7: list, versions, source, activate (rollback), delete,
- * and project environment variables. Each handler is a short sequence of
- * store calls; values of environment variables are never returned.
+ * admin.c - SPEC §7: projects, list, versions, source, activate
+ * (rollback), delete, and project environment variables. Each handler is
+ * a short sequence of store calls; values of environment variables are
+ * never returned.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,27 @@ store_failed(int st, const char *err, const char *what, struct resp *rs)
 	return 1;
 }
 
+/* The active version's size and creation time, as the list shows them
+ * (the console's function table); nothing when it vanished meanwhile. */
+static void
+active_details(struct app *app, const char *project,
+    const struct store_fn *fn, struct buf *b)
+{
+	struct store_version v;
+	struct fn_id id;
+	char err[ERRSTR_MAX];
+
+	if (fn->active == 0)
+		return;
+	if (name_fn_id(&id, project, strlen(project), fn->request,
+	    strlen(fn->request), fn->fn, strlen(fn->fn)) == -1 ||
+	    store_get_version(app->store, &id, fn->active, &v, err,
+	    sizeof(err)) != STORE_OK)
+		return;
+	buf_printf(b, ",\"size\":%zu,\"createdAt\":%lld", v.size,
+	    (long long)v.created_at);
+}
+
 void
 admin_list_fns(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
@@ -49,14 +71,42 @@ admin_list_fns(struct app *app, const struct route_args *a, struct req *r,
 		buf_puts(&b, ",\"fnName\":");
 		buf_json_string(&b, fns[i].fn, strlen(fns[i].fn));
 		if (fns[i].active > 0)
-			buf_printf(&b, ",\"active\":%u}", fns[i].active);
+			buf_printf(&b, ",\"active\":%u", fns[i].active);
 		else
-			buf_puts(&b, ",\"active\":null}");
+			buf_puts(&b, ",\"active\":null");
+		active_details(app, a->id.project, &fns[i], &b);
+		buf_append(&b, "}", 1);
 	}
 	buf_puts(&b, "]}");
 	response_json(rs, 200, &b);
 	buf_free(&b);
 	free(fns);
+}
+
+void
+admin_list_projects(struct app *app, const struct route_args *a,
+    struct req *r, struct resp *rs)
+{
+	struct store_project *p = NULL;
+	struct buf b = { 0 };
+	char err[ERRSTR_MAX];
+	size_t i, n = 0;
+
+	(void)a;
+	(void)r;
+	if (store_failed(store_list_projects(app->store, &p, &n, err,
+	    sizeof(err)), err, "no projects", rs))
+		return;
+	buf_puts(&b, "{\"projects\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append(&b, ",", 1);
+		buf_json_string(&b, p[i].name, strlen(p[i].name));
+	}
+	buf_puts(&b, "]}");
+	response_json(rs, 200, &b);
+	buf_free(&b);
+	free(p);
 }
 
 void

@@ -317,6 +317,16 @@ module.exports = function (req, res) {
         body = json.loads(self.out("--json", "ls", p))
         self.assertEqual(len(body["functions"]), 2)
 
+    def test_projects(self):
+        p = unique("p")
+        self.deploy_cli("%s/ra/fa" % p, src_with("a1"))
+        names = self.out("projects").splitlines()
+        self.assertIn(p, names)
+        self.assertEqual(names, sorted(names))
+        body = json.loads(self.out("--json", "projects"))
+        self.assertIn(p, body["projects"])
+        self.fnctl("projects", "extra", expect=2)
+
     # ------------------------------------------------------------ rollback, rm
 
     def test_rollback_then_invoke(self):
