@@ -195,7 +195,7 @@ static const struct {
 	{ M_UPLOADS_UNCHANGED, "fnrun_uploads_unchanged_total",
 	    "Uploads of the source already active." },
 	{ M_UPLOADS_REJECTED, "fnrun_uploads_rejected_total",
-	    "Uploads refused (syntax error, no handler, limits)." },
+	    "Uploads refused (syntax error, no handler, limits, quotas)." },
 	{ M_CACHE_HITS, "fnrun_cache_hits_total",
 	    "Bytecode found in memcached and verified." },
 	{ M_CACHE_MISSES, "fnrun_cache_misses_total",
@@ -237,7 +237,7 @@ metrics_render(struct buf *out)
 			continue;
 		total += v;
 		buf_printf(out, "fnrun_invocations_total{outcome=\"%s\"} %llu\n",
-		    outcome_code((enum outcome)i), (unsigned long long)v);
+		    outcome_label((enum outcome)i), (unsigned long long)v);
 	}
 	buf_puts(out, "# HELP fnrun_invocation_duration_seconds Time spent "
 	    "running functions.\n"
