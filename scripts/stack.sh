@@ -101,11 +101,12 @@ start_memcached() {
 # spawn_pool SOCKET PIDFILE N: the documented spawn-fcgi command line.
 # spawn-fcgi points the workers' stdout and stderr at /dev/null; its own
 # messages go to the log. The workers get this script's environment (every
-# FNRUN_* setting) and the repository as working directory.
+# FNRUN_* setting) and the repository as working directory, and the size
+# of their own pool in FNRUN_WORKERS (a project's share of it, SPEC §13).
 spawn_pool() {
 	local mode=(-M 0600)
 	is_root && mode=(-U www-data -G www-data -M 0660)
-	spawn-fcgi -s "$1" -F "$3" -P "$2" \
+	FNRUN_WORKERS=$3 spawn-fcgi -s "$1" -F "$3" -P "$2" \
 		-d "$FNRUN_ROOT" "${mode[@]}" -- "$FNRUN_WORKER_BIN" \
 		</dev/null >>"$LOG/spawn-fcgi.log" 2>&1
 }
