@@ -9,11 +9,9 @@
  */
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +19,7 @@
 
 #include "concurrency.h"
 #include "names.h"
+#include "shmfile.h"
 
 /* Two pools of the largest size scripts/config.sh allows (1024) overlap
  * while one replaces the other (scale, reload). */
@@ -49,41 +48,16 @@ static pid_t		 lockpid;	/* the process that opened lockfd */
 int
 concurrency_open(const char *path)
 {
-	struct stat	 sb;
-	void		*p;
-	int		 fd;
-
-	if (path == NULL || *path == '\0' || strlen(path) >= sizeof(file))
+	if (path == NULL || strlen(path) >= sizeof(file) ||
+	    (shm = shmfile_map(path, sizeof(*shm), MAGIC)) == NULL)
 		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		return -1;
-	if (fstat(fd, &sb) == -1 || (sb.st_size < (off_t)sizeof(*shm) &&
-	    ftruncate(fd, sizeof(*shm)) == -1)) {
-		close(fd);
-		return -1;
-	}
-	p = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-	    0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	shm = p;
 	memcpy(file, path, strlen(path) + 1);
-	/* A zero-filled new file: mark it (racing writers write the same). */
-	__atomic_store_n(&shm->magic, MAGIC, __ATOMIC_RELAXED);
 	return 0;
-}
-
-static int
-alive(int32_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 int
 concurrency_claim(void)
 {
-	int32_t	me = (int32_t)getpid(), cur;
 	int	i;
 
 	if (shm == NULL)
@@ -100,10 +74,7 @@ concurrency_claim(void)
 		lockpid = getpid();
 	}
 	for (i = 0; i < RECORDS; i++) {
-		cur = __atomic_load_n(&shm->rec[i].pid, __ATOMIC_ACQUIRE);
-		if (cur == me || ((cur == 0 || !alive(cur)) &&
-		    __atomic_compare_exchange_n(&shm->rec[i].pid, &cur, me, 0,
-		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+		if (shmfile_claim(&shm->rec[i].pid)) {
 			mine = &shm->rec[i];
 			__atomic_store_n(&mine->running, 0, __ATOMIC_RELEASE);
 			return 0;
@@ -140,7 +111,8 @@ count(const char *project, const struct record *skip)
 		    strncmp(r->project, project, sizeof(r->project)) != 0)
 			continue;
 		/* A worker killed mid-call and not yet reaped. */
-		if (alive(__atomic_load_n(&r->pid, __ATOMIC_RELAXED)))
+		if (shmfile_alive(__atomic_load_n(&r->pid,
+		    __ATOMIC_RELAXED)))
 			n++;
 	}
 	return n;
@@ -193,7 +165,7 @@ concurrency_close(void)
 	lockfd = -1;
 	mine = NULL;
 	if (shm != NULL)
-		munmap(shm, sizeof(*shm));
+		munmap(shm, sizeof(*shm));	/* mapped by shmfile_map */
 	shm = NULL;
 }
 

@@ -1,17 +1,14 @@
 /*
- * metrics.c - the shared counter file. Only __atomic operations touch the
- * mapping; a record is claimed by compare-and-swap of its pid.
+ * metrics.c - the shared counter file (shmfile.c maps it and claims a
+ * record by compare-and-swap of its pid). Only __atomic operations touch
+ * the mapping.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
+#include "shmfile.h"
 
 #define RECORDS		256
 #define MAGIC		0x666e72756e6d3031ULL	/* "fnrunm01" */
@@ -42,48 +39,20 @@ static struct record	*mine;
 int
 metrics_open(const char *path)
 {
-	struct stat sb;
-	void *p;
-	int fd;
-
-	if (path == NULL || *path == '\0')
+	if ((shm = shmfile_map(path, sizeof(*shm), MAGIC)) == NULL)
 		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		return -1;
-	if (fstat(fd, &sb) == -1 || (sb.st_size < (off_t)sizeof(*shm) &&
-	    ftruncate(fd, sizeof(*shm)) == -1)) {
-		close(fd);
-		return -1;
-	}
-	p = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	shm = p;
-	/* A zero-filled new file: mark it (racing writers write the same). */
-	__atomic_store_n(&shm->magic, MAGIC, __ATOMIC_RELAXED);
 	return 0;
-}
-
-static int
-alive(int32_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 int
 metrics_claim(void)
 {
-	int32_t me = (int32_t)getpid(), cur;
 	int i;
 
 	if (shm == NULL)
 		return -1;
 	for (i = 0; i < RECORDS; i++) {
-		cur = __atomic_load_n(&shm->rec[i].pid, __ATOMIC_ACQUIRE);
-		if (cur == me || ((cur == 0 || !alive(cur)) &&
-		    __atomic_compare_exchange_n(&shm->rec[i].pid, &cur, me, 0,
-		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+		if (shmfile_claim(&shm->rec[i].pid)) {
 			mine = &shm->rec[i];
 			__atomic_store_n(&mine->busy, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&mine->warm_count, 0, __ATOMIC_RELAXED);
@@ -145,7 +114,8 @@ metrics_capacity(unsigned *n_alive, unsigned *n_busy)
 
 	*n_alive = *n_busy = 0;
 	for (i = 0; shm != NULL && i < RECORDS; i++) {
-		if (!alive(__atomic_load_n(&shm->rec[i].pid, __ATOMIC_RELAXED)))
+		if (!shmfile_alive(__atomic_load_n(&shm->rec[i].pid,
+		    __ATOMIC_RELAXED)))
 			continue;
 		(*n_alive)++;
 		if (__atomic_load_n(&shm->rec[i].busy, __ATOMIC_RELAXED))
@@ -160,7 +130,7 @@ sum(size_t off, int live_only)
 	int i;
 
 	for (i = 0; i < RECORDS; i++) {
-		if (live_only && !alive(__atomic_load_n(&shm->rec[i].pid,
+		if (live_only && !shmfile_alive(__atomic_load_n(&shm->rec[i].pid,
 		    __ATOMIC_RELAXED)))
 			continue;
 		total += __atomic_load_n((uint64_t *)(void *)
