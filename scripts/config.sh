@@ -8,7 +8,7 @@
 # reads from its environment: FNRUN_CONFIG, FNRUN_ROOT, FNRUN_SOCKET,
 # FNRUN_MEMCACHED (and FNRUN_MEMCACHED_HOST, where the local memcached
 # listens), FNRUN_ADMIN_TOKEN_FILE, FNRUN_INVOKE_KEY_FILE,
-# FNRUN_CACHE_KEY_FILE.
+# FNRUN_CACHE_KEY_FILE, FNRUN_CONCURRENCY_FILE.
 #
 # File format: "key = value" lines; lines whose first non-blank character is
 # "#" are comments; blank lines are ignored. An unknown key, a malformed line
@@ -28,6 +28,8 @@ FNRUN_CONFIG_KEYS=(
 	log_max_entries response_headers_max response_header_bytes_max
 	warm_max_count warm_max_mb warm_max_calls
 	worker_max_requests worker_max_rss_mb
+	project_max_concurrency project_max_functions function_max_versions
+	project_max_env_vars env_value_max_bytes project_max_store_bytes
 	nginx_worker_connections client_header_timeout_s client_body_timeout_s
 	send_timeout_s keepalive_timeout_s ip_max_requests
 	worker_bin
@@ -57,6 +59,12 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[warm_max_calls]=10000
 	[worker_max_requests]=0
 	[worker_max_rss_mb]=0
+	[project_max_concurrency]=0
+	[project_max_functions]=1000
+	[function_max_versions]=100
+	[project_max_env_vars]=100
+	[env_value_max_bytes]=8192
+	[project_max_store_bytes]=67108864
 	[nginx_worker_connections]=4096
 	[client_header_timeout_s]=10
 	[client_body_timeout_s]=10
@@ -239,6 +247,12 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_LOG_MAX_ENTRIES 1 1000000
 	fnrun_config_int FNRUN_RESPONSE_HEADERS_MAX 1 120
 	fnrun_config_int FNRUN_RESPONSE_HEADER_BYTES_MAX 1 1073741824
+	fnrun_config_int FNRUN_PROJECT_MAX_CONCURRENCY 0 1024
+	fnrun_config_int FNRUN_PROJECT_MAX_FUNCTIONS 1 4294967295
+	fnrun_config_int FNRUN_FUNCTION_MAX_VERSIONS 1 4294967295
+	fnrun_config_int FNRUN_PROJECT_MAX_ENV_VARS 1 4294967295
+	fnrun_config_int FNRUN_ENV_VALUE_MAX_BYTES 1 1073741824
+	fnrun_config_int FNRUN_PROJECT_MAX_STORE_BYTES 1 549755813888
 	fnrun_config_int FNRUN_NGINX_WORKER_CONNECTIONS 64 1048576
 	fnrun_config_int FNRUN_CLIENT_HEADER_TIMEOUT_S 1 3600
 	fnrun_config_int FNRUN_CLIENT_BODY_TIMEOUT_S 1 3600
@@ -266,6 +280,8 @@ fnrun_config_validate() {
 	FNRUN_WORKER_LOG=$FNRUN_STATE_DIR/log/worker.log
 	# Counters every worker maps (GET /metrics).
 	FNRUN_METRICS_FILE=$FNRUN_STATE_DIR/run/metrics
+	# Invocations running per project, shared by every worker (SPEC §13).
+	FNRUN_CONCURRENCY_FILE=$FNRUN_STATE_DIR/run/concurrency
 	# One JSON line per invocation (project, fn, version, status, ms, ...).
 	FNRUN_INVOCATION_LOG=$FNRUN_STATE_DIR/log/invocations.log
 }
@@ -279,3 +295,4 @@ unset fnrun_key
 export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED FNRUN_MEMCACHED_HOST
 export FNRUN_ADMIN_TOKEN_FILE FNRUN_INVOKE_KEY_FILE FNRUN_CACHE_KEY_FILE
 export FNRUN_WORKER_LOG FNRUN_METRICS_FILE FNRUN_INVOCATION_LOG
+export FNRUN_CONCURRENCY_FILE

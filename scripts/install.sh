@@ -345,6 +345,7 @@ FNRUN_CACHE_KEY_FILE=$SECRETS/cache_key
 FNRUN_WORKER_LOG=$LOGDIR/worker.log
 FNRUN_INVOCATION_LOG=$LOGDIR/invocations.log
 FNRUN_METRICS_FILE=$RUNDIR/metrics
+FNRUN_CONCURRENCY_FILE=$RUNDIR/concurrency
 # The pool (fnrun-pool): the socket nginx connects to (also in the nginx
 # site), spawn-fcgi's pid file, the users.
 FNRUN_SOCKET=$RUNDIR/fnrun.sock

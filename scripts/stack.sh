@@ -114,8 +114,9 @@ start_memcached() {
 # spawn-fcgi points the workers' stdout and stderr at /dev/null; its own
 # messages go to the log. The workers get this script's environment (every
 # FNRUN_* setting, fcgi_allow included: the worker hands it to libfcgi) and
-# the repository as working directory. On a pool, SOCKET is fcgi_listen's
-# host:port and spawn-fcgi listens on TCP instead.
+# the repository as working directory, and the size of their own pool in
+# FNRUN_WORKERS (a project's share of it, SPEC §13). On a pool, SOCKET is
+# fcgi_listen's host:port and spawn-fcgi listens on TCP instead.
 spawn_pool() {
 	local where=(-s "$1") mode=(-M 0600)
 	is_root && mode=(-U www-data -G www-data -M 0660)
@@ -123,7 +124,7 @@ spawn_pool() {
 		where=(-a "${1%:*}" -p "${1##*:}")
 		mode=()
 	fi
-	spawn-fcgi "${where[@]}" -F "$3" -P "$2" \
+	FNRUN_WORKERS=$3 spawn-fcgi "${where[@]}" -F "$3" -P "$2" \
 		-d "$FNRUN_ROOT" "${mode[@]}" -- "$FNRUN_WORKER_BIN" \
 		</dev/null >>"$LOG/spawn-fcgi.log" 2>&1
 }

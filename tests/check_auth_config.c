@@ -138,6 +138,49 @@ START_TEST(test_config_set_known)
 }
 END_TEST
 
+/* SPEC §13: half the workers rounded up, or the setting (above the
+ * workers it never binds); quotas are positive integers. */
+START_TEST(test_config_tenants)
+{
+	struct config	 cfg;
+	char		 err[256];
+	static const unsigned want[][3] = {
+		/* workers, project_max_concurrency, effective */
+		{ 1, 0, 1 }, { 2, 0, 1 }, { 3, 0, 2 }, { 4, 0, 2 }, { 5, 0, 3 },
+		{ 4, 1, 1 }, { 4, 3, 3 }, { 4, 4, 4 }, { 4, 9, 9 }, { 1, 2, 2 },
+	};
+	size_t		 i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char w[16], c[16];
+
+		snprintf(w, sizeof(w), "%u", want[i][0]);
+		snprintf(c, sizeof(c), "%u", want[i][1]);
+		ck_assert_int_eq(config_set(&cfg, "workers", w, err,
+		    sizeof(err)), 0);
+		ck_assert_int_eq(config_set(&cfg, "project_max_concurrency", c,
+		    err, sizeof(err)), 0);
+		ck_assert_uint_eq(config_project_concurrency(&cfg), want[i][2]);
+	}
+	ck_assert_int_eq(config_set(&cfg, "workers", "0", err, sizeof(err)),
+	    -1);
+	ck_assert_int_eq(config_set(&cfg, "project_max_functions", "3", err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.project_max_functions, 3);
+	ck_assert_int_eq(config_set(&cfg, "project_max_store_bytes", "4096",
+	    err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.project_max_store_bytes, 4096);
+	ck_assert_int_eq(config_set(&cfg, "env_value_max_bytes", "64", err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.env_value_max_bytes, 64);
+	ck_assert_int_eq(config_set(&cfg, "function_max_versions", "0", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(config_set(&cfg, "project_max_env_vars", "x", err,
+	    sizeof(err)), -1);
+}
+END_TEST
+
 START_TEST(test_config_set_unknown)
 {
 	struct config	 cfg;
@@ -461,6 +504,7 @@ auth_config_suite(void)
 	tcase_add_test(tc, test_config_load_missing_secret);
 	tcase_add_test(tc, test_config_load_default_above_max);
 	tcase_add_test(tc, test_config_load_bad_file);
+	tcase_add_test(tc, test_config_tenants);
 	suite_add_tcase(s, tc);
 	return s;
 }

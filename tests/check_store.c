@@ -1391,6 +1391,292 @@ START_TEST(test_crash_env_written)
 }
 END_TEST
 
+/* ---- quotas (SPEC §13) ---- */
+
+static void
+set_quotas(unsigned functions, unsigned versions, unsigned env_vars,
+    size_t env_value_bytes, uint64_t store_bytes)
+{
+	struct store_quotas	q = { functions, versions, env_vars,
+				    env_value_bytes, store_bytes };
+
+	store_set_quotas(st, &q);
+}
+
+/* Writes src expecting want (STORE_OK or STORE_QUOTA); the version. */
+static unsigned
+put_rc(const struct fn_id *id, const char *src, int activate, int want)
+{
+	struct store_version	v;
+	int			rc;
+
+	memset(&v, 0, sizeof(v));
+	err[0] = '\0';
+	rc = store_write_version(st, id, src, strlen(src), NULL, activate, &v,
+	    NULL, err, sizeof(err));
+	ck_assert_msg(rc == want, "store_write_version: %d, want %d: %s", rc,
+	    want, err);
+	if (want == STORE_QUOTA)
+		ck_assert_msg(err[0] != '\0', "a refusal says why");
+	return v.version;
+}
+
+/* The versions id keeps, as "1,2,3", and its active version. */
+static void
+assert_kept(const struct fn_id *id, const char *want,
+    unsigned want_active)
+{
+	struct store_version	*list = NULL;
+	char			 got[256] = "";
+	size_t			 n = 0, i;
+	unsigned		 active = 0;
+
+	ck_assert_int_eq(store_list_versions(st, id, &list, &n, &active, err,
+	    sizeof(err)), STORE_OK);
+	for (i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u",
+		    i > 0 ? "," : "", list[i].version);
+	free(list);
+	ck_assert_str_eq(got, want);
+	ck_assert_uint_eq(active, want_active);
+}
+
+static struct store_usage
+usage_of(const char *project)
+{
+	struct store_usage	u;
+
+	ck_assert_int_eq(store_project_usage(st, project, &u, err,
+	    sizeof(err)), STORE_OK);
+	return u;
+}
+
+START_TEST(test_quota_functions)
+{
+	struct fn_id	f1 = mkid("p1", "r1", "f1"), f2 = mkid("p1", "r2", "f2");
+	struct fn_id	f3 = mkid("p1", "r1", "f3"), o = mkid("p2", "r1", "f1");
+
+	set_quotas(2, 0, 0, 0, 0);
+	put_rc(&f1, "a", 1, STORE_OK);
+	put_rc(&f2, "b", 1, STORE_OK);
+	/* limit + 1: refused, and nothing of it exists. */
+	put_rc(&f3, "c", 1, STORE_QUOTA);
+	ck_assert_int_eq(count_entries("p1/r1"), 1);
+	ck_assert_int_eq(count_entries(".tmp"), 0);
+	/* Existing functions take new versions; other projects are apart. */
+	put_rc(&f1, "a2", 1, STORE_OK);
+	put_rc(&o, "x", 1, STORE_OK);
+	ck_assert_uint_eq(usage_of("p1").functions, 2);
+	ck_assert_int_eq(store_delete_fn(st, &f2, err, sizeof(err)),
+	    STORE_OK);
+	put_rc(&f3, "c", 1, STORE_OK);
+	ck_assert_uint_eq(usage_of("p1").functions, 2);
+}
+END_TEST
+
+START_TEST(test_quota_versions_pruned)
+{
+	struct fn_id	id = mkid("p1", "r1", "f");
+	char		src[32];
+	unsigned	i;
+
+	set_quotas(0, 3, 0, 0, 0);
+	for (i = 1; i <= 5; i++) {
+		snprintf(src, sizeof(src), "v%u", i);
+		ck_assert_uint_eq(put_rc(&id, src, 1, STORE_OK), i);
+	}
+	assert_kept(&id, "3,4,5", 5);
+	assert_source(&id, 5, "v5");
+	ck_assert_int_eq(count_entries(".trash"), 0);
+	/* The active version is never removed: roll back to the oldest,
+	 * then store without activating. */
+	ck_assert_int_eq(store_set_active(st, &id, 3, err, sizeof(err)),
+	    STORE_OK);
+	put_rc(&id, "v6", 0, STORE_OK);
+	assert_kept(&id, "3,5,6", 3);
+	/* Activating the new one frees the old active one. */
+	put_rc(&id, "v7", 1, STORE_OK);
+	assert_kept(&id, "5,6,7", 7);
+	ck_assert_uint_eq(usage_of("p1").versions_max, 3);
+
+	/* With one version kept, an upload that would not be active has
+	 * nothing it may replace: refused, nothing stored. */
+	set_quotas(0, 1, 0, 0, 0);
+	put_rc(&id, "v8", 1, STORE_OK);
+	assert_kept(&id, "8", 8);
+	put_rc(&id, "v9", 0, STORE_QUOTA);
+	assert_kept(&id, "8", 8);
+	ck_assert_int_eq(count_entries(".tmp"), 0);
+	ck_assert_int_eq(count_entries("p1/r1/f/versions"), 1);
+}
+END_TEST
+
+START_TEST(test_quota_env)
+{
+	set_quotas(0, 0, 2, 8, 0);
+	ck_assert_int_eq(store_env_set(st, "p1", "A", "12345678", 8, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "p1", "B", "123456789", 9, err,
+	    sizeof(err)), STORE_QUOTA);
+	ck_assert_int_eq(store_env_set(st, "p1", "B", "b", 1, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "p1", "C", "c", 1, err,
+	    sizeof(err)), STORE_QUOTA);
+	ck_assert_int_eq(count_entries("p1/.env"), 2);
+	ck_assert_int_eq(count_entries(".tmp"), 0);
+	/* Replacing a variable at the limit is no new variable. */
+	ck_assert_int_eq(store_env_set(st, "p1", "A", "new", 3, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_uint_eq(usage_of("p1").env_vars, 2);
+	ck_assert_uint_eq(usage_of("p1").env_value_max, 3);
+	ck_assert_int_eq(store_env_unset(st, "p1", "B", err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "p1", "C", "c", 1, err,
+	    sizeof(err)), STORE_OK);
+	/* A value too large is refused before the project exists. */
+	ck_assert_int_eq(store_env_set(st, "p9", "A", "123456789", 9, err,
+	    sizeof(err)), STORE_QUOTA);
+	ck_assert_int_eq(count_entries("p9"), -1);
+}
+END_TEST
+
+START_TEST(test_quota_store_bytes)
+{
+	struct fn_id		f1 = mkid("p1", "r1", "f1");
+	struct fn_id		f2 = mkid("p1", "r1", "f2");
+	struct store_usage	u;
+	char			s60[61], s10[11], s11[12];
+
+	memset(s60, 'a', 60);
+	s60[60] = '\0';
+	memset(s11, 'b', 11);
+	s11[11] = '\0';
+	memset(s10, 'c', 10);
+	s10[10] = '\0';
+	set_quotas(0, 0, 0, 0, 100);
+	put_rc(&f1, s60, 1, STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "p1", "A", s60, 30, err,
+	    sizeof(err)), STORE_OK);
+	/* 60 + 30 + 11 > 100: refused; 10 fits exactly. */
+	put_rc(&f2, s11, 1, STORE_QUOTA);
+	ck_assert_int_eq(count_entries("p1/r1"), 1);
+	put_rc(&f2, s10, 1, STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "p1", "A", s60, 31, err,
+	    sizeof(err)), STORE_QUOTA);
+	ck_assert_int_eq(store_env_set(st, "p1", "B", "x", 1, err,
+	    sizeof(err)), STORE_QUOTA);
+	ck_assert_int_eq(store_env_set(st, "p1", "A", s60, 29, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_env_set(st, "p1", "B", "x", 1, err,
+	    sizeof(err)), STORE_OK);
+	u = usage_of("p1");
+	ck_assert_uint_eq(u.functions, 2);
+	ck_assert_uint_eq(u.versions_max, 1);
+	ck_assert_uint_eq(u.env_vars, 2);
+	ck_assert_uint_eq(u.env_value_max, 29);
+	ck_assert_uint_eq(u.store_bytes, 100);
+	/* A source larger than the whole quota never gets a lock. */
+	put_rc(&f1, "x", 1, STORE_QUOTA);
+
+	/* Pruning frees what the new version needs. */
+	set_quotas(0, 2, 0, 0, 100);
+	ck_assert_int_eq(store_delete_fn(st, &f2, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_int_eq(store_env_unset(st, "p1", "A", err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_int_eq(store_env_unset(st, "p1", "B", err, sizeof(err)),
+	    STORE_OK);
+	s60[40] = '\0';
+	put_rc(&f1, s60, 1, STORE_OK);		/* 60 + 40 */
+	s60[39] = 'z';
+	put_rc(&f1, s60, 1, STORE_OK);		/* 40 + 40, the 60 pruned */
+	assert_kept(&f1, "2,3", 3);
+	ck_assert_uint_eq(usage_of("p1").store_bytes, 80);
+	/* An unknown project holds nothing. */
+	u = usage_of("nobody");
+	ck_assert_uint_eq(u.functions + u.env_vars + u.store_bytes, 0);
+}
+END_TEST
+
+START_TEST(test_project_limits)
+{
+	struct store_project_limits	l = { 3 };
+	char				path[PATH_MAX * 2];
+
+	l.concurrency = 9;
+	ck_assert_int_eq(store_project_limits_get(st, "p1", &l, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_uint_eq(l.concurrency, 0);
+	l.concurrency = 3;
+	ck_assert_int_eq(store_project_limits_set(st, "p1", &l, err,
+	    sizeof(err)), STORE_OK);
+	l.concurrency = 0;
+	ck_assert_int_eq(store_project_limits_get(st, "p1", &l, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_uint_eq(l.concurrency, 3);
+	ck_assert_int_eq(count_entries(".tmp"), 0);
+	l.concurrency = 0;
+	ck_assert_int_eq(store_project_limits_set(st, "p1", &l, err,
+	    sizeof(err)), STORE_OK);
+	l.concurrency = 7;
+	ck_assert_int_eq(store_project_limits_get(st, "p1", &l, err,
+	    sizeof(err)), STORE_OK);
+	ck_assert_uint_eq(l.concurrency, 0);
+	/* Hostile files: malformed, or a symlink, never read as limits. */
+	write_file("p1/.limits", "concurrency=0\n", 14);
+	ck_assert_int_eq(store_project_limits_get(st, "p1", &l, err,
+	    sizeof(err)), STORE_ERROR);
+	write_file("p1/.limits", "concurrency=2", 13);
+	ck_assert_int_eq(store_project_limits_get(st, "p1", &l, err,
+	    sizeof(err)), STORE_ERROR);
+	snprintf(path, sizeof(path), "%s/p1/.limits", root);
+	ck_assert_int_eq(unlink(path), 0);
+	write_file("elsewhere", "concurrency=5\n", 14);
+	ck_assert_int_eq(symlink("../elsewhere", path), 0);
+	ck_assert_int_eq(store_project_limits_get(st, "p1", &l, err,
+	    sizeof(err)), STORE_ERROR);
+	ck_assert_int_eq(store_project_limits_get(st, "..", &l, err,
+	    sizeof(err)), STORE_ERROR);
+}
+END_TEST
+
+/* Concurrent uploads of one function under a quota of versions: all
+ * succeed, and what is kept is the newest, the last one active. */
+static int
+write_pruned(int i)
+{
+	struct store_quotas	q = { 0, 3, 0, 0, 0 };
+	struct store		*s;
+	struct store_version	 v;
+	struct fn_id		 id;
+	char			 e[256], src[256];
+	int			 rc;
+
+	if ((s = store_open(root, e, sizeof(e))) == NULL)
+		return 2;
+	store_set_quotas(s, &q);
+	name_fn_id(&id, "p1", 2, "r1", 2, "f", 1);
+	child_source(src, sizeof(src), i);
+	rc = store_write_version(s, &id, src, strlen(src), NULL, 1, &v, NULL,
+	    e, sizeof(e));
+	store_close(s);
+	return rc == STORE_OK ? 0 : 1;
+}
+
+START_TEST(test_concurrent_pruning)
+{
+	struct fn_id	id = mkid("p1", "r1", "f");
+	char		want[32];
+
+	run_children(NPROC, write_pruned);
+	snprintf(want, sizeof(want), "%d,%d,%d", NPROC - 2, NPROC - 1, NPROC);
+	assert_kept(&id, want, NPROC);
+	ck_assert_int_eq(count_entries("p1/r1/f/versions"), 3);
+	ck_assert_int_eq(count_entries(".tmp"), 0);
+	ck_assert_int_eq(count_entries(".trash"), 0);
+}
+END_TEST
+
 /* ---- fs_open_beneath, both ways ---- */
 
 /* Opens path beneath root with flags the way this tcase resolves; returns
@@ -1494,6 +1780,11 @@ add_cases(Suite *s, const char *how, void (*setup_fn)(void))
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_open_sweeps_old_leftovers);
 	tcase_add_test(tc, test_open_beneath);
+	tcase_add_test(tc, test_quota_functions);
+	tcase_add_test(tc, test_quota_versions_pruned);
+	tcase_add_test(tc, test_quota_env);
+	tcase_add_test(tc, test_quota_store_bytes);
+	tcase_add_test(tc, test_project_limits);
 	suite_add_tcase(s, tc);
 
 	snprintf(name, sizeof(name), "concurrency-%s", how);
@@ -1505,6 +1796,7 @@ add_cases(Suite *s, const char *how, void (*setup_fn)(void))
 	tcase_add_test(tc, test_concurrent_same_source);
 	tcase_add_test(tc, test_concurrent_write_delete);
 	tcase_add_test(tc, test_concurrent_threads);
+	tcase_add_test(tc, test_concurrent_pruning);
 	suite_add_tcase(s, tc);
 
 	snprintf(name, sizeof(name), "crash-%s", how);

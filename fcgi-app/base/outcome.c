@@ -7,9 +7,10 @@ static const struct {
 	const char	*code;
 	int		 status;
 	int		 invocation;
+	const char	*label;
 } table[OUT_COUNT] = {
-#define OUTCOME_ROW(name, code, status, invocation) \
-	[OUT_##name] = { code, status, invocation },
+#define OUTCOME_ROW(name, code, status, invocation, label) \
+	[OUT_##name] = { code, status, invocation, label },
 	OUTCOME_TABLE(OUTCOME_ROW)
 #undef OUTCOME_ROW
 };
@@ -18,6 +19,14 @@ const char *
 outcome_code(enum outcome o)
 {
 	return (unsigned)o < OUT_COUNT ? table[o].code : "internal";
+}
+
+const char *
+outcome_label(enum outcome o)
+{
+	if ((unsigned)o >= OUT_COUNT)
+		return "internal";
+	return table[o].label != NULL ? table[o].label : table[o].code;
 }
 
 int

@@ -1,6 +1,6 @@
 /*
  * handlers.h - the use cases the router dispatches to, one file each:
- * upload.c, invoke.c, admin.c (management, SPEC §7) and health.c.
+ * upload.c, invoke.c, admin.c (management, SPEC §7, §13) and health.c.
  */
 #ifndef FNRUN_HANDLERS_H
 #define FNRUN_HANDLERS_H
@@ -31,6 +31,10 @@ void	admin_env_unset(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	admin_env_list(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
+void	admin_project(struct app *, const struct route_args *, struct req *,
+	    struct resp *);
+void	admin_project_limits(struct app *, const struct route_args *,
+	    struct req *, struct resp *);
 void	health_check(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	health_metrics(struct app *, const struct route_args *, struct req *,

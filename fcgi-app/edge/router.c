@@ -55,6 +55,9 @@ static const struct route routes[] = {
 	    admin_env_set },
 	{ "DELETE", { "projects", ":p", "env", ":e" }, NEEDS_ADMIN_TOKEN,
 	    admin_env_unset },
+	{ "GET", { "projects", ":p" }, NEEDS_ADMIN_TOKEN, admin_project },
+	{ "PUT", { "projects", ":p", "limits" }, NEEDS_ADMIN_TOKEN,
+	    admin_project_limits },
 };
 
 /* The raw path is the pattern's segments joined by "/", byte for byte

@@ -1,7 +1,7 @@
 /*
  * config.c - defaults, the config file, FNRUN_* environment overrides and
  * the secret files, into one struct config. The scripts read the same file
- * (scripts/config.sh); keys the worker does not use (port, workers, ...)
+ * (scripts/config.sh); keys the worker does not use (port, listen, ...)
  * are accepted and ignored here.
  */
 #include <ctype.h>
@@ -59,10 +59,18 @@ static const struct setting settings[] = {
 	S("warm_max_count", K_UINT0, warm_max_count, "1000"),
 	S("warm_max_mb", K_UINT0, warm_max_mb, "256"),
 	S("warm_max_calls", K_UINT, warm_max_calls, "10000"),
+	S("workers", K_UINT, workers, "4"),
+	S("concurrency_file", K_STR, concurrency_file, ""),
+	S("project_max_concurrency", K_UINT0, project_max_concurrency, "0"),
+	S("project_max_functions", K_UINT, project_max_functions, "1000"),
+	S("function_max_versions", K_UINT, function_max_versions, "100"),
+	S("project_max_env_vars", K_UINT, project_max_env_vars, "100"),
+	S("env_value_max_bytes", K_SIZE, env_value_max_bytes, "8192"),
+	S("project_max_store_bytes", K_SIZE, project_max_store_bytes,
+	    "67108864"),
 	{ "state_dir", K_IGNORED, 0, 0, NULL },
 	{ "listen", K_IGNORED, 0, 0, NULL },
 	{ "port", K_IGNORED, 0, 0, NULL },
-	{ "workers", K_IGNORED, 0, 0, NULL },
 	{ "memcached_port", K_IGNORED, 0, 0, NULL },
 	{ "worker_bin", K_IGNORED, 0, 0, NULL },
 	{ "socket", K_IGNORED, 0, 0, NULL },
@@ -200,6 +208,16 @@ read_secret(char *field, size_t len, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+unsigned
+config_project_concurrency(const struct config *cfg)
+{
+	unsigned	workers = cfg->workers > 0 ? cfg->workers : 1;
+
+	/* Set above the workers, it never binds: no limit. */
+	return cfg->project_max_concurrency == 0 ? (workers + 1) / 2 :
+	    cfg->project_max_concurrency;
 }
 
 int

@@ -36,6 +36,15 @@ struct config {
 	unsigned	warm_max_count;		/* warm heaps per worker */
 	unsigned	warm_max_mb;		/* their total heap size */
 	unsigned	warm_max_calls;		/* calls before a heap is renewed */
+	/* SPEC §13: tenants. */
+	unsigned	workers;		/* of this pool (spawn-fcgi -F) */
+	char		concurrency_file[4096];	/* "": not counted */
+	unsigned	project_max_concurrency; /* 0: half the workers */
+	unsigned	project_max_functions;
+	unsigned	function_max_versions;
+	unsigned	project_max_env_vars;
+	size_t		env_value_max_bytes;
+	size_t		project_max_store_bytes;
 };
 
 /* Fills cfg from defaults, then the file named by $FNRUN_CONFIG (default
@@ -48,5 +57,10 @@ int	config_load(struct config *cfg, char *err, size_t errlen);
  * Returns 0, or -1 for an unknown key or a bad value (err filled). */
 int	config_set(struct config *cfg, const char *key, const char *value,
 	    char *err, size_t errlen);
+
+/* SPEC §13: invocations one project may run at once across the pool when
+ * it asks for nothing else: project_max_concurrency, or half the workers
+ * rounded up when that is 0 (at or above the workers: no limit). */
+unsigned	config_project_concurrency(const struct config *cfg);
 
 #endif

@@ -1,11 +1,13 @@
 /*
  * guard.c - wires watchdog.c and sandbox.c's fatal hook to the emergency
  * answers of fcgi.c. Both exits use their own status (worker.h) so the
- * supervisor restarts at once and its log says why.
+ * supervisor restarts at once and its log says why, and both give back
+ * the project's concurrency slot first.
  */
 #include <string.h>
 #include <unistd.h>
 
+#include "concurrency.h"
 #include "fcgi.h"
 #include "guard.h"
 #include "metrics.h"
@@ -20,6 +22,9 @@ on_expire(void)
 	static const char msg[] = "fnrun: hard deadline passed: answered 504, "
 	    "worker exits to be replaced\n";
 
+	/* Released before the answer: the caller's next call must find the
+	 * slot free. */
+	concurrency_release();
 	fcgi_emergency_send(FCGI_EMERGENCY_TIMEOUT);
 	metrics_add(M_HARD_KILLS, 1);
 	metrics_invocation(OUT_TIMEOUT, 0);
@@ -33,6 +38,7 @@ on_fatal(const char *why)
 	static const char msg[] = "fnrun: Duktape fatal error: ";
 
 	watchdog_disarm();
+	concurrency_release();
 	fcgi_emergency_send(FCGI_EMERGENCY_FATAL);
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	(void)!write(STDERR_FILENO, why, strlen(why));

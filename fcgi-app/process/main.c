@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "concurrency.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -37,6 +38,12 @@ main(int argc, char **argv)
 		close(fd);
 	}
 	(void)metrics_open(app.cfg.metrics_file);
+	/* Mapped here too, so that each slot's supervisor frees what a dead
+	 * worker was running (SPEC §13). */
+	if (app.cfg.concurrency_file[0] != '\0' &&
+	    concurrency_open(app.cfg.concurrency_file) == -1)
+		log_warn("concurrency file %s: projects are not limited",
+		    app.cfg.concurrency_file);
 	/* In-flight invocations may run to their hard bound before exiting. */
 	drain_ms = app.cfg.timeout_max_ms + app.cfg.hard_grace_ms + 2000;
 	return supervisor_run(worker_main, &app, drain_ms);

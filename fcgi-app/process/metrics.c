@@ -1,17 +1,14 @@
 /*
- * metrics.c - the shared counter file. Only __atomic operations touch the
- * mapping; a record is claimed by compare-and-swap of its pid.
+ * metrics.c - the shared counter file (shmfile.c maps it and claims a
+ * record by compare-and-swap of its pid). Only __atomic operations touch
+ * the mapping.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
+#include "shmfile.h"
 
 #define RECORDS		256
 #define MAGIC		0x666e72756e6d3031ULL	/* "fnrunm01" */
@@ -44,68 +41,20 @@ static struct record	*mine;
 int
 metrics_open(const char *path)
 {
-	struct stat sb;
-	void *p;
-	int fd;
-
-	if (path == NULL || *path == '\0')
+	if ((shm = shmfile_map(path, sizeof(*shm), MAGIC)) == NULL)
 		return -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		return -1;
-	if (fstat(fd, &sb) == -1 || (sb.st_size < (off_t)sizeof(*shm) &&
-	    ftruncate(fd, sizeof(*shm)) == -1)) {
-		close(fd);
-		return -1;
-	}
-	p = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	shm = p;
-	/* A zero-filled new file: mark it (racing writers write the same). */
-	__atomic_store_n(&shm->magic, MAGIC, __ATOMIC_RELAXED);
 	return 0;
-}
-
-/* A worker that exited but was not yet reaped by its slot is a zombie:
- * kill(pid, 0) still succeeds on it, yet it serves nothing and its record
- * is free to take over. */
-static int
-alive(int32_t pid)
-{
-	char path[32], stat[256], *paren;
-	ssize_t n;
-	int fd;
-
-	if (pid <= 0 || (kill(pid, 0) == -1 && errno != EPERM))
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 1;
-	n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	stat[n] = '\0';
-	/* "pid (comm) S ...": the state follows the last ')'. */
-	if ((paren = strrchr(stat, ')')) == NULL || paren[1] != ' ')
-		return 1;
-	return paren[2] != 'Z';
 }
 
 int
 metrics_claim(void)
 {
-	int32_t me = (int32_t)getpid(), cur;
 	int i;
 
 	if (shm == NULL)
 		return -1;
 	for (i = 0; i < RECORDS; i++) {
-		cur = __atomic_load_n(&shm->rec[i].pid, __ATOMIC_ACQUIRE);
-		if (cur == me || ((cur == 0 || !alive(cur)) &&
-		    __atomic_compare_exchange_n(&shm->rec[i].pid, &cur, me, 0,
-		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+		if (shmfile_claim(&shm->rec[i].pid)) {
 			mine = &shm->rec[i];
 			__atomic_store_n(&mine->busy, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&mine->warm_count, 0, __ATOMIC_RELAXED);
@@ -167,7 +116,8 @@ metrics_capacity(unsigned *n_alive, unsigned *n_busy)
 
 	*n_alive = *n_busy = 0;
 	for (i = 0; shm != NULL && i < RECORDS; i++) {
-		if (!alive(__atomic_load_n(&shm->rec[i].pid, __ATOMIC_RELAXED)))
+		if (!shmfile_alive(__atomic_load_n(&shm->rec[i].pid,
+		    __ATOMIC_RELAXED)))
 			continue;
 		(*n_alive)++;
 		if (__atomic_load_n(&shm->rec[i].busy, __ATOMIC_RELAXED))
@@ -182,7 +132,7 @@ sum(size_t off, int live_only)
 	int i;
 
 	for (i = 0; i < RECORDS; i++) {
-		if (live_only && !alive(__atomic_load_n(&shm->rec[i].pid,
+		if (live_only && !shmfile_alive(__atomic_load_n(&shm->rec[i].pid,
 		    __ATOMIC_RELAXED)))
 			continue;
 		total += __atomic_load_n((uint64_t *)(void *)
@@ -217,7 +167,7 @@ static const struct {
 	{ M_UPLOADS_UNCHANGED, "fnrun_uploads_unchanged_total",
 	    "Uploads of the source already active." },
 	{ M_UPLOADS_REJECTED, "fnrun_uploads_rejected_total",
-	    "Uploads refused (syntax error, no handler, limits)." },
+	    "Uploads refused (syntax error, no handler, limits, quotas)." },
 	{ M_CACHE_HITS, "fnrun_cache_hits_total",
 	    "Bytecode found in memcached and verified." },
 	{ M_CACHE_MISSES, "fnrun_cache_misses_total",
@@ -259,7 +209,7 @@ metrics_render(struct buf *out)
 			continue;
 		total += v;
 		buf_printf(out, "fnrun_invocations_total{outcome=\"%s\"} %llu\n",
-		    outcome_code((enum outcome)i), (unsigned long long)v);
+		    outcome_label((enum outcome)i), (unsigned long long)v);
 	}
 	buf_puts(out, "# HELP fnrun_invocation_duration_seconds Time spent "
 	    "running functions.\n"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "concurrency.h"
 #include "log.h"
 #include "metrics.h"
 #include "supervisor.h"
@@ -119,6 +120,9 @@ supervisor_run(int (*child_main)(void *), void *arg, unsigned drain_ms)
 			if (pid != child)
 				continue;
 			describe(pid, status);
+			/* Killed mid-call (kill -9, a crash): its project's
+			 * slot is free now, not when its pid is reused. */
+			concurrency_reap(pid);
 			metrics_add(M_WORKER_RESTARTS, 1);
 			child = -1;
 			/* Deliberate exits (hard deadline, engine fatal) and

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "concurrency.h"
 #include "fcgi.h"
 #include "guard.h"
 #include "hotset.h"
@@ -157,6 +158,12 @@ worker_main(void *arg)
 		log_warnx("store: %s", err);
 		return 1;
 	}
+	store_set_quotas(app->store, &(struct store_quotas){
+	    .functions = app->cfg.project_max_functions,
+	    .versions = app->cfg.function_max_versions,
+	    .env_vars = app->cfg.project_max_env_vars,
+	    .env_value_bytes = app->cfg.env_value_max_bytes,
+	    .store_bytes = app->cfg.project_max_store_bytes });
 	/* memcached is optional: without a client every lookup is a miss. */
 	if ((app->cache = cache_open(app->cfg.memcached,
 	    app->cfg.cache_key)) == NULL)
@@ -175,6 +182,9 @@ worker_main(void *arg)
 	}
 	guard_init();
 	(void)metrics_claim();
+	if (app->cfg.concurrency_file[0] != '\0' && concurrency_claim() == -1)
+		log_warnx("no concurrency record: this worker's invocations "
+		    "are not counted");
 	if (log_invocation_open(app->cfg.invocation_log) == -1)
 		log_warn("invocation log %s", app->cfg.invocation_log);
 	while (wait_for_connection(&waitmask) == 0) {

@@ -1,10 +1,11 @@
 /*
  * store.c - the store handle and the functions' versions (SPEC §8): the
  * layout of store.h under <project>/<request>/<fn>, version claims, the
- * active pointer, the per-function lock (fn_lock) and delete (one rename
- * into .trash). Project settings are store_project.c's; every file
- * operation goes through store_fs.c, and the meta/active bytes are parsed
- * by store_format.c.
+ * active pointer, the per-function lock (fn_lock), delete (one rename
+ * into .trash), and what the functions of a project hold against its
+ * quotas (SPEC §13), with the pruning of versions beyond them. Project
+ * settings are store_project.c's; every file operation goes through
+ * store_fs.c, and the meta/active bytes are parsed by store_format.c.
  *
  * Readers take no lock; writers of one function serialise the version
  * claim and the active pointer with flock() on its .lock file. This file
@@ -179,27 +180,16 @@ fn_lock(struct store *st, const struct fn_id *id, int create, int *reqfd,
 		rc = fn_open(st, id, create, &rfd, &ffd, err, errlen);
 		if (rc != STORE_OK)
 			goto out;
-		rc = STORE_ERROR;
-		lfd = openat(ffd, LOCK_FILE, O_RDONLY | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, FILE_MODE);
-		if (lfd == -1 && errno == ENOENT) {
+		rc = fs_lock_file(ffd, LOCK_FILE, FILE_MODE, &lfd, err, errlen);
+		if (rc == STORE_NOT_FOUND) {
 			/* Deleted and already being removed: start again. */
 			fs_close(&ffd);
 			fs_close(&rfd);
 			continue;
 		}
-		if (lfd == -1) {
-			fs_seterr(err, errlen, "open %s: %s", LOCK_FILE,
-			    strerror(errno));
+		if (rc != STORE_OK)
 			goto out;
-		}
-		while (flock(lfd, LOCK_EX) == -1) {
-			if (errno != EINTR) {
-				fs_seterr(err, errlen, "flock: %s",
-				    strerror(errno));
-				goto out;
-			}
-		}
+		rc = STORE_ERROR;
 		if (fstat(ffd, &held) == -1) {
 			fs_seterr(err, errlen, "fstat %s: %s", id->fn,
 			    strerror(errno));
@@ -504,6 +494,427 @@ has_versions(int fnfd)
 	return found;
 }
 
+static int
+cmp_fn(const void *a, const void *b)
+{
+	const struct store_fn	*x = a, *y = b;
+	int			 c;
+
+	if ((c = strcmp(x->request, y->request)) != 0)
+		return c;
+	return strcmp(x->fn, y->fn);
+}
+
+/* Is name under dfd a valid store name and a real directory? */
+static int
+is_name_dir(int dfd, const char *name)
+{
+	struct stat	sb;
+
+	if (!name_valid(name, strlen(name)))
+		return 0;
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return S_ISDIR(sb.st_mode);
+}
+
+/* What fns_each calls for each function: its request and fn names, its
+ * directory and its active version (0: none). Non-zero ends the walk. */
+typedef int (*fn_cb)(const char *request, const char *fn, int fnfd,
+    unsigned active, void *arg);
+
+/* Calls cb for each function of one request directory. */
+static int
+request_each(int projfd, const char *request, fn_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d = NULL;
+	unsigned	 active;
+	int		 reqfd = -1, fnfd = -1, rc, r;
+
+	rc = fs_dir_open(projfd, request, 0, 0, &reqfd, err, errlen);
+	if (rc == STORE_NOT_FOUND)	/* removed since readdir */
+		rc = STORE_OK;
+	if (rc != STORE_OK || reqfd == -1)
+		goto out;
+	rc = STORE_ERROR;
+	if ((d = fs_dir_stream(reqfd, request, err, errlen)) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_name_dir(reqfd, de->d_name))
+			continue;
+		r = fs_dir_open(reqfd, de->d_name, 0, 0, &fnfd, err, errlen);
+		if (r == STORE_NOT_FOUND)
+			continue;
+		if (r != STORE_OK)
+			goto out;
+		active = 0;
+		if ((r = active_read(fnfd, &active, err, errlen)) ==
+		    STORE_ERROR)
+			goto out;
+		/* A directory left by a writer that never claimed a version
+		 * is not a function. */
+		if ((r == STORE_OK || has_versions(fnfd)) &&
+		    (r = cb(request, de->d_name, fnfd, active, arg)) != 0) {
+			rc = r;
+			goto out;
+		}
+		fs_close(&fnfd);
+	}
+	rc = STORE_OK;
+out:
+	if (d != NULL)
+		closedir(d);
+	fs_close(&fnfd);
+	fs_close(&reqfd);
+	return rc;
+}
+
+/* Calls cb for each function of project, in directory order. STORE_OK
+ * (an unknown project has none), STORE_ERROR, or what cb returned. */
+static int
+fns_each(struct store *st, const char *project, fn_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct dirent	*de;
+	DIR		*d = NULL;
+	int		 projfd = -1, rc;
+
+	if ((rc = fs_dir_open(st->rootfd, project, 0, 0, &projfd, err,
+	    errlen)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((d = fs_dir_stream(projfd, project, err, errlen)) == NULL)
+		goto out;
+	rc = STORE_OK;
+	while (rc == STORE_OK && (de = readdir(d)) != NULL)
+		if (is_name_dir(projfd, de->d_name))
+			rc = request_each(projfd, de->d_name, cb, arg, err,
+			    errlen);
+out:
+	if (d != NULL)
+		closedir(d);
+	fs_close(&projfd);
+	/* Only the project can be missing: an unknown one is no functions. */
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+/* What store_list_fns gathers through fns_each. */
+struct fn_list {
+	struct store_fn	*list;
+	size_t		 count, cap;
+	char		*err;
+	size_t		 errlen;
+};
+
+/* fns_each callback: appends the function to the fn_list arg. */
+static int
+fn_add(const char *request, const char *fn, int fnfd, unsigned active,
+    void *arg)
+{
+	struct fn_list	*fl = arg;
+	struct store_fn	*nlist, *f;
+
+	(void)fnfd;
+	if ((nlist = store_grow(fl->list, fl->count, &fl->cap, sizeof(*nlist),
+	    fl->err, fl->errlen)) == NULL)
+		return STORE_ERROR;
+	fl->list = nlist;
+	f = &fl->list[fl->count++];
+	memset(f, 0, sizeof(*f));
+	/* Both names passed name_valid, so they fit. */
+	memcpy(f->request, request, strlen(request));
+	memcpy(f->fn, fn, strlen(fn));
+	f->active = active;
+	return 0;
+}
+
+int
+store_list_fns(struct store *st, const char *project, struct store_fn **out,
+    size_t *n, char *err, size_t errlen)
+{
+	struct fn_list	fl = { NULL, 0, 0, err, errlen };
+	int		rc;
+
+	*out = NULL;
+	*n = 0;
+	if (store_project_check(project, err, errlen) == -1)
+		return STORE_ERROR;
+	if ((rc = fns_each(st, project, fn_add, &fl, err, errlen)) !=
+	    STORE_OK) {
+		free(fl.list);
+		return rc;
+	}
+	if (fl.count > 0)
+		qsort(fl.list, fl.count, sizeof(*fl.list), cmp_fn);
+	*out = fl.list;
+	*n = fl.count;
+	return STORE_OK;
+}
+
+/* A version kept, and the bytes of its source. */
+struct kept {
+	unsigned	version;
+	uint64_t	bytes;
+};
+
+/* What kept_list gathers through versions_each. */
+struct kept_list {
+	int		 verfd;
+	struct kept	*v;
+	size_t		 count, cap;
+	char		*err;
+	size_t		 errlen;
+};
+
+/* versions_each callback: appends version n and the size of its source
+ * (a claimed version is complete: the claim renamed it whole). */
+static int
+kept_add(unsigned n, void *arg)
+{
+	struct kept_list	*kl = arg;
+	struct kept		*nv;
+	struct stat		 sb;
+	char			 path[32];
+
+	snprintf(path, sizeof(path), "%u/%s", n, SOURCE_FILE);
+	if (fstatat(kl->verfd, path, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(sb.st_mode))
+		return 0;
+	if ((nv = store_grow(kl->v, kl->count, &kl->cap, sizeof(*nv),
+	    kl->err, kl->errlen)) == NULL)
+		return STORE_ERROR;
+	kl->v = nv;
+	kl->v[kl->count].version = n;
+	kl->v[kl->count].bytes = (uint64_t)sb.st_size;
+	kl->count++;
+	return 0;
+}
+
+static int
+cmp_kept(const void *a, const void *b)
+{
+	const struct kept	*x = a, *y = b;
+
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+/* The versions kept under verfd, ascending, in a malloc'd array the
+ * caller frees. */
+static int
+kept_list(int verfd, struct kept **out, size_t *n, char *err, size_t errlen)
+{
+	struct kept_list	kl = { verfd, NULL, 0, 0, err, errlen };
+
+	*out = NULL;
+	*n = 0;
+	if (versions_each(verfd, kept_add, &kl, err, errlen) != STORE_OK) {
+		free(kl.v);
+		return STORE_ERROR;
+	}
+	if (kl.count > 0)
+		qsort(kl.v, kl.count, sizeof(*kl.v), cmp_kept);
+	*out = kl.v;
+	*n = kl.count;
+	return STORE_OK;
+}
+
+/* What store_usage_fns adds up through fns_each. */
+struct usage_walk {
+	struct store_usage	*u;
+	char			*err;
+	size_t			 errlen;
+};
+
+/* fns_each callback: one more function, its versions and their bytes. */
+static int
+usage_add(const char *request, const char *fn, int fnfd, unsigned active,
+    void *arg)
+{
+	struct usage_walk	*w = arg;
+	struct kept		*v = NULL;
+	size_t			 n = 0, i;
+	int			 verfd = -1, rc;
+
+	(void)request;
+	(void)fn;
+	(void)active;
+	rc = fs_dir_open(fnfd, VERSIONS_DIR, 0, 0, &verfd, w->err,
+	    w->errlen);
+	if (rc == STORE_OK)
+		rc = kept_list(verfd, &v, &n, w->err, w->errlen);
+	fs_close(&verfd);
+	if (rc == STORE_ERROR)
+		return STORE_ERROR;
+	w->u->functions++;
+	if (n > w->u->versions_max)
+		w->u->versions_max = (unsigned)n;
+	for (i = 0; i < n; i++)
+		w->u->store_bytes += v[i].bytes;
+	free(v);
+	return 0;
+}
+
+int
+store_usage_fns(struct store *st, const char *project, struct store_usage *u,
+    char *err, size_t errlen)
+{
+	struct usage_walk	w = { u, err, errlen };
+
+	return fns_each(st, project, usage_add, &w, err, errlen);
+}
+
+int
+store_bytes_quota(const struct store_quotas *q, uint64_t used, uint64_t add,
+    uint64_t freed, char *err, size_t errlen)
+{
+	if (q->store_bytes == 0 || used + add - freed <= q->store_bytes)
+		return STORE_OK;
+	fs_seterr(err, errlen, "the project would hold %llu bytes; its limit "
+	    "is %llu (project_max_store_bytes)",
+	    (unsigned long long)(used + add - freed),
+	    (unsigned long long)q->store_bytes);
+	return STORE_QUOTA;
+}
+
+/* The quotas of a new function of project with a first version of len
+ * bytes, checked before anything of it is made, so that a refusal leaves
+ * nothing behind: the project's count of functions and its bytes. Under
+ * the project's lock. */
+static int
+new_fn_quota(struct store *st, const char *project, size_t len, char *err,
+    size_t errlen)
+{
+	const struct store_quotas	*q = &st->quotas;
+	struct store_usage		 u;
+	int				 rc;
+
+	memset(&u, 0, sizeof(u));
+	if ((rc = store_usage_fns(st, project, &u, err, errlen)) != STORE_OK ||
+	    (q->store_bytes > 0 && (rc = store_usage_env(st, project, &u, err,
+	    errlen)) != STORE_OK))
+		return rc;
+	if (q->functions > 0 && u.functions >= q->functions) {
+		fs_seterr(err, errlen, "the project has %u functions, its limit "
+		    "(project_max_functions)", u.functions);
+		return STORE_QUOTA;
+	}
+	return store_bytes_quota(q, u.store_bytes, len, 0, err, errlen);
+}
+
+/*
+ * Which versions an upload must remove to keep the function within its
+ * quota, given the versions it keeps (ascending) and the version active
+ * after the upload (0: the new one): the oldest, never that one. The new
+ * version is never removed either: when nothing else may go, the upload
+ * itself is refused. Sets *first_bytes to their bytes and returns how
+ * many of them there are in *out (malloc'd), or STORE_QUOTA.
+ */
+static int
+prune_plan(const struct store_quotas *q, const struct kept *v, size_t n,
+    unsigned active_after, struct kept **out, size_t *nout,
+    uint64_t *bytes, char *err, size_t errlen)
+{
+	size_t	need, i;
+
+	*out = NULL;
+	*nout = 0;
+	*bytes = 0;
+	if (q->versions == 0 || n + 1 <= q->versions)
+		return STORE_OK;
+	need = n + 1 - q->versions;
+	if ((*out = calloc(need, sizeof(**out))) == NULL) {
+		fs_seterr(err, errlen, "calloc: %s", strerror(errno));
+		return STORE_ERROR;
+	}
+	for (i = 0; i < n && *nout < need; i++) {
+		if (v[i].version == active_after)
+			continue;
+		(*out)[(*nout)++] = v[i];
+		*bytes += v[i].bytes;
+	}
+	if (*nout < need) {
+		fs_seterr(err, errlen, "the function keeps %zu versions, its "
+		    "limit is %u (function_max_versions), and the active one "
+		    "is never removed", n, q->versions);
+		free(*out);
+		*out = NULL;
+		*nout = 0;
+		return STORE_QUOTA;
+	}
+	return STORE_OK;
+}
+
+/* Removes the planned versions: each goes whole, by one rename into
+ * .trash, then the trash copies are removed. Best effort once the upload
+ * has been stored: a version left behind is removed by the next upload. */
+static void
+prune(struct store *st, int verfd, const struct kept *v, size_t n)
+{
+	char	num[16], name[FS_TMPNAME_LEN];
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%u", v[i].version);
+		if (fs_tmp_name(&st->tmp, name, sizeof(name), NULL, 0) == -1 ||
+		    renameat(verfd, num, st->trashfd, name) == -1)
+			continue;
+		(void)fs_fsync(verfd);
+		(void)fs_fsync(st->trashfd);
+		store_crash_point(st, "version-pruned");
+		(void)fs_rm_tree(st->trashfd, name, 0);
+	}
+}
+
+/*
+ * The quotas of an upload of len bytes to fnfd (locked, with its versions
+ * directory verfd), under the project's lock when it has a quota of
+ * bytes: no version that may go, or the project's bytes after the
+ * removal. Fills *drop with the versions to remove once the
+ * new one is in. STORE_OK, STORE_QUOTA or STORE_ERROR.
+ */
+static int
+quota_check(struct store *st, const struct fn_id *id, int fnfd, int verfd,
+    size_t len, int activate, struct kept **drop, size_t *ndrop, char *err,
+    size_t errlen)
+{
+	const struct store_quotas	*q = &st->quotas;
+	struct store_usage		 u;
+	struct kept			*v = NULL;
+	uint64_t			 freed = 0;
+	unsigned			 active = 0;
+	size_t				 n = 0;
+	int				 rc;
+
+	*drop = NULL;
+	*ndrop = 0;
+	if ((rc = kept_list(verfd, &v, &n, err, errlen)) != STORE_OK)
+		goto out;
+	if (!activate &&
+	    (rc = active_read(fnfd, &active, err, errlen)) == STORE_ERROR)
+		goto out;
+	if ((rc = prune_plan(q, v, n, active, drop, ndrop, &freed, err,
+	    errlen)) != STORE_OK)
+		goto out;
+	if (q->store_bytes == 0)
+		goto out;
+	memset(&u, 0, sizeof(u));
+	if ((rc = store_usage_fns(st, id->project, &u, err, errlen)) !=
+	    STORE_OK || (rc = store_usage_env(st, id->project, &u, err,
+	    errlen)) != STORE_OK)
+		goto out;
+	rc = store_bytes_quota(q, u.store_bytes, len, freed, err, errlen);
+out:
+	if (rc != STORE_OK) {
+		free(*drop);
+		*drop = NULL;
+		*ndrop = 0;
+	}
+	free(v);
+	return rc;
+}
+
 struct store *
 store_open(const char *root, char *err, size_t errlen)
 {
@@ -562,6 +973,12 @@ store_set_crash_hook(struct store *st, void (*hook)(const char *point))
 	st->crash_hook = hook;
 }
 
+void
+store_set_quotas(struct store *st, const struct store_quotas *q)
+{
+	st->quotas = *q;
+}
+
 int
 store_walks(const struct store *st)
 {
@@ -575,14 +992,25 @@ store_write_version(struct store *st, const struct fn_id *id,
     size_t errlen)
 {
 	struct store_version	 v, cur;
+	struct kept		*drop = NULL;
 	char			 name[FS_TMPNAME_LEN];
+	size_t			 ndrop = 0;
 	int			 reqfd = -1, fnfd = -1, lockfd = -1, verfd = -1;
+	unsigned		 active;
+	int			 projlock = -1, is_new = 0, r;
 	int			 have_tmp = 0, same = 0, rc = STORE_ERROR;
 
 	if (existed != NULL)
 		*existed = 0;
 	if (id_check(id, err, errlen) == -1)
 		goto out;
+	if (st->quotas.store_bytes > 0 && len > st->quotas.store_bytes) {
+		fs_seterr(err, errlen, "the source is %zu bytes; a project may "
+		    "hold %llu (project_max_store_bytes)", len,
+		    (unsigned long long)st->quotas.store_bytes);
+		rc = STORE_QUOTA;
+		goto out;
+	}
 	memset(&v, 0, sizeof(v));
 	memset(&cur, 0, sizeof(cur));
 	if (sha256_hex(src, len, v.sha256) == -1) {
@@ -618,6 +1046,31 @@ store_write_version(struct store *st, const struct fn_id *id,
 		goto out;
 	store_crash_point(st, "version-written");
 
+	/* The project's quotas are checked under its lock, taken before
+	 * the function's (always in this order). */
+	if (st->quotas.functions > 0 || st->quotas.store_bytes > 0) {
+		if (store_project_lock(st, id->project, &projlock, err,
+		    errlen) != STORE_OK)
+			goto out;
+		/* Is this a new function? Checked before anything of it is
+		 * created, so that a refusal leaves nothing behind. */
+		if ((r = fn_open(st, id, 0, &reqfd, &fnfd, err, errlen)) ==
+		    STORE_ERROR)
+			goto out;
+		if (r == STORE_NOT_FOUND)
+			is_new = 1;
+		else if ((r = active_read(fnfd, &active, err, errlen)) ==
+		    STORE_ERROR)
+			goto out;
+		else if (r == STORE_NOT_FOUND)
+			is_new = !has_versions(fnfd);
+		fs_close(&fnfd);
+		fs_close(&reqfd);
+		if (is_new && (rc = new_fn_quota(st, id->project, len, err,
+		    errlen)) != STORE_OK)
+			goto out;
+		rc = STORE_ERROR;
+	}
 	if (fn_lock(st, id, 1, &reqfd, &fnfd, &lockfd, err, errlen) !=
 	    STORE_OK)
 		goto out;
@@ -629,6 +1082,10 @@ store_write_version(struct store *st, const struct fn_id *id,
 	if (fs_dir_open(fnfd, VERSIONS_DIR, 1, DIR_MODE, &verfd, err, errlen) !=
 	    STORE_OK)
 		goto out;
+	if ((rc = quota_check(st, id, fnfd, verfd, len, activate, &drop,
+	    &ndrop, err, errlen)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
 	if (version_claim(st, verfd, name, &v.version, err, errlen) !=
 	    STORE_OK)
 		goto out;
@@ -644,6 +1101,9 @@ store_write_version(struct store *st, const struct fn_id *id,
 	if (activate && active_write(st, fnfd, v.version, err, errlen) !=
 	    STORE_OK)
 		goto out;
+	/* Stored: what the quota of versions leaves out goes now, still
+	 * under the lock so no other upload plans with the same versions. */
+	prune(st, verfd, drop, ndrop);
 	if (out != NULL)
 		*out = v;
 	rc = STORE_OK;
@@ -658,10 +1118,12 @@ existing:
 out:
 	if (have_tmp)
 		(void)fs_rm_tree(st->tmp.fd, name, 0);
+	free(drop);
 	fs_close(&verfd);
 	fs_close(&lockfd);
 	fs_close(&fnfd);
 	fs_close(&reqfd);
+	fs_close(&projlock);
 	return rc;
 }
 
@@ -844,130 +1306,6 @@ out:
 	fs_close(&fnfd);
 	fs_close(&reqfd);
 	return rc;
-}
-
-static int
-cmp_fn(const void *a, const void *b)
-{
-	const struct store_fn	*x = a, *y = b;
-	int			 c;
-
-	if ((c = strcmp(x->request, y->request)) != 0)
-		return c;
-	return strcmp(x->fn, y->fn);
-}
-
-/* Is name under dfd a valid store name and a real directory? */
-static int
-is_name_dir(int dfd, const char *name)
-{
-	struct stat	sb;
-
-	if (!name_valid(name, strlen(name)))
-		return 0;
-	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0;
-	return S_ISDIR(sb.st_mode);
-}
-
-/* Appends the functions of one request directory to *list. */
-static int
-list_request(int projfd, const char *request, struct store_fn **list,
-    size_t *count, size_t *cap, char *err, size_t errlen)
-{
-	struct store_fn	*nlist;
-	struct dirent	*de;
-	DIR		*d = NULL;
-	unsigned	 active;
-	int		 reqfd = -1, fnfd = -1, rc, r;
-
-	rc = fs_dir_open(projfd, request, 0, 0, &reqfd, err, errlen);
-	if (rc == STORE_NOT_FOUND)	/* removed since readdir */
-		rc = STORE_OK;
-	if (rc != STORE_OK || reqfd == -1)
-		goto out;
-	rc = STORE_ERROR;
-	if ((d = fs_dir_stream(reqfd, request, err, errlen)) == NULL)
-		goto out;
-	while ((de = readdir(d)) != NULL) {
-		if (!is_name_dir(reqfd, de->d_name))
-			continue;
-		r = fs_dir_open(reqfd, de->d_name, 0, 0, &fnfd, err, errlen);
-		if (r == STORE_NOT_FOUND)
-			continue;
-		if (r != STORE_OK)
-			goto out;
-		active = 0;
-		if ((r = active_read(fnfd, &active, err, errlen)) ==
-		    STORE_ERROR)
-			goto out;
-		/* A directory left by a writer that never claimed a version
-		 * is not a function. */
-		if (r == STORE_NOT_FOUND && !has_versions(fnfd)) {
-			fs_close(&fnfd);
-			continue;
-		}
-		fs_close(&fnfd);
-		if ((nlist = store_grow(*list, *count, cap, sizeof(**list), err,
-		    errlen)) == NULL)
-			goto out;
-		*list = nlist;
-		memset(&(*list)[*count], 0, sizeof(**list));
-		/* Both names passed name_valid, so they fit. */
-		memcpy((*list)[*count].request, request, strlen(request));
-		memcpy((*list)[*count].fn, de->d_name, strlen(de->d_name));
-		(*list)[*count].active = active;
-		(*count)++;
-	}
-	rc = STORE_OK;
-out:
-	if (d != NULL)
-		closedir(d);
-	fs_close(&fnfd);
-	fs_close(&reqfd);
-	return rc;
-}
-
-int
-store_list_fns(struct store *st, const char *project, struct store_fn **out,
-    size_t *n, char *err, size_t errlen)
-{
-	struct store_fn	*list = NULL;
-	struct dirent	*de;
-	DIR		*d = NULL;
-	size_t		 count = 0, cap = 0;
-	int		 projfd = -1, rc = STORE_ERROR;
-
-	*out = NULL;
-	*n = 0;
-	if (store_project_check(project, err, errlen) == -1)
-		goto out;
-	if ((rc = fs_dir_open(st->rootfd, project, 0, 0, &projfd, err,
-	    errlen)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((d = fs_dir_stream(projfd, project, err, errlen)) == NULL)
-		goto out;
-	while ((de = readdir(d)) != NULL) {
-		if (!is_name_dir(projfd, de->d_name))
-			continue;
-		if (list_request(projfd, de->d_name, &list, &count, &cap, err,
-		    errlen) != STORE_OK)
-			goto out;
-	}
-	if (count > 0)
-		qsort(list, count, sizeof(*list), cmp_fn);
-	*out = list;
-	*n = count;
-	list = NULL;
-	rc = STORE_OK;
-out:
-	free(list);
-	if (d != NULL)
-		closedir(d);
-	fs_close(&projfd);
-	/* Only the project can be missing: an unknown one is no functions. */
-	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
 int

@@ -9,6 +9,8 @@
  *   <project>/<request>/<fn>/active                   "N\n", replaced by rename
  *   <project>/<request>/<fn>/.lock                    flock() target, never written
  *   <project>/.env/<NAME>                             value, mode 0600
+ *   <project>/.limits                                 "concurrency=N\n", replaced by rename
+ *   <project>/.lock                                   flock() target of quota checks
  *   .tmp/                                             temporary files and dirs
  *   .trash/                                           deleted functions, being removed
  * Names never start with '.', so the dot entries cannot collide with them.
@@ -18,11 +20,17 @@
  * renaming a complete temporary directory to versions/<N>; rename(2) fails
  * when <N> already exists and is not empty, so concurrent writers get
  * distinct numbers and a reader never sees a partial version.
+ *
+ * Quotas (SPEC §13) are checked under the project's lock, so two writers
+ * never both take the last unit of one; a write a quota forbids stores
+ * nothing. Versions beyond the per-function quota are removed, oldest
+ * first and never the active one, each by one rename into .trash.
  */
 #ifndef FNRUN_STORE_H
 #define FNRUN_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "names.h"
@@ -30,6 +38,8 @@
 enum store_status {
 	STORE_OK = 0,
 	STORE_NOT_FOUND = 1,	/* function, version or variable absent */
+	STORE_QUOTA = 2,	/* a quota forbids it; nothing written; err
+				 * says which, for the caller's user */
 	STORE_ERROR = -1	/* I/O error; detail in err */
 };
 
@@ -59,6 +69,30 @@ struct store_fn {
 	unsigned	active;			/* 0 when no version is active */
 };
 
+/* SPEC §13: what one project may hold; 0 means no limit. */
+struct store_quotas {
+	unsigned	functions;	/* functions per project */
+	unsigned	versions;	/* versions kept per function */
+	unsigned	env_vars;	/* environment variables per project */
+	size_t		env_value_bytes; /* one value */
+	uint64_t	store_bytes;	/* per project: sources of the versions
+					 * kept plus environment values */
+};
+
+/* What one project holds, measured as the quotas count it. */
+struct store_usage {
+	unsigned	functions;
+	unsigned	versions_max;	/* most versions kept by one function */
+	unsigned	env_vars;
+	size_t		env_value_max;	/* the largest value */
+	uint64_t	store_bytes;
+};
+
+/* A project's own settings (PUT /projects/{project}/limits). */
+struct store_project_limits {
+	unsigned	concurrency;	/* 0: the configured default */
+};
+
 struct store;
 
 /* Opens the store at root, creating root, .tmp and .trash if missing, and
@@ -67,11 +101,16 @@ struct store;
 struct store	*store_open(const char *root, char *err, size_t errlen);
 void		 store_close(struct store *st);
 
+/* Sets the quotas later writes are held to (none until called). */
+void		 store_set_quotas(struct store *st, const struct store_quotas *q);
+
 /* Stores src[0..len) as a new version of id with the given limits. When
  * the active version already has the same sha256 and limits, nothing is
  * written, *existed is set to 1 and out describes that version. Otherwise
  * *existed is 0 and out describes the new version, which is made active
- * when activate is non-zero. Returns STORE_OK or STORE_ERROR. */
+ * when activate is non-zero, and versions beyond the quota are removed.
+ * Returns STORE_OK, STORE_QUOTA (a new function beyond the project's, no
+ * version that may be removed, or the project's bytes) or STORE_ERROR. */
 int	store_write_version(struct store *st, const struct fn_id *id,
 	    const char *src, size_t len, const struct store_limits *limits,
 	    int activate, struct store_version *out, int *existed,
@@ -114,7 +153,9 @@ int	store_list_fns(struct store *st, const char *project,
 int	store_delete_fn(struct store *st, const struct fn_id *id, char *err,
 	    size_t errlen);
 
-/* Project environment (SPEC §7). Names must be validated by the caller. */
+/* Project environment (SPEC §7). Names must be validated by the caller.
+ * store_env_set returns STORE_QUOTA for a value over its size, a variable
+ * beyond the project's count, or the project's bytes. */
 int	store_env_set(struct store *st, const char *project, const char *name,
 	    const char *value, size_t len, char *err, size_t errlen);
 int	store_env_unset(struct store *st, const char *project,
@@ -127,11 +168,25 @@ struct store_env_var {
 };
 
 /* Lists the project's variables sorted by name; when with_values is 0 the
- * value pointers are NULL. Free with store_env_free. An unknown project is
+ * value pointers are NULL and len is the value's size. Free with store_env_free. An unknown project is
  * an empty list. */
 int	store_env_list(struct store *st, const char *project, int with_values,
 	    struct store_env_var **out, size_t *n, char *err, size_t errlen);
 void	store_env_free(struct store_env_var *vars, size_t n);
+
+/* Measures what project holds (SPEC §13); an unknown project holds
+ * nothing. STORE_OK or STORE_ERROR. */
+int	store_project_usage(struct store *st, const char *project,
+	    struct store_usage *out, char *err, size_t errlen);
+
+/* The project's own settings; an unknown project, or one that set none,
+ * has zeros. STORE_OK or STORE_ERROR (a malformed file included). */
+int	store_project_limits_get(struct store *st, const char *project,
+	    struct store_project_limits *out, char *err, size_t errlen);
+/* Replaces them, atomically. STORE_OK or STORE_ERROR. */
+int	store_project_limits_set(struct store *st, const char *project,
+	    const struct store_project_limits *limits, char *err,
+	    size_t errlen);
 
 /* Test hook: called with a point name ("version-written", "version-renamed",
  * "active-written", "active-renamed", "env-written") between the steps of a

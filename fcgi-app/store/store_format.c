@@ -1,6 +1,6 @@
 /*
- * store_format.c - the store's "meta" and "active" files and version
- * directory names, parsed strictly: these bytes come from disk, where
+ * store_format.c - the store's "meta", "active" and ".limits" files and
+ * version directory names, parsed strictly: these bytes come from disk, where
  * anything with write access to the store could have put them. Never
  * touches a file; store.c reads them and calls these.
  */
@@ -33,22 +33,39 @@ store_format_active(const char *buf, size_t len, unsigned *version)
 	return 0;
 }
 
+/* One "key=value\n" line of a meta or limits file, starting at *pos:
+ * the key's and the value's bytes, *pos moved past the line. Returns 1, 0
+ * at the end, or -1 for a line without '\n' or '='. */
+static int
+next_line(const char **pos, const char *end, const char **key,
+    size_t *klen, const char **val, size_t *vlen)
+{
+	const char	*line = *pos, *nl, *eq;
+
+	if (line >= end)
+		return 0;
+	if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+		return -1;
+	if ((eq = memchr(line, '=', (size_t)(nl - line))) == NULL)
+		return -1;
+	*key = line;
+	*klen = (size_t)(eq - line);
+	*val = eq + 1;
+	*vlen = (size_t)(nl - eq - 1);
+	*pos = nl + 1;
+	return 1;
+}
+
 int
 store_format_meta(const char *buf, size_t len, struct store_version *v)
 {
-	const char	*line, *nl, *eq, *end = buf + len;
+	const char	*pos = buf, *end = buf + len, *line, *eq;
 	uint64_t	 n;
 	size_t		 klen, vlen;
 	unsigned	 seen = 0;
+	int		 r;
 
-	for (line = buf; line < end; line = nl + 1) {
-		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
-			return -1;
-		if ((eq = memchr(line, '=', (size_t)(nl - line))) == NULL)
-			return -1;
-		klen = (size_t)(eq - line);
-		vlen = (size_t)(nl - eq - 1);
-		eq++;
+	while ((r = next_line(&pos, end, &line, &klen, &eq, &vlen)) == 1) {
 #define KEY(k)	(klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
 		if (KEY("sha256")) {
 			if (vlen != 64 || strspn(eq, "0123456789abcdef") < 64)
@@ -94,5 +111,25 @@ store_format_meta(const char *buf, size_t len, struct store_version *v)
 		/* Unknown keys are left for a later version of this file. */
 #undef KEY
 	}
-	return seen == 31 ? 0 : -1;
+	return r == 0 && seen == 31 ? 0 : -1;
+}
+
+int
+store_format_limits(const char *buf, size_t len,
+    struct store_project_limits *l)
+{
+	const char	*pos = buf, *end = buf + len, *key, *val;
+	uint64_t	 n;
+	size_t		 klen, vlen;
+	int		 r;
+
+	while ((r = next_line(&pos, end, &key, &klen, &val, &vlen)) == 1) {
+		if (klen == 11 && memcmp(key, "concurrency", 11) == 0) {
+			if (num_parse(val, vlen, 1, UINT_MAX, &n) == -1)
+				return -1;
+			l->concurrency = (unsigned)n;
+		}
+		/* Unknown keys: settings of a later version (egress). */
+	}
+	return r == 0 ? 0 : -1;
 }

@@ -1,7 +1,7 @@
 /*
  * store_format.h - the parsers of the store's small text files (SPEC §8):
- * a version's "meta", a function's "active", and a version directory's
- * name. Pure functions on bytes, so they can be fuzzed without a store;
+ * a version's "meta", a function's "active", a version directory's name
+ * and a project's ".limits". Pure functions on bytes, so they can be fuzzed without a store;
  * store.c is their only caller and owns every file they read.
  */
 #ifndef FNRUN_STORE_FORMAT_H
@@ -26,5 +26,12 @@ int	store_format_active(const char *buf, size_t len, unsigned *version);
  * ignored. Returns 0, or -1 with v partly written. buf need not be
  * NUL-terminated. */
 int	store_format_meta(const char *buf, size_t len, struct store_version *v);
+
+/* A project's ".limits": "key=value\n" lines; "concurrency" is 1..UINT_MAX
+ * in strict decimal; unknown keys are ignored; an empty file sets
+ * nothing. Returns 0 with l's known fields set (the others untouched), or
+ * -1 with l partly written. buf need not be NUL-terminated. */
+int	store_format_limits(const char *buf, size_t len,
+	    struct store_project_limits *l);
 
 #endif

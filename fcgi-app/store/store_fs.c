@@ -8,6 +8,7 @@
  * to the caller's err.
  */
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -464,6 +465,33 @@ fs_file_create(int dfd, const char *name, const void *data, size_t len,
 out:
 	fs_close(&fd);
 	return rc;
+}
+
+int
+fs_lock_file(int dfd, const char *name, mode_t mode, int *fd, char *err,
+    size_t errlen)
+{
+	int	lfd;
+
+	*fd = -1;
+	lfd = openat(dfd, name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    mode);
+	if (lfd == -1) {
+		if (errno == ENOENT)
+			return STORE_NOT_FOUND;
+		fs_seterr(err, errlen, "open %s: %s", name, strerror(errno));
+		return STORE_ERROR;
+	}
+	while (flock(lfd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			fs_seterr(err, errlen, "flock %s: %s", name,
+			    strerror(errno));
+			close(lfd);
+			return STORE_ERROR;
+		}
+	}
+	*fd = lfd;
+	return STORE_OK;
 }
 
 int

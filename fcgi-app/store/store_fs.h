@@ -95,6 +95,12 @@ void	fs_sweep(int dfd, long max_age);
 int	fs_file_create(int dfd, const char *name, const void *data,
 	    size_t len, mode_t mode, char *err, size_t errlen);
 
+/* Opens (creating with mode) the file name under dfd, never written, and
+ * takes flock(LOCK_EX) on it, waiting; closing *fd releases it.
+ * STORE_OK, STORE_NOT_FOUND (dfd was removed meanwhile) or STORE_ERROR. */
+int	fs_lock_file(int dfd, const char *name, mode_t mode, int *fd,
+	    char *err, size_t errlen);
+
 /* rename(2) that never replaces: an existing target, even an empty
  * directory, is EEXIST (ENOTEMPTY where renameat2 is missing). Returns 0
  * or -1 with errno. */

@@ -8,6 +8,7 @@
 #define FNRUN_STORE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 #include "store_fs.h"
@@ -25,6 +26,7 @@ struct store {
 	int			 trashfd;
 	struct fs_tmpdir	 tmp;		/* .tmp */
 	enum fs_resolve		 resolve;	/* how paths are opened */
+	struct store_quotas	 quotas;
 	void			(*crash_hook)(const char *);
 };
 
@@ -41,5 +43,25 @@ int	store_project_check(const char *project, char *err, size_t errlen);
  * the caller's to free. */
 void	*store_grow(void *list, size_t count, size_t *cap, size_t size,
 	    char *err, size_t errlen);
+
+/* Takes the project's lock (creating <project> and its .lock), which
+ * serialises every check of a quota with the write it allows. Closing
+ * *lockfd releases it. STORE_OK or STORE_ERROR (store_project.c). */
+int	store_project_lock(struct store *st, const char *project, int *lockfd,
+	    char *err, size_t errlen);
+
+/* Add to u what project's functions hold: functions, the most versions
+ * one keeps, the bytes of their sources (store.c); and its environment:
+ * variables, the largest value, their bytes (store_project.c). */
+int	store_usage_fns(struct store *st, const char *project,
+	    struct store_usage *u, char *err, size_t errlen);
+int	store_usage_env(struct store *st, const char *project,
+	    struct store_usage *u, char *err, size_t errlen);
+
+/* Would the project hold more than its quota of bytes, holding used,
+ * with add bytes more and freed fewer? STORE_QUOTA with err filled, else
+ * STORE_OK (store.c). */
+int	store_bytes_quota(const struct store_quotas *q, uint64_t used,
+	    uint64_t add, uint64_t freed, char *err, size_t errlen);
 
 #endif

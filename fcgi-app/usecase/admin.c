@@ -1,14 +1,17 @@
 /*
  * admin.c - SPEC §7: projects, list, versions, source, activate
- * (rollback), delete, and project environment variables. Each handler is
- * a short sequence of store calls; values of environment variables are
- * never returned.
+ * (rollback), delete, project environment variables, and a project's
+ * usage and limits (SPEC §13). Each handler is a short sequence of store
+ * calls; values of environment variables are never returned.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "concurrency.h"
 #include "handlers.h"
 #include "json_in.h"
+#include "limits.h"
 #include "log.h"
 #include "store.h"
 
@@ -20,6 +23,8 @@ store_failed(int st, const char *err, const char *what, struct resp *rs)
 		return 0;
 	if (st == STORE_NOT_FOUND)
 		response_error(rs, OUT_NOT_FOUND, NULL, "%s", what);
+	else if (st == STORE_QUOTA)	/* SPEC §13: err names the quota */
+		response_error(rs, OUT_QUOTA_EXCEEDED, NULL, "%s", err);
 	else {
 		log_warnx("store: %s", err);
 		response_error(rs, OUT_UNAVAILABLE, NULL,
@@ -251,4 +256,86 @@ admin_env_list(struct app *app, const struct route_args *a, struct req *r,
 	response_json(rs, 200, &b);
 	buf_free(&b);
 	store_env_free(vars, n);
+}
+
+/* One "name":{"used":u,"limit":l} member of the project's answer. */
+static void
+usage_member(struct buf *b, const char *name, unsigned long long used,
+    unsigned long long limit)
+{
+	buf_printf(b, ",\"%s\":{\"used\":%llu,\"limit\":%llu}", name, used,
+	    limit);
+}
+
+/* GET /projects/{project}: what the project holds and runs, against each
+ * of its limits (SPEC §13). An unknown project holds nothing. */
+void
+admin_project(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	const struct config *cfg = &app->cfg;
+	struct store_project_limits set;
+	struct store_usage u;
+	struct buf b = { 0 };
+	char err[ERRSTR_MAX];
+
+	(void)r;
+	if (store_failed(store_project_usage(app->store, a->id.project, &u,
+	    err, sizeof(err)), err, "no such project", rs) ||
+	    store_failed(store_project_limits_get(app->store, a->id.project,
+	    &set, err, sizeof(err)), err, "no such project", rs))
+		return;
+	buf_puts(&b, "{\"projectId\":");
+	buf_json_string(&b, a->id.project, strlen(a->id.project));
+	buf_printf(&b, ",\"concurrency\":{\"used\":%u,\"limit\":%u,"
+	    "\"default\":%u,\"workers\":%u,\"set\":",
+	    concurrency_running(a->id.project),
+	    limits_project_concurrency(cfg, &set),
+	    config_project_concurrency(cfg), cfg->workers);
+	if (set.concurrency > 0)
+		buf_printf(&b, "%u}", set.concurrency);
+	else
+		buf_puts(&b, "null}");
+	usage_member(&b, "functions", u.functions, cfg->project_max_functions);
+	usage_member(&b, "versionsPerFunction", u.versions_max,
+	    cfg->function_max_versions);
+	usage_member(&b, "envVars", u.env_vars, cfg->project_max_env_vars);
+	usage_member(&b, "envValueBytes", u.env_value_max,
+	    cfg->env_value_max_bytes);
+	usage_member(&b, "storeBytes", u.store_bytes,
+	    cfg->project_max_store_bytes);
+	buf_puts(&b, "}");
+	response_json(rs, 200, &b);
+	buf_free(&b);
+}
+
+/* PUT /projects/{project}/limits {"concurrency": n}: 1..workers (SPEC
+ * §13), or 0 for the default again; answers as GET /projects/{project}. */
+void
+admin_project_limits(struct app *app, const struct route_args *a,
+    struct req *r, struct resp *rs)
+{
+	struct json_in_field f = { "concurrency", JSON_IN_UINT, 0, NULL, 0, 0 };
+	struct store_project_limits set;
+	char err[ERRSTR_MAX];
+	enum json_in_result rc;
+
+	rc = json_in_fields(r->body, r->body_len, &f, 1, err, sizeof(err));
+	if (rc != JSON_IN_OK || !f.present || f.num > app->cfg.workers) {
+		if (rc == JSON_IN_OK)
+			snprintf(err, sizeof(err), "body must be "
+			    "{\"concurrency\": n} with n from 1 to %u (the "
+			    "workers), or 0 for the default",
+			    app->cfg.workers);
+		response_error(rs, rc == JSON_IN_NOT_OBJECT ? OUT_INVALID_JSON :
+		    OUT_BAD_REQUEST, NULL, "%s", err);
+		return;
+	}
+	memset(&set, 0, sizeof(set));
+	set.concurrency = (unsigned)f.num;
+	if (store_failed(store_project_limits_set(app->store, a->id.project,
+	    &set, err, sizeof(err)), err, "no such project", rs))
+		return;
+	log_info("limits %s concurrency=%u", a->id.project, set.concurrency);
+	admin_project(app, a, r, rs);
 }

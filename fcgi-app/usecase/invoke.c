@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "concurrency.h"
 #include "fcgi.h"
 #include "guard.h"
 #include "handlers.h"
@@ -207,7 +208,7 @@ log_call(const struct call *c, const struct req *r, int status)
 	buf_puts(&b, ",\"status\":");
 	buf_uint(&b, (unsigned)status);
 	buf_puts(&b, ",\"outcome\":\"");
-	buf_puts(&b, outcome_code(c->res.outcome));
+	buf_puts(&b, outcome_label(c->res.outcome));
 	buf_puts(&b, "\",\"ms\":");
 	buf_ms(&b, c->duration_ms);
 	buf_puts(&b, ",\"heapPeak\":");
@@ -394,6 +395,41 @@ release(struct call *c)
 	    hotset_stats(c->app->hot)->bytes);
 }
 
+/* SPEC §13: counts this invocation against its project's concurrency, or
+ * answers 429 at once. Returns 0 to go on (*taken: release when done), or
+ * -1 when rs holds the answer. */
+static int
+take_slot(struct app *app, struct call *c, const struct req *r,
+    struct resp *rs, int *taken)
+{
+	struct store_project_limits set;
+	char err[ERRSTR_MAX];
+	unsigned limit;
+
+	*taken = 0;
+	if (store_project_limits_get(app->store, c->id->project, &set, err,
+	    sizeof(err)) != STORE_OK)
+		log_warnx("invoke: %s: the default concurrency applies", err);
+	limit = limits_project_concurrency(&app->cfg, &set);
+	switch (concurrency_take(c->id->project, limit)) {
+	case CONCURRENCY_TAKEN:
+		*taken = 1;
+		return 0;
+	case CONCURRENCY_OFF:
+		return 0;
+	case CONCURRENCY_FULL:
+		break;
+	}
+	c->res.outcome = OUT_TOO_MANY_REQUESTS;
+	metrics_invocation(OUT_TOO_MANY_REQUESTS, 0);
+	response_error(rs, OUT_TOO_MANY_REQUESTS, NULL, "project %s has %u "
+	    "invocations running, its limit; try again shortly",
+	    c->id->project, limit);
+	(void)response_header(rs, "Retry-After", "1", 1);
+	log_call(c, r, rs->status);
+	return -1;
+}
+
 static int
 resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
     unsigned *version, struct resp *rs)
@@ -439,7 +475,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	const char *dbg = request_header(r, "x-fn-debug");
 	char err[ERRSTR_MAX];
 	size_t nenv = 0;
-	int st, guarded = 0;
+	int st, guarded = 0, taken = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.app = app;
@@ -453,6 +489,10 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	if (st == STORE_OK)
 		st = store_env_list(app->store, a->id.project, 1, &env, &nenv,
 		    err, sizeof(err));
+	/* Taken before the function runs; released below, or by the
+	 * guard, or by the supervisor, however the invocation ends. */
+	if (st == STORE_OK && take_slot(app, &c, r, rs, &taken) == -1)
+		goto out;
 	if (st == STORE_OK) {
 		limits_for(&app->cfg, &c.meta.limits, &c.lim);
 		redact_init(&c.red, env, nenv);
@@ -501,6 +541,8 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 out:
 	if (guarded)
 		guard_end();
+	if (taken)
+		concurrency_release();
 	response_free(&on_timeout);
 	response_free(&on_fatal);
 	redact_free(&c.red);

@@ -1,5 +1,6 @@
 /*
- * limits.c - resolution of per-function limits against the configuration.
+ * limits.c - resolution of per-function limits, and of a project's
+ * concurrency, against the configuration.
  */
 #include <stdio.h>
 
@@ -44,4 +45,14 @@ limits_for(const struct config *cfg, const struct store_limits *ask,
 	out->headers_max = cfg->response_headers_max < RESP_MAX_HEADERS - 8 ?
 	    cfg->response_headers_max : RESP_MAX_HEADERS - 8;
 	out->header_bytes_max = cfg->response_header_bytes_max;
+}
+
+unsigned
+limits_project_concurrency(const struct config *cfg,
+    const struct store_project_limits *set)
+{
+	if (set->concurrency == 0)
+		return config_project_concurrency(cfg);
+	return set->concurrency < cfg->workers ? set->concurrency :
+	    cfg->workers;
 }

@@ -91,7 +91,7 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 	char err[ERRSTR_MAX];
 	void *bc = NULL;
 	size_t bclen = 0;
-	int existed = 0;
+	int existed = 0, st;
 
 	if (len > app->cfg.source_max_bytes) {
 		response_error(rs, OUT_PAYLOAD_TOO_LARGE, NULL,
@@ -112,8 +112,16 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 		metrics_add(M_UPLOADS_REJECTED, 1);
 		return;
 	}
-	if (store_write_version(app->store, id, src, len, ask, activate, &v,
-	    &existed, err, sizeof(err)) != STORE_OK) {
+	st = store_write_version(app->store, id, src, len, ask, activate, &v,
+	    &existed, err, sizeof(err));
+	if (st == STORE_QUOTA) {
+		/* SPEC §13: nothing was stored; err names the quota. */
+		metrics_add(M_UPLOADS_REJECTED, 1);
+		response_error(rs, OUT_QUOTA_EXCEEDED, NULL, "%s", err);
+		free(bc);
+		return;
+	}
+	if (st != STORE_OK) {
 		log_warnx("upload %s/%s/%s: %s", id->project, id->request,
 		    id->fn, err);
 		response_error(rs, OUT_UNAVAILABLE, NULL,

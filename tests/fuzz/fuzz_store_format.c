@@ -1,9 +1,10 @@
 /*
  * fuzz_store_format.c - the store's on-disk text formats
- * (fcgi-app/store/store_format.c): every input is given, as the whole file, to
- * the "meta" parser, the "active" parser and the version directory name
- * parser. The bytes sit in a buffer of exactly their length with no NUL
- * after it, so a read past the end is an ASan report. What a parser
+ * (fcgi-app/store/store_format.c): every input is given, as the whole
+ * file, to the "meta" parser, the "active" parser, a project's ".limits"
+ * parser and the version directory name parser. The bytes sit in a buffer
+ * of exactly their length with no NUL after it, so a read past the end is
+ * an ASan report. What a parser
  * accepts must be canonical: a version reads back as exactly its decimal
  * text, a meta's hashes are lower-case hex of the right length.
  * Corpus: tests/fuzz/corpus/store_format/.
@@ -29,6 +30,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct store_version	 v;
+	struct store_project_limits l;
 	char			*buf, text[32];
 	unsigned		 n;
 	int			 len;
@@ -52,6 +54,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = snprintf(text, sizeof(text), "%u\n", n);
 		CHECK(n >= 1 && (size_t)len == size &&
 		    memcmp(text, buf, size) == 0);
+	}
+
+	memset(&l, 0xa5, sizeof(l));
+	if (store_format_limits(buf, size, &l) == 0) {
+		CHECK(size == 0 || buf[size - 1] == '\n');
+		/* Untouched (0xa5...) when absent, else a real limit. */
+		CHECK(l.concurrency >= 1);
 	}
 
 	if (store_format_version(buf, size, &n) == 0) {

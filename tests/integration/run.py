@@ -181,6 +181,12 @@ def main():
         "FNRUN_MEMCACHED_PORT": str(mc_port),
         "FNRUN_WORKER_BIN": os.path.abspath(worker),
         "FNRUN_WORKERS": str(WORKERS),
+        # SPEC §13 tenants: the modules share one stack and call their own
+        # projects concurrently, so no project is throttled unless it sets
+        # its own limit (test_tenants runs a stack with the defaults), and
+        # test_redact's 300 variables fit.
+        "FNRUN_PROJECT_MAX_CONCURRENCY": "1024",
+        "FNRUN_PROJECT_MAX_ENV_VARS": "1000",
     })
     # Sanitizer builds: reports go to files under the log dir (the workers'
     # own stderr is /dev/null), checked after the stack has stopped, so a
