@@ -14,6 +14,10 @@ PACKAGES=(
 	libfcgi-dev duktape-dev libmemcached-dev check
 	"nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
 	spawn-fcgi memcached libssl-dev pkg-config curl python3 wrk
+	# fetch(): libcurl (OpenSSL flavour) and the CA bundle it verifies against.
+	libcurl4-openssl-dev ca-certificates
+	# make unit: npm fetches the pinned Promises/A+ suite (tests/aplus).
+	npm
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 )
