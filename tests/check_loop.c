@@ -245,10 +245,12 @@ START_TEST(test_memory_in_a_job)
 	struct sandbox *sb;
 	struct sandbox_result res;
 
+	/* The cap must be what stops it, however slow the machine. */
 	lim.memory_bytes = 2 * MiB;
+	lim.timeout_ms = 60000;
 	sb = loaded_lim("module.exports = function (req, res) {\n"
 	    "  return Promise.resolve().then(function () {\n"
-	    "    var a = []; for (;;) a.push(new Array(1000).join('x') + a.length);"
+	    "    var a = []; for (;;) a.push(new Array(100000).join('x') + a.length);"
 	    " });\n};", &lim);
 	call(sb, &res);
 	ck_outcome(res, OUT_MEMORY_LIMIT);
@@ -424,6 +426,94 @@ START_TEST(test_hostile_tampered_prototype)
 }
 END_TEST
 
+
+START_TEST(test_response_is_the_answer)
+{
+	struct sandbox *sb = loaded("module.exports = function (req, res) {\n"
+	    "  if (req.body === 'sync') return new Response('plain', { status: 201,"
+	    " headers: { 'X-A': '1' } });\n"
+	    "  return Promise.resolve(Response.json({ a: 1 }, { status: 202 }));\n};");
+	struct sandbox_request rq = PLAIN_RQ;
+	struct sandbox_result res;
+	size_t i;
+	int seen = 0;
+
+	rq.body = "sync";
+	rq.body_len = 4;
+	ck_assert_int_eq(sandbox_call(sb, &rq, &res), 0);
+	ck_assert_int_eq(res.status, 201);
+	ck_assert_str_eq(res.body, "plain");
+	for (i = 0; i < res.nheaders; i++) {
+		if (strcmp(res.headers[i].name, "x-a") == 0)
+			seen |= 1;
+		if (strcmp(res.headers[i].name, "content-type") == 0 &&
+		    strcmp(res.headers[i].value, "text/plain;charset=UTF-8") == 0)
+			seen |= 2;
+	}
+	ck_assert_int_eq(seen, 3);
+	sandbox_result_free(&res);
+	call(sb, &res);
+	ck_outcome(res, OUT_OK);
+	ck_assert_int_eq(res.status, 202);
+	ck_assert_str_eq(res.body, "{\"a\":1}");
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_response_checks_of_res_send)
+{
+	expect_outcome("module.exports = function (req, res) {\n"
+	    "  var r = new Response('x'); r.headers.set('x-b', '1');\n"
+	    "  r.headers._list.push(['bad name', 'v']);\n"
+	    "  return Promise.resolve(r);\n};", 1000, OUT_FUNCTION_ERROR,
+	    "invalid header");
+	expect_outcome("module.exports = function (req, res) {\n"
+	    "  var s = 'y'; while (s.length < 7000000) s += s;\n"
+	    "  return new Response(s);\n};", 1000, OUT_RESPONSE_TOO_LARGE, NULL);
+}
+END_TEST
+
+START_TEST(test_fetch_classes)
+{
+	expect_body("module.exports = function (req, res) {\n"
+	    "  var out = [], h = new Headers({ 'Content-Type': 'a/b' });\n"
+	    "  h.append('X-Y', ' 1 '); h.append('x-y', '2');\n"
+	    "  out.push(h.get('content-type'), h.get('X-Y'), h.has('nope'), h.get('nope'));\n"
+	    "  h['delete']('x-y'); var names = []; h.forEach(function (v, k) { names.push(k + '=' + v); });\n"
+	    "  out.push(names.join(';'));\n"
+	    "  try { h.set('a b', 'v'); } catch (e) { out.push(e.name); }\n"
+	    "  try { h.set('a', 'v\\r\\nx: y'); } catch (e) { out.push(e.name); }\n"
+	    "  try { new Response('x', { status: 99 }); } catch (e) { out.push(e.name); }\n"
+	    "  var r = new Response(new Uint8Array([104, 105, 0xff]));\n"
+	    "  out.push(r.ok, r.status, r.bodyUsed);\n"
+	    "  var req2 = new Request('https://a.example/x', { method: 'post', body: 'b',"
+	    " headers: [['k', 'v']] });\n"
+	    "  out.push(req2.method, req2.headers.get('k'), req2.redirect);\n"
+	    "  try { new Request('https://a/', { method: 'GET', body: 'x' }); } catch (e) { out.push(e.name); }\n"
+	    "  var ac = new AbortController(), fired = 0;\n"
+	    "  ac.signal.addEventListener('abort', function () { fired++; });\n"
+	    "  ac.abort(); ac.abort();\n"
+	    "  out.push(ac.signal.aborted, ac.signal.reason.name, fired);\n"
+	    "  return r.text().then(function (t) {\n"
+	    "    out.push(t.length, t.charCodeAt(2), r.bodyUsed);\n"
+	    "    return r.text();\n"
+	    "  }).catch(function (e) {\n"
+	    "    out.push(e.name);\n"
+	    "    return new Response('{\"k\":[1]}').json();\n"
+	    "  }).then(function (j) {\n"
+	    "    out.push(j.k[0]);\n"
+	    "    return new Response('h\\u00e9').arrayBuffer();\n"
+	    "  }).then(function (b) {\n"
+	    "    out.push(b.byteLength);\n"
+	    "    res.send(out.join('|'));\n"
+	    "  });\n};",
+	    "a/b|1, 2|false||content-type=a/b|TypeError|TypeError|RangeError|"
+	    "true|200|false|POST|v|follow|TypeError|true|AbortError|1|3|65533|"
+	    "true|TypeError|1|3");
+}
+END_TEST
+
 static Suite *
 loop_suite(void)
 {
@@ -437,6 +527,9 @@ loop_suite(void)
 	tcase_add_test(tc, test_assigned_name_is_kept);
 	tcase_add_test(tc, test_statics);
 	tcase_add_test(tc, test_type_errors);
+	tcase_add_test(tc, test_fetch_classes);
+	tcase_add_test(tc, test_response_is_the_answer);
+	tcase_add_test(tc, test_response_checks_of_res_send);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("loop");

@@ -532,8 +532,9 @@ push_req(duk_context *ctx, const struct sandbox_request *rq)
 
 /* [] -> [ handler's return value ]: the whole call, prologue included, in
  * one protected call, so a heap at its cap fails as memory_limit instead
- * of a fatal error. A returned thenable (SPEC §5: async handlers) is
- * watched: how it settles is the answer unless res was called. Reading
+ * of a fatal error. A returned thenable (SPEC §5: async handlers) or
+ * Response is watched: how it settles is the answer unless res was
+ * called. Reading
  * "then" of a plain returned object may run a getter of the function's,
  * hence here. */
 static duk_ret_t
@@ -554,7 +555,7 @@ call_safe(duk_context *ctx, void *udata)
 	if (sandbox_loop_answered(sb) || !duk_is_object(ctx, -1))
 		return 1;
 	duk_get_prop_string(ctx, -1, "then");
-	if (!duk_is_function(ctx, -1)) {
+	if (!duk_is_function(ctx, -1) && !lib_fetch_is_response(ctx, -2)) {
 		duk_pop(ctx);
 		return 1;
 	}

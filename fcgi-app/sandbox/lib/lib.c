@@ -26,6 +26,11 @@ static const struct lazy_name lazy_names[] = {
 	{ "clearTimeout", LIB_TIMERS },
 	{ "setInterval", LIB_TIMERS },
 	{ "clearInterval", LIB_TIMERS },
+	{ "Headers", LIB_FETCH },
+	{ "Request", LIB_FETCH },
+	{ "Response", LIB_FETCH },
+	{ "AbortController", LIB_FETCH },
+	{ "AbortSignal", LIB_FETCH },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
@@ -34,6 +39,7 @@ _Static_assert(NLAZY <= 32, "lib_state.assigned is a 32-bit mask");
 static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_PROMISE] = lib_promise_load,
 	[LIB_TIMERS] = lib_timers_load,
+	[LIB_FETCH] = lib_fetch_load,
 };
 
 static int

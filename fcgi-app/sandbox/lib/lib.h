@@ -98,6 +98,8 @@ struct lib_timers {
 };
 
 void	lib_timers_load(duk_context *ctx);
+/* Pushes the heap's setTimeout (for the other families). */
+void	lib_push_timers_set(duk_context *ctx);
 /* Due time of the earliest timer, or -1 when there is none. */
 int64_t	lib_timers_next_due(const struct sandbox *sb);
 /* Runs the timers due at now, each followed by a microtask drain.
@@ -106,5 +108,13 @@ int	lib_timers_run_due(struct sandbox *sb, int64_t now);
 /* Forgets every timer (the call has ended). Allocates nothing. */
 void	lib_timers_clear(struct sandbox *sb);
 void	lib_timers_free(struct lib_timers *t);
+
+/* lib_fetch.c + fetch.js. */
+void	lib_fetch_load(duk_context *ctx);
+/* Whether the value at idx is a Response made by fetch.js. */
+int	lib_fetch_is_response(duk_context *ctx, duk_idx_t idx);
+/* [ response res ] -> [ error or undefined ]: sends the Response through
+ * res.send. Returns 0, or -1 with the error left. Protected itself. */
+int	lib_fetch_answer(duk_context *ctx);
 
 #endif

@@ -42,7 +42,14 @@ native_settled(duk_context *ctx)
 		return 0;
 	if (duk_to_boolean(ctx, 0)) {
 		sb->lib.settled = SETTLED_EMPTY;
-		return 0;
+		if (!lib_fetch_is_response(ctx, 1))
+			return 0;
+		duk_dup(ctx, 1);
+		duk_dup(ctx, 2);
+		if (lib_fetch_answer(ctx) == 0)
+			return 0;
+		/* A Response res.send refused: the call's error. */
+		duk_replace(ctx, 1);
 	}
 	sb->lib.settled = SETTLED_REJECTED;
 	duk_push_global_stash(ctx);

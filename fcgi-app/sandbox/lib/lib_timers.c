@@ -142,6 +142,13 @@ timer_clear(duk_context *ctx)
 }
 
 void
+lib_push_timers_set(duk_context *ctx)
+{
+	duk_push_c_function(ctx, timer_set, DUK_VARARGS);
+	duk_set_magic(ctx, -1, 0);
+}
+
+void
 lib_timers_load(duk_context *ctx)
 {
 	static const char *const names[] = { "setTimeout", "setInterval" };
