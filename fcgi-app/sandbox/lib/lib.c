@@ -143,6 +143,28 @@ lib_define_global(duk_context *ctx, const char *name)
 }
 
 void
+lib_call_export(duk_context *ctx, enum lib_family f, const char *name,
+    duk_idx_t nargs)
+{
+	lib_push_exports(ctx, f);
+	duk_get_prop_string(ctx, -1, name);
+	duk_remove(ctx, -2);
+	duk_insert(ctx, -1 - nargs);
+	duk_call(ctx, nargs);
+}
+
+void
+lib_define_globals(duk_context *ctx, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		duk_get_prop_string(ctx, -1, names[i]);
+		lib_define_global(ctx, names[i]);
+	}
+}
+
+void
 lib_put_native(duk_context *ctx, const char *name, duk_c_function fn,
     duk_idx_t nargs)
 {

@@ -53,6 +53,16 @@ void	lib_push_exports(duk_context *ctx, enum lib_family f);
  * the stack (popped), unless the function assigned that name itself. */
 void	lib_define_global(duk_context *ctx, const char *name);
 
+/* [ arg1 .. argn ] -> [ result ]: calls exports[name] of loaded family f
+ * with the nargs values at the top of the stack. */
+void	lib_call_export(duk_context *ctx, enum lib_family f, const char *name,
+	    duk_idx_t nargs);
+
+/* Defines each of names as a global holding exports[name], exports being
+ * the object at the top of the stack (left there). */
+void	lib_define_globals(duk_context *ctx, const char *const *names,
+	    size_t n);
+
 /* [ value ] -> [ ]: logs "label value" (an error's stack, else its
  * string) as a console error of the call, like an uncaught exception in
  * a browser. Protected itself: reading the value may run the function's

@@ -39,8 +39,6 @@ lib_fetch_load(duk_context *ctx)
 {
 	static const char *const globals[] = { "Headers", "Request",
 	    "Response", "AbortController", "AbortSignal" };
-	size_t i;
-
 	lib_require(ctx, LIB_PROMISE);
 	lib_require(ctx, LIB_TIMERS);
 	duk_push_object(ctx);
@@ -52,10 +50,7 @@ lib_fetch_load(duk_context *ctx)
 	duk_put_prop_string(ctx, -2, "setTimeout");
 	lib_run_source(ctx, LIB_FETCH, fetch_js, sizeof(fetch_js),
 	    "fnrun:fetch.js");
-	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-		duk_get_prop_string(ctx, -1, globals[i]);
-		lib_define_global(ctx, globals[i]);
-	}
+	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
 	duk_pop(ctx);
 }
 
@@ -72,11 +67,7 @@ static duk_ret_t
 answer_safe(duk_context *ctx, void *udata)
 {
 	(void)udata;
-	lib_push_exports(ctx, LIB_FETCH);
-	duk_get_prop_string(ctx, -1, "answer");
-	duk_remove(ctx, -2);
-	duk_insert(ctx, -3);
-	duk_call(ctx, 2);
+	lib_call_export(ctx, LIB_FETCH, "answer", 2);
 	duk_pop(ctx);
 	return 0;
 }

@@ -63,7 +63,6 @@ lib_promise_load(duk_context *ctx)
 {
 	static const char *const globals[] = { "Promise", "queueMicrotask",
 	    "AggregateError" };
-	size_t i;
 
 	duk_push_object(ctx);
 	duk_push_string(ctx, HIDDEN_STATE);
@@ -73,10 +72,7 @@ lib_promise_load(duk_context *ctx)
 	lib_put_native(ctx, "settled", native_settled, 3);
 	lib_run_source(ctx, LIB_PROMISE, promise_js, sizeof(promise_js),
 	    "fnrun:promise.js");
-	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-		duk_get_prop_string(ctx, -1, globals[i]);
-		lib_define_global(ctx, globals[i]);
-	}
+	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
 	duk_pop(ctx);
 }
 
@@ -84,11 +80,7 @@ lib_promise_load(duk_context *ctx)
 static duk_ret_t
 call_export_safe(duk_context *ctx, void *udata)
 {
-	const char *name = udata;
-
-	lib_push_exports(ctx, LIB_PROMISE);
-	duk_get_prop_string(ctx, -1, name);
-	duk_call(ctx, 0);
+	lib_call_export(ctx, LIB_PROMISE, udata, 0);
 	return 0;
 }
 
@@ -137,11 +129,7 @@ void
 lib_promise_watch(duk_context *ctx)
 {
 	lib_require(ctx, LIB_PROMISE);
-	lib_push_exports(ctx, LIB_PROMISE);
-	duk_get_prop_string(ctx, -1, "watch");
-	duk_remove(ctx, -2);
-	duk_insert(ctx, -3);
-	duk_call(ctx, 2);
+	lib_call_export(ctx, LIB_PROMISE, "watch", 2);
 	duk_pop(ctx);
 }
 
@@ -149,12 +137,9 @@ void
 lib_promise_push_deferred(duk_context *ctx)
 {
 	lib_require(ctx, LIB_PROMISE);
-	lib_push_exports(ctx, LIB_PROMISE);
-	duk_get_prop_string(ctx, -1, "deferred");
-	duk_call(ctx, 0);
+	lib_call_export(ctx, LIB_PROMISE, "deferred", 0);
 	duk_get_prop_index(ctx, -1, 0);
 	duk_get_prop_index(ctx, -2, 1);
 	duk_get_prop_index(ctx, -3, 2);
-	duk_remove(ctx, -4);
 	duk_remove(ctx, -4);
 }
