@@ -8,6 +8,7 @@
 #   make check-asan the sanitizer half of make test alone
 #   make valgrind   the unit tests under valgrind memcheck
 #   make bench      the benchmark (prints ratios against a bare libfcgi ceiling)
+#   make heap-cost  the heap bytes of a function that uses no library
 #   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
 #                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
 #                   make fuzz-build only builds them, in build-fuzz/fuzz/
@@ -40,13 +41,20 @@ DUK_SRC ?= /usr/share/duktape
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # fcgi-app/ has one folder per layer (README, "Source layout"); every
 # folder's headers are included by name.
-SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c)))
-CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk $(patsubst %/,-iquote %,$(SRC_DIRS))
+# The sandbox's JavaScript library is one folder deeper (sandbox/lib).
+SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c)))
+CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk -iquote $(BUILD)/gen \
+	$(patsubst %/,-iquote %,$(SRC_DIRS))
 CFLAGS = -std=c11 $(OPT) $(WARN)
-LDLIBS = -lfcgi -lmemcached -lcrypto -lm
+LDLIBS = -lfcgi -lmemcached -lcurl -lcrypto -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
-APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c))
+APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c))
+APP_HDRS = $(wildcard fcgi-app/*/*.h fcgi-app/*/*/*.h)
+# The library's JavaScript parts: each .js becomes a C array in
+# $(BUILD)/gen/<name>_js.h (static const char <name>_js[]), built in.
+LIB_JS = $(wildcard fcgi-app/sandbox/lib/*.js)
+LIB_JS_H = $(patsubst fcgi-app/sandbox/lib/%.js,$(BUILD)/gen/%_js.h,$(LIB_JS))
 APP_OBJS = $(patsubst fcgi-app/%.c,$(BUILD)/obj/%.o,$(APP_SRCS))
 CHECK_SRCS = $(wildcard tests/check_*.c)
 CHECK_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRCS))
@@ -56,7 +64,7 @@ FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all run stop test unit integration check-asan valgrind bench clean deps \
-	deps-test fuzz fuzz-build
+	deps-test fuzz fuzz-build aplus-deps heap-cost
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -83,9 +91,18 @@ $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 $(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
 	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
 
-$(BUILD)/obj/%.o: fcgi-app/%.c $(wildcard fcgi-app/*/*.h) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
+$(filter $(BUILD)/obj/sandbox/lib/%,$(APP_OBJS)): $(LIB_JS_H)
+$(BUILD)/obj/%.o: fcgi-app/%.c $(APP_HDRS) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Made for a pattern rule, they would be deleted as intermediates.
+.SECONDARY: $(LIB_JS_H)
+$(BUILD)/gen/%_js.h: fcgi-app/sandbox/lib/%.js
+	@mkdir -p $(@D)
+	{ printf '/* generated from $< by make: do not edit */\n'; \
+	  printf 'static const char %s_js[] = {\n' '$*'; \
+	  xxd -i < $<; printf '};\n'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/libfnrun.a: $(APP_OBJS) $(DUK_OBJ)
 	rm -f $@
@@ -98,9 +115,25 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libfnrun.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS) $(CHECK_LIBS)
 
+# The Promises/A+ suite (npm, pinned by its lock file) that check_aplus
+# runs inside the engine.
+APLUS_MODULES = tests/aplus/node_modules/.package-lock.json
+$(APLUS_MODULES): tests/aplus/package.json tests/aplus/package-lock.json
+	cd tests/aplus && npm ci --ignore-scripts --no-audit --no-fund
+aplus-deps: $(APLUS_MODULES)
+$(BUILD)/tests/check_aplus: $(APLUS_MODULES)
+
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/*.h $(BUILD)/libfnrun.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -iquote tests -fsanitize=fuzzer -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
+
+# SPEC §11 "Cost": the allocator's count for a heap whose function uses
+# none of the library (make heap-cost prints it).
+$(BUILD)/bench-heap-cost: tests/bench/heap_cost.c $(BUILD)/libfnrun.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
+
+heap-cost: $(BUILD)/bench-heap-cost
+	@echo "bytes after load, call peak, after call:"; $(BUILD)/bench-heap-cost
 
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi

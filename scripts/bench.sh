@@ -7,7 +7,8 @@
 # against the ceiling measured in the same run, and writes it to
 # var/bench/latest.tsv. A benchmark, not a test: it asserts nothing.
 #
-# Workloads: hello (reply "hello"), json (parse a ~1.2 KB body, add two
+# Workloads: hello (reply "hello"), async (hello from a promise
+# reaction), json (parse a ~1.2 KB body, add two
 # fields, stringify), cpu (fib(20)), cold (every call builds its heap:
 # warm_max_count=0, one connection, so p50 is the first-call cost end to
 # end), many (1,000 distinct functions, all kept warm).
@@ -140,6 +141,8 @@ open(sys.argv[1], "w").write(body)
 PY
 
 HELLO='module.exports = function (req, res) { res.send("hello"); };'
+# hello through a Promise: what "async function (req, res)" lowers to.
+ASYNC='module.exports = function (req, res) { return Promise.resolve().then(function () { res.send("hello"); }); };'
 JSONFN='module.exports = function (req, res) { var p = req.payload; p.processed = true; p.at = Date.now(); res.send(JSON.stringify(p), 200, {"Content-Type": "application/json"}); };'
 CPU='function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 module.exports = function (req, res) { res.send(String(fib(20))); };'
@@ -149,6 +152,7 @@ start_stack ceiling "$ROOT/$BUILD/bench-ceiling"
 start_stack fnrun "$ROOT/$BUILD/fnrun-worker"
 start_stack cold "$ROOT/$BUILD/fnrun-worker" FNRUN_WARM_MAX_COUNT=0
 upload fnrun bench/r/hello "$HELLO"
+upload fnrun bench/r/async "$ASYNC"
 upload fnrun bench/r/json "$JSONFN"
 upload fnrun bench/r/cpu "$CPU"
 upload cold bench/r/hello "$HELLO"
@@ -184,6 +188,7 @@ measure() {
 }
 
 measure hello /invoke/bench/r/hello "$EMPTY" 0 "$CONNS"
+measure async /invoke/bench/r/async "$EMPTY" 0 "$CONNS"
 measure json /invoke/bench/r/json "$JSON" 0 "$CONNS"
 measure cpu /invoke/bench/r/cpu "$EMPTY" 0 "$CONNS"
 measure cold /invoke/bench/r/hello "$EMPTY" 0 1 cold

@@ -22,6 +22,8 @@ PACKAGES=(
 	# Several hosts (SPEC §14): ip netns for the three-host test, and
 	# libfcgi's own FastCGI client (cgi-fcgi) to ask a pool directly.
 	iproute2 libfcgi-bin
+	# fetch(): libcurl (OpenSSL flavour) and the CA bundle it verifies against.
+	libcurl4-openssl-dev ca-certificates
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 	# The console's editor, served by nginx from /usr/share/javascript.

@@ -75,6 +75,17 @@ sandbox_of(duk_context *ctx)
 	return funcs.udata;
 }
 
+/* The globals a function sees, and the library's lazy names. A heap
+ * too small for them fails here, protected, instead of fatally. */
+static duk_ret_t
+install_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	sandbox_api_install(ctx);
+	lib_install(ctx);
+	return 0;
+}
+
 struct sandbox *
 sandbox_new(const struct sandbox_limits *lim)
 {
@@ -96,7 +107,12 @@ sandbox_new(const struct sandbox_limits *lim)
 		free(sb);
 		return NULL;
 	}
-	sandbox_api_install(sb->ctx);
+	if (duk_safe_call(sb->ctx, install_safe, NULL, 0, 1) !=
+	    DUK_EXEC_SUCCESS) {
+		sandbox_free(sb);
+		return NULL;
+	}
+	duk_pop(sb->ctx);
 	return sb;
 }
 
@@ -108,6 +124,7 @@ sandbox_free(struct sandbox *sb)
 	/* No user code runs here: finalizers are registered with Duktape.fin,
 	 * which went away with the Duktape object (sandbox_api_install). */
 	duk_destroy_heap(sb->ctx);
+	lib_timers_free(&sb->lib.timers);
 	sandbox_result_free(&sb->pending);
 	sandbox_api_log_clear(&sb->log);
 	free(sb);
@@ -121,6 +138,8 @@ begin(struct sandbox *sb, struct sandbox_result *res)
 	sb->alloc.hit_limit = 0;
 	sb->timed_out = 0;
 	sb->sent = sb->sending = sb->sent_twice = sb->too_large = 0;
+	sb->lib.watching = 0;
+	sb->lib.settled = SETTLED_NO;
 	sb->res = res;
 	sb->call_seq++;
 	/* The peak reported for a call is that call's, on a warm heap too. */
@@ -344,8 +363,10 @@ run_top_level(struct sandbox *sb, struct sandbox_result *res)
 	duk_context *ctx = sb->ctx;
 	int rc = -1;
 
+	/* Promise jobs the top level queued run in its budget; timers and
+	 * outbound requests are for calls only (lib_timers.c). */
 	if (duk_safe_call(ctx, top_level_safe, NULL, 1, 1) != DUK_EXEC_SUCCESS ||
-	    overran(sb))
+	    lib_promise_drain(sb) == -1 || overran(sb))
 		take_error(sb, res, OUT_FUNCTION_ERROR);
 	else if (!duk_get_boolean(ctx, -1)) {
 		res->outcome = OUT_NO_HANDLER;
@@ -514,10 +535,15 @@ push_req(duk_context *ctx, const struct sandbox_request *rq)
 
 /* [] -> [ handler's return value ]: the whole call, prologue included, in
  * one protected call, so a heap at its cap fails as memory_limit instead
- * of a fatal error. */
+ * of a fatal error. A returned thenable (SPEC §5: async handlers) or
+ * Response is watched: how it settles is the answer unless res was
+ * called. Reading
+ * "then" of a plain returned object may run a getter of the function's,
+ * hence here. */
 static duk_ret_t
 call_safe(duk_context *ctx, void *udata)
 {
+	struct sandbox *sb = sandbox_of(ctx);
 	const struct sandbox_request *rq = udata;
 
 	duk_push_global_stash(ctx);
@@ -525,8 +551,51 @@ call_safe(duk_context *ctx, void *udata)
 	duk_remove(ctx, -2);
 	push_req(ctx, rq);
 	sandbox_api_push_res(ctx);
+	duk_dup(ctx, -1);
+	duk_insert(ctx, -4);
 	duk_call(ctx, 2);
+	/* [ res ret ] */
+	if (sandbox_loop_answered(sb) || !duk_is_object(ctx, -1))
+		return 1;
+	duk_get_prop_string(ctx, -1, "then");
+	if (!duk_is_function(ctx, -1) && !lib_fetch_is_response(ctx, -2)) {
+		duk_pop(ctx);
+		return 1;
+	}
+	duk_pop(ctx);
+	duk_dup(ctx, -1);
+	duk_dup(ctx, -3);
+	lib_promise_watch(ctx);
+	sb->lib.watching = 1;
 	return 1;
+}
+
+static duk_ret_t
+rejection_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	lib_promise_push_rejection(ctx);
+	return 1;
+}
+
+/* After the handler and its loop, when no answer was given: why. */
+static void
+no_answer(struct sandbox *sb, struct sandbox_result *res)
+{
+	if (sb->lib.watching && sb->lib.settled == SETTLED_NO) {
+		/* Nothing is left that could settle it: waiting for the
+		 * deadline could only end in this same timeout. */
+		res->outcome = OUT_TIMEOUT;
+		snprintf(res->message, sizeof(res->message), "the handler's "
+		    "promise never settled and nothing was left to settle it "
+		    "(time limit %u ms)", sb->lim.timeout_ms);
+		return;
+	}
+	res->outcome = OUT_NO_RESPONSE;
+	set_message(res, "%s", sb->lib.watching ? "the handler's promise "
+	    "resolved without calling res.send or res.json or resolving to "
+	    "a Response" : "the handler returned without calling res.send "
+	    "or res.json");
 }
 
 int
@@ -537,8 +606,13 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 	int rc = -1, failed;
 
 	begin(sb, res);
+	sb->lib.in_call = 1;
 	failed = duk_safe_call(ctx, call_safe, (void *)rq, 0, 1) !=
 	    DUK_EXEC_SUCCESS;
+	/* A function that touched none of the library has nothing to wait
+	 * for: its call ends here, as a synchronous one always did. */
+	if (!failed && sb->lib.loaded != 0)
+		sandbox_loop_run(sb);
 	overran(sb);
 	/* Why the call ended decides the outcome, whatever the code caught. */
 	if (sb->timed_out)
@@ -550,14 +624,17 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 		set_message(res, "%s", "res.send/res.json called more than once");
 	} else if (failed)
 		take_error(sb, res, OUT_FUNCTION_ERROR);
-	else if (!sb->sent) {
-		res->outcome = OUT_NO_RESPONSE;
-		set_message(res, "%s", "the handler returned without calling "
-		    "res.send or res.json");
-	} else {
+	else if (sb->sent) {
 		res->outcome = OUT_OK;
 		rc = 0;
-	}
+	} else if (sb->alloc.hit_limit)
+		take_error(sb, res, OUT_MEMORY_LIMIT);
+	else if (sb->lib.settled == SETTLED_REJECTED) {
+		(void)duk_safe_call(ctx, rejection_safe, NULL, 0, 1);
+		take_error(sb, res, OUT_FUNCTION_ERROR);
+		duk_pop(ctx);
+	} else
+		no_answer(sb, res);
 	duk_pop(ctx);
 	if (rc != 0) {
 		/* No error ever returns a partial response body (SPEC §4). */
@@ -566,6 +643,7 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 		res->body_len = 0;
 	}
 	end(sb);
+	sandbox_loop_end(sb);
 	return rc;
 }
 

@@ -61,8 +61,9 @@ log_truncate(struct sandbox_log *log, const char *why, size_t limit)
 
 /* Keeps one console entry, within log_max bytes and log_entries_max
  * entries per call: an empty entry counts too. */
-static void
-log_append(struct sandbox *sb, const char *level, const char *msg, size_t len)
+void
+sandbox_api_log(struct sandbox *sb, const char *level, const char *msg,
+    size_t len)
 {
 	struct sandbox_log *log = &sb->log;
 	struct sandbox_log_entry *ne;
@@ -137,7 +138,7 @@ console_write(duk_context *ctx)
 	duk_insert(ctx, 0);
 	duk_join(ctx, n);
 	s = duk_get_lstring(ctx, -1, &len);
-	log_append(sb, levels[duk_get_current_magic(ctx)], s, len);
+	sandbox_api_log(sb, levels[duk_get_current_magic(ctx)], s, len);
 	return 0;
 }
 

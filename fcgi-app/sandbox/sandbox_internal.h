@@ -9,8 +9,26 @@
 #include <stdint.h>
 
 #include "duktape.h"
+#include "lib.h"
 #include "sandbox.h"
 #include "sandbox_alloc.h"
+
+/* How the promise the handler returned has settled (lib_promise.c). */
+enum sandbox_settled {
+	SETTLED_NO = 0,		/* pending, or nothing was returned */
+	SETTLED_EMPTY,		/* fulfilled, with no answer */
+	SETTLED_REJECTED	/* rejected: the reason is in the stash */
+};
+
+/* The library in this heap (lib/lib.h) and the call's event loop. */
+struct sandbox_lib {
+	unsigned		 loaded;	/* bit per enum lib_family */
+	unsigned		 assigned;	/* lazy names set by the function */
+	int			 in_call;	/* timers and fetch: calls only */
+	int			 watching;	/* the handler returned a thenable */
+	enum sandbox_settled	 settled;
+	struct lib_timers	 timers;
+};
 
 struct sandbox {
 	struct sandbox_alloc	 alloc;	/* first: the heap udata points here */
@@ -29,6 +47,7 @@ struct sandbox {
 	 * send succeeds, so a send that throws leaves nothing behind. */
 	struct sandbox_result	 pending;
 	struct sandbox_log	 log;
+	struct sandbox_lib	 lib;
 };
 
 /* The heap of sb, for json_in.c, which parses in a sandbox of its own so
@@ -51,5 +70,26 @@ void	sandbox_api_install(duk_context *ctx);
 void	sandbox_api_push_res(duk_context *ctx);
 /* Releases the captured console entries. */
 void	sandbox_api_log_clear(struct sandbox_log *log);
+/* Keeps one console entry of the call at level ("log", "error", ...),
+ * within the call's console limits. */
+void	sandbox_api_log(struct sandbox *sb, const char *level, const char *msg,
+	    size_t len);
+
+/* sandbox_loop.c: the event loop of one call (SPEC §11 "When an
+ * invocation ends"). Runs microtasks, timers and outbound requests until
+ * the answer is known, nothing is left that could produce it, or the
+ * deadline; sets sb->timed_out at the deadline. */
+void	sandbox_loop_run(struct sandbox *sb);
+/* Whether running JavaScript must stop: the answer is known, or the
+ * deadline or the memory cap was hit. */
+int	sandbox_loop_must_stop(struct sandbox *sb);
+/* Whether the answer is known: res.send/res.json returned or failed for
+ * good, or the handler's promise rejected. */
+int	sandbox_loop_answered(const struct sandbox *sb);
+/* Whether a timer or an outbound request is still pending. */
+int	sandbox_loop_pending(const struct sandbox *sb);
+/* Cancels what the call left pending (timers, transfers, microtasks).
+ * Called once the call's outcome is decided and its deadline cleared. */
+void	sandbox_loop_end(struct sandbox *sb);
 
 #endif

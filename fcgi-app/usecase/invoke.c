@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "clock.h"
@@ -211,6 +212,10 @@ log_call(const struct call *c, const struct req *r, int status)
 	buf_puts(&b, outcome_label(c->res.outcome));
 	buf_puts(&b, "\",\"ms\":");
 	buf_ms(&b, c->duration_ms);
+	/* Which worker ran it: a timeout answered by the event loop leaves
+	 * it serving, one answered by the watchdog does not. */
+	buf_puts(&b, ",\"pid\":");
+	buf_uint(&b, (unsigned)getpid());
 	buf_puts(&b, ",\"heapPeak\":");
 	buf_uint(&b, c->peak);
 	buf_puts(&b, ",\"heap\":\"");

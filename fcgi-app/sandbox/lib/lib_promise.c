@@ -1,0 +1,145 @@
+/*
+ * lib_promise.c - loads promise.js (Promise, queueMicrotask,
+ * AggregateError) into a heap with its natives, and gives the event loop
+ * (sandbox_loop.c) the heap's microtask queue: drain, reset, and the watch
+ * on what the handler returned. Everything about promises themselves is
+ * in promise.js; this file only connects it to the sandbox.
+ */
+#include "lib.h"
+#include "promise_js.h"
+#include "sandbox_internal.h"
+
+#define HIDDEN_STATE		DUK_HIDDEN_SYMBOL("promiseState")
+#define HIDDEN_REJECTION	DUK_HIDDEN_SYMBOL("rejection")
+
+static duk_ret_t
+native_stop(duk_context *ctx)
+{
+	duk_push_boolean(ctx, sandbox_loop_must_stop(sandbox_of(ctx)));
+	return 1;
+}
+
+/* uncaught(label, value): an exception nobody caught, as a console
+ * error of this call. */
+static duk_ret_t
+native_uncaught(duk_context *ctx)
+{
+	const char *label = duk_require_string(ctx, 0);
+
+	duk_dup(ctx, 1);
+	lib_report_uncaught(ctx, label);
+	return 0;
+}
+
+/* settled(ok, value, res): the handler's promise settled. A Response it
+ * resolved to is the answer (SPEC §5); a rejection is the call's error. */
+static duk_ret_t
+native_settled(duk_context *ctx)
+{
+	struct sandbox *sb = sandbox_of(ctx);
+
+	if (sb->lib.settled != SETTLED_NO)
+		return 0;
+	if (duk_to_boolean(ctx, 0)) {
+		sb->lib.settled = SETTLED_EMPTY;
+		if (!lib_fetch_is_response(ctx, 1))
+			return 0;
+		duk_dup(ctx, 1);
+		duk_dup(ctx, 2);
+		if (lib_fetch_answer(ctx) == 0)
+			return 0;
+		/* A Response res.send refused: the call's error. */
+		duk_replace(ctx, 1);
+	}
+	sb->lib.settled = SETTLED_REJECTED;
+	duk_push_global_stash(ctx);
+	duk_dup(ctx, 1);
+	duk_put_prop_string(ctx, -2, HIDDEN_REJECTION);
+	return 0;
+}
+
+void
+lib_promise_load(duk_context *ctx)
+{
+	static const char *const globals[] = { "Promise", "queueMicrotask",
+	    "AggregateError" };
+
+	duk_push_object(ctx);
+	duk_push_string(ctx, HIDDEN_STATE);
+	duk_put_prop_string(ctx, -2, "key");
+	lib_put_native(ctx, "stop", native_stop, 0);
+	lib_put_native(ctx, "uncaught", native_uncaught, 2);
+	lib_put_native(ctx, "settled", native_settled, 3);
+	lib_run_source(ctx, LIB_PROMISE, promise_js, sizeof(promise_js),
+	    "fnrun:promise.js");
+	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
+	duk_pop(ctx);
+}
+
+/* [ ] -> [ ]: exports[udata]() of the promise family. */
+static duk_ret_t
+call_export_safe(duk_context *ctx, void *udata)
+{
+	lib_call_export(ctx, LIB_PROMISE, udata, 0);
+	return 0;
+}
+
+int
+lib_promise_drain(struct sandbox *sb)
+{
+	duk_context *ctx = sb->ctx;
+
+	if (!lib_loaded(sb, LIB_PROMISE))
+		return sandbox_loop_must_stop(sb) ? -1 : 0;
+	/* A job may throw out of the queue (a foreign capability's resolve
+	 * function); the jobs after it still run, as after any uncaught
+	 * exception. */
+	while (duk_safe_call(ctx, call_export_safe, (void *)"drain", 0, 1) !=
+	    DUK_EXEC_SUCCESS) {
+		if (sandbox_loop_must_stop(sb)) {
+			duk_pop(ctx);
+			return -1;
+		}
+		lib_report_uncaught(ctx, "Uncaught");
+	}
+	duk_pop(ctx);
+	return sandbox_loop_must_stop(sb) ? -1 : 0;
+}
+
+void
+lib_promise_reset(struct sandbox *sb)
+{
+	if (!lib_loaded(sb, LIB_PROMISE))
+		return;
+	(void)duk_safe_call(sb->ctx, call_export_safe, (void *)"reset", 0, 1);
+	duk_pop(sb->ctx);
+}
+
+void
+lib_promise_push_rejection(duk_context *ctx)
+{
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, HIDDEN_REJECTION);
+	duk_push_undefined(ctx);
+	duk_put_prop_string(ctx, -3, HIDDEN_REJECTION);
+	duk_remove(ctx, -2);
+}
+
+void
+lib_promise_watch(duk_context *ctx)
+{
+	lib_require(ctx, LIB_PROMISE);
+	lib_call_export(ctx, LIB_PROMISE, "watch", 2);
+	duk_pop(ctx);
+}
+
+void
+lib_promise_push_deferred(duk_context *ctx)
+{
+	lib_require(ctx, LIB_PROMISE);
+	lib_call_export(ctx, LIB_PROMISE, "deferred", 0);
+	duk_get_prop_index(ctx, -1, 0);
+	duk_get_prop_index(ctx, -2, 1);
+	duk_get_prop_index(ctx, -3, 2);
+	duk_remove(ctx, -4);
+}
