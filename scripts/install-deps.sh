@@ -22,6 +22,8 @@ PACKAGES=(
 	# Several hosts (SPEC §14): ip netns for the three-host test, and
 	# libfcgi's own FastCGI client (cgi-fcgi) to ask a pool directly.
 	iproute2 libfcgi-bin
+	# make bench: nginx's JavaScript module (njs), one of the peers.
+	libnginx-mod-http-js
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 	# The console's editor, served by nginx from /usr/share/javascript.
