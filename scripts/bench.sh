@@ -419,6 +419,7 @@ if [[ $MODE == profile ]]; then
 		while read -r pid; do ls "/proc/$pid/task" 2>/dev/null || true; done | paste -sd,)
 	workers=$(for slot in $(read_pids "$OUT/fnrun/run/fnrun-workers.pid"); do
 		descendants "$slot"; done | paste -sd,)
+	printf 'ours %s\nworkers %s\n' "$ours" "$workers" >"$OUT/profile-pids.txt"
 	wait "${PEER_PIDS[-1]}" || die "perf record failed: $(cat "$OUT/perf-record.log")"
 	report() { perf report -i "$OUT/perf.data" --stdio "$@" 2>/dev/null | awk '!/^#/ && NF && n++ < 40'; }
 	{
@@ -427,7 +428,12 @@ if [[ $MODE == profile ]]; then
 		grep '^RESULT' "$OUT/profile-wrk.txt" || true
 		echo
 		echo "== this run's processes, percent of all samples of the machine (both cores)"
-		report --pid "$ours" --sort comm --percentage absolute
+		# (--sort comm alone loses forked processes under --pid: summed here)
+		report --pid "$ours" --sort comm,pid --percentage absolute |
+			awk '{ s[$2] += $1; all += $1 }
+			END { for (c in s) if (s[c] >= 0.05) printf "%8.2f%%  %s\n", s[c], c
+			      printf "%8.2f%%  (all of them; the rest is the machine'"'"'s other load)\n", all }' |
+			sort -rn
 		echo
 		echo "== inside fnrun's workers, percent of the workers' samples"
 		report --pid "$workers" --sort dso,sym --percentage relative
