@@ -48,6 +48,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=lib/proc.sh disable=SC1091
 source "$ROOT/scripts/lib/proc.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/stop.sh disable=SC1091
+source "$ROOT/scripts/lib/stop.sh"
 # shellcheck source-path=SCRIPTDIR source=template.sh disable=SC1091
 source "$ROOT/scripts/template.sh"
 
@@ -77,6 +79,7 @@ CLIENT=$ROOT/tests/bench/client.py
 NJS_MODULE=/usr/lib/nginx/modules/ngx_http_js_module.so
 
 say() { printf 'bench: %s\n' "$*" >&2; }
+warn() { say "$@"; }
 die() {
 	say "$*"
 	exit 1
@@ -109,36 +112,14 @@ started() {
 	PEER_COMMS+=("${comm:0:15}")
 }
 
-# stop_started: TERM every recorded process and its descendants (collected
-# first, while they still hang below their parent), KILL what is left after
-# 10 s. A pid that now runs another program is left alone.
+# stop_started: each recorded process that still runs its program, and
+# everything below it, TERMed; KILLed if still there after 10 s.
 stop_started() {
-	local i pid c family=() comms=() deadline left
+	local i
 	for i in "${!PEER_PIDS[@]}"; do
-		pid=${PEER_PIDS[i]}
-		pid_alive "$pid" "${PEER_COMMS[i]}" || continue
-		family+=("$pid")
-		comms+=("${PEER_COMMS[i]}")
-		while read -r c; do
-			[[ -n $c ]] || continue
-			family+=("$c")
-			comms+=("$(comm_of "$c" || echo '?')")
-		done < <(descendants "$pid")
+		pid_alive "${PEER_PIDS[i]}" "${PEER_COMMS[i]}" || continue
+		stop_pids TERM 10 "${PEER_COMMS[i]}" "${PEER_PIDS[i]}" || true
 	done
-	((${#family[@]})) || return 0
-	kill -TERM "${family[@]}" 2>/dev/null || true
-	deadline=$((SECONDS + 10))
-	while :; do
-		left=()
-		for i in "${!family[@]}"; do
-			pid_alive "${family[i]}" "${comms[i]}" && left+=("${family[i]}")
-		done
-		((${#left[@]})) || return 0
-		((SECONDS < deadline)) || break
-		sleep 0.1
-	done
-	say "still alive after 10 s, sending KILL: ${left[*]}"
-	kill -KILL "${left[@]}" 2>/dev/null || true
 }
 
 # stack.sh recognises workers by their binary's name: each stack is stopped
