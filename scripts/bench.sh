@@ -60,7 +60,8 @@ case ${1:-} in
 	shift
 	;;
 esac
-BUILD=$ROOT/${1:-build}
+BUILD=${1:-build}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
 DURATION=${BENCH_DURATION:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
