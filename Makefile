@@ -7,7 +7,11 @@
 #   make test       unit + integration tests, normal build, then ASan+UBSan build
 #   make check-asan the sanitizer half of make test alone
 #   make valgrind   the unit tests under valgrind memcheck
-#   make bench      the benchmark (prints ratios against a bare libfcgi ceiling)
+#   make bench      the benchmark: fnrun beside a bare libfcgi ceiling, Node
+#                   behind nginx and njs, in one run (README "Benchmark")
+#   make bench-smoke the same for one second each: every peer starts and
+#                   answers correctly (no figure means anything)
+#   make profile    perf record of fnrun under the bench's json workload
 #   make heap-cost  the heap bytes of a function that uses no library
 #   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
 #                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
@@ -63,8 +67,8 @@ FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all run stop test unit integration check-asan valgrind bench clean deps \
-	deps-test fuzz fuzz-build aplus-deps heap-cost
+.PHONY: all run stop test unit integration check-asan valgrind bench bench-smoke \
+	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -138,6 +142,13 @@ heap-cost: $(BUILD)/bench-heap-cost
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi
 
+# The body every benchmark request posts, from tests/json_payload.h.
+$(BUILD)/bench-payload: tests/bench/payload.c tests/json_payload.h
+	$(CC) $(CFLAGS) -o $@ $<
+$(BUILD)/bench/payload.json: $(BUILD)/bench-payload
+	@mkdir -p $(@D)
+	$< > $@.tmp && mv $@.tmp $@
+
 deps:
 	scripts/install-deps.sh
 
@@ -204,8 +215,15 @@ fuzz fuzz-build:
 	$(MAKE) FUZZ=1 $@
 endif
 
-bench: all $(BUILD)/bench-ceiling
+BENCH_NEEDS = all $(BUILD)/bench-ceiling $(BUILD)/bench/payload.json
+bench: $(BENCH_NEEDS)
 	scripts/bench.sh $(BUILD)
+
+bench-smoke: $(BENCH_NEEDS)
+	scripts/bench.sh --smoke $(BUILD)
+
+profile: $(BENCH_NEEDS)
+	scripts/bench.sh --profile $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -24,6 +24,8 @@ PACKAGES=(
 	iproute2 libfcgi-bin
 	# fetch(): libcurl (OpenSSL flavour) and the CA bundle it verifies against.
 	libcurl4-openssl-dev ca-certificates
+	# make bench: nginx's JavaScript module (njs), one of the peers.
+	libnginx-mod-http-js
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 	# The console's editor, served by nginx from /usr/share/javascript.

@@ -1,8 +1,9 @@
 /*
- * json_payload.h - the realistic request body the JSON tests and the JSON
- * micro-benchmark share: a forwarding server's "after" phase body, padded
- * to 1200 bytes. Included by tests/check_json_fast.c and
- * tests/bench/json_parse_bench.c only.
+ * json_payload.h - the realistic request body the JSON tests and the
+ * benchmarks share: a forwarding server's "after" phase body, padded to
+ * 1200 bytes. Included by tests/check_json_fast.c,
+ * tests/bench/json_parse_bench.c and tests/bench/payload.c (which writes it
+ * out as the body every make bench request posts) only.
  */
 #ifndef FNRUN_TESTS_JSON_PAYLOAD_H
 #define FNRUN_TESTS_JSON_PAYLOAD_H

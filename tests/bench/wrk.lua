@@ -1,4 +1,5 @@
--- wrk.lua - the benchmark's request generator (scripts/bench.sh).
+-- wrk.lua - the benchmark's request generator (scripts/bench.sh): a POST of
+-- the body in BENCH_BODY_FILE (the bench's payload.json) on every request.
 -- Environment: BENCH_KEY (X-Fn-Key), BENCH_BODY_FILE (request body),
 -- BENCH_PATH (a path, or a prefix when BENCH_SPREAD > 0: requests then
 -- cycle over BENCH_PATH .. i for i in 0..BENCH_SPREAD-1, starting at a
@@ -11,13 +12,10 @@ local thread_no = 0
 wrk.method = "POST"
 wrk.headers["X-Fn-Key"] = os.getenv("BENCH_KEY") or ""
 wrk.headers["Content-Type"] = "application/json"
-local f = io.open(os.getenv("BENCH_BODY_FILE") or "", "rb")
-if f then
-	wrk.body = f:read("*a")
-	f:close()
-else
-	wrk.body = "{}"
-end
+local f = assert(io.open(os.getenv("BENCH_BODY_FILE") or "", "rb"),
+	"BENCH_BODY_FILE must name the request body")
+wrk.body = f:read("*a")
+f:close()
 
 local threads = {}
 function setup(thread)
