@@ -171,9 +171,12 @@ start_stack() {
 	: >"$OUT/$name/none.conf"
 	STACKS+=("$name")
 	STACK_BIN[$name]=$bin
+	# Every workload is one project's: no per-project limit (SPEC §13),
+	# which the peers do not have either.
 	env FNRUN_STATE_DIR="$OUT/$name" FNRUN_STORE_DIR="$OUT/$name/store" \
 		FNRUN_PORT="$(free_port)" FNRUN_MEMCACHED_PORT="$(free_port)" \
 		FNRUN_WORKERS="$WORKERS" FNRUN_WORKER_BIN="$bin" \
+		FNRUN_PROJECT_MAX_CONCURRENCY=1024 \
 		FNRUN_CONFIG="$OUT/$name/none.conf" "$@" \
 		"$ROOT/scripts/stack.sh" start >"$OUT/$name.start.log" 2>&1 ||
 		{ cat "$OUT/$name.start.log" >&2; die "the $name stack did not start"; }

@@ -129,7 +129,7 @@ def main(outdir, title, many):
         for t in TARGETS:
             s, m = fig(w, t)
             cells.append("—" if m is None else
-                         fmt_int(m["rps"]) + ("" if s[0] == w or t == "ceiling" else " (json)"))
+                         fmt_int(m["rps"]) + ("" if s[0] == w or t == "ceiling" else " (%s)" % s[0]))
         ratios = [rat(w, t, "rps") for t in ("ceiling", "node", "njs")]
         md.append("| " + WHAT[w].format(many=many) + " | " + " | ".join(cells) + " | " +
                   " | ".join(ratios) + " |")
