@@ -130,10 +130,24 @@ sandbox_free(struct sandbox *sb)
 	free(sb);
 }
 
+void
+sandbox_result_init(struct sandbox_result *res)
+{
+	res->outcome = OUT_OK;
+	res->message[0] = '\0';
+	res->line = 0;
+	res->stack = NULL;
+	res->status = 0;
+	res->headers = NULL;
+	res->nheaders = 0;
+	res->body = NULL;
+	res->body_len = 0;
+}
+
 static void
 begin(struct sandbox *sb, struct sandbox_result *res)
 {
-	memset(res, 0, sizeof(*res));
+	sandbox_result_init(res);
 	sandbox_api_log_clear(&sb->log);
 	sb->alloc.hit_limit = 0;
 	sb->timed_out = 0;
@@ -683,5 +697,5 @@ sandbox_result_free(struct sandbox_result *res)
 	free(res->headers);
 	free(res->body);
 	free(res->stack);
-	memset(res, 0, sizeof(*res));
+	sandbox_result_init(res);
 }

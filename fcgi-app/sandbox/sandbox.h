@@ -138,6 +138,9 @@ const struct sandbox_log	*sandbox_log(const struct sandbox *sb);
 size_t		 sandbox_memory_peak(const struct sandbox *sb);
 size_t		 sandbox_memory_used(const struct sandbox *sb);
 
+/* Makes res empty, field by field: it runs several times per call, and
+ * message is 16 KiB that a memset would write each time. */
+void		 sandbox_result_init(struct sandbox_result *res);
 void		 sandbox_result_free(struct sandbox_result *res);
 
 #endif
