@@ -40,13 +40,22 @@ DUK_SRC ?= /usr/share/duktape
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # fcgi-app/ has one folder per layer (README, "Source layout"); every
 # folder's headers are included by name.
-SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c)))
-CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk $(patsubst %/,-iquote %,$(SRC_DIRS))
+# Parts of the sandbox are one folder deeper (sandbox/lower).
+SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c)))
+CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk -iquote $(BUILD)/gen \
+	$(patsubst %/,-iquote %,$(SRC_DIRS))
 CFLAGS = -std=c11 $(OPT) $(WARN)
 LDLIBS = -lfcgi -lmemcached -lcrypto -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
-APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c))
+APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c))
+APP_HDRS = $(wildcard fcgi-app/*/*.h fcgi-app/*/*/*.h)
+# JavaScript built into the binary: every fcgi-app/**/<name>.js becomes
+# $(BUILD)/gen/<name>_js.h holding `static const char <name>_js[]` (its
+# bytes, no NUL; sizeof is the length). Names are unique across folders.
+APP_JS = $(wildcard fcgi-app/*/*.js fcgi-app/*/*/*.js)
+APP_JS_H = $(patsubst %.js,$(BUILD)/gen/%_js.h,$(notdir $(APP_JS)))
+vpath %.js $(sort $(dir $(APP_JS)))
 APP_OBJS = $(patsubst fcgi-app/%.c,$(BUILD)/obj/%.o,$(APP_SRCS))
 CHECK_SRCS = $(wildcard tests/check_*.c)
 CHECK_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRCS))
@@ -83,9 +92,17 @@ $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 $(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
 	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
 
-$(BUILD)/obj/%.o: fcgi-app/%.c $(wildcard fcgi-app/*/*.h) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
+$(BUILD)/obj/%.o: fcgi-app/%.c $(APP_HDRS) $(APP_JS_H) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Made by a pattern rule, they would be deleted as intermediates.
+.SECONDARY: $(APP_JS_H)
+$(BUILD)/gen/%_js.h: %.js
+	@mkdir -p $(@D)
+	{ printf '/* generated from $< by make: do not edit */\n'; \
+	  printf 'static const char %s_js[] = {\n' '$*'; \
+	  xxd -i < $<; printf '};\n'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/libfnrun.a: $(APP_OBJS) $(DUK_OBJ)
 	rm -f $@

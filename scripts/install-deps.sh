@@ -14,6 +14,9 @@ PACKAGES=(
 	libfcgi-dev duktape-dev libmemcached-dev check
 	"nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
 	spawn-fcgi memcached libssl-dev pkg-config curl python3 wrk
+	# The compiler that lowers ES2022 and TypeScript at upload
+	# (typescript.js), and xxd, which builds JavaScript into the binary.
+	node-typescript xxd
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 )

@@ -26,7 +26,8 @@
 	X(BAD_REQUEST,		"bad_request",		400, 0)		\
 	X(PAYLOAD_TOO_LARGE,	"payload_too_large",	413, 0)		\
 	X(INVALID_JSON,		"invalid_json",		400, 0)		\
-	X(UNAVAILABLE,		"unavailable",		503, 0)
+	X(UNAVAILABLE,		"unavailable",		503, 0)		\
+	X(UNSUPPORTED_SYNTAX,	"unsupported_syntax",	422, 0)
 
 enum outcome {
 #define OUTCOME_ENUM(name, code, status, invocation)	OUT_##name,

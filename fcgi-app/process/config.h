@@ -35,6 +35,11 @@ struct config {
 	unsigned	warm_max_count;		/* warm heaps per worker */
 	unsigned	warm_max_mb;		/* their total heap size */
 	unsigned	warm_max_calls;		/* calls before a heap is renewed */
+	/* The compiler's heap (sandbox/lower): loading it, and each lowering,
+	 * within transpile_timeout_ms and transpile_memory_mb in all. */
+	unsigned	transpile_timeout_ms;
+	unsigned	transpile_memory_mb;
+	char		typescript_js[4096];	/* Debian's node-typescript */
 };
 
 /* Fills cfg from defaults, then the file named by $FNRUN_CONFIG (default

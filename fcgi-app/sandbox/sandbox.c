@@ -8,9 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "json_fast.h"
 #include "sandbox_internal.h"
+#include "sandbox_lines.h"
 #include "utf8.h"
 
 _Static_assert(offsetof(struct sandbox, alloc) == 0,
@@ -75,8 +77,10 @@ sandbox_of(duk_context *ctx)
 	return funcs.udata;
 }
 
-struct sandbox *
-sandbox_new(const struct sandbox_limits *lim)
+/* A heap with the capped allocator and the deadline of sb, and nothing
+ * else installed. */
+static struct sandbox *
+heap_new(const struct sandbox_limits *lim)
 {
 	struct sandbox *sb;
 
@@ -96,8 +100,30 @@ sandbox_new(const struct sandbox_limits *lim)
 		free(sb);
 		return NULL;
 	}
-	sandbox_api_install(sb->ctx);
 	return sb;
+}
+
+struct sandbox *
+sandbox_new(const struct sandbox_limits *lim)
+{
+	struct sandbox *sb;
+
+	if ((sb = heap_new(lim)) != NULL)
+		sandbox_api_install(sb->ctx);
+	return sb;
+}
+
+struct sandbox *
+sandbox_new_bare(const struct sandbox_limits *lim)
+{
+	return heap_new(lim);
+}
+
+int
+sandbox_set_lines(struct sandbox *sb, const char *text, size_t len)
+{
+	sandbox_lines_free(&sb->lines);
+	return sandbox_lines_parse(text, len, &sb->lines);
 }
 
 void
@@ -110,6 +136,7 @@ sandbox_free(struct sandbox *sb)
 	duk_destroy_heap(sb->ctx);
 	sandbox_result_free(&sb->pending);
 	sandbox_api_log_clear(&sb->log);
+	sandbox_lines_free(&sb->lines);
 	free(sb);
 }
 
@@ -196,13 +223,34 @@ syntax_line(const char *msg)
 	return v > 0 && v < 1000000000 ? (int)v : 0;
 }
 
+/* Points *s, *n at the text with the lines of lowered code made lines of
+ * the source as uploaded (SPEC §4), kept in tmp, when sb runs lowered
+ * code; else leaves them. */
+static void
+uploaded_lines(const struct sandbox *sb, const char **s, duk_size_t *n,
+    struct buf *tmp)
+{
+	if (sb->lines.n == 0)
+		return;
+	buf_reset(tmp);
+	sandbox_lines_rewrite(&sb->lines, *s, *n, tmp);
+	*s = tmp->data != NULL ? tmp->data : "";
+	*n = tmp->len;
+}
+
+struct describe {
+	struct sandbox		*sb;
+	struct sandbox_result	*res;
+	struct buf		 tmp;
+};
+
 /* [ err ] -> []: String(err) and err.stack into res. Both may run the
  * function's own code (a toString, a stack getter) that throws, loops or
  * allocates: hence a protected call, under the deadline and the cap. */
 static duk_ret_t
 describe_safe(duk_context *ctx, void *udata)
 {
-	struct sandbox_result *res = udata;
+	struct describe *d = udata;
 	/* A safe call runs in its caller's frame: the argument is the top. */
 	duk_idx_t err = duk_normalize_index(ctx, -1);
 	const char *s;
@@ -210,12 +258,14 @@ describe_safe(duk_context *ctx, void *udata)
 
 	duk_dup(ctx, err);
 	s = duk_to_lstring(ctx, -1, &n);
-	copy_bounded(res->message, s, n);
+	uploaded_lines(d->sb, &s, &n, &d->tmp);
+	copy_bounded(d->res->message, s, n);
 	if (duk_is_error(ctx, err)) {
 		duk_get_prop_string(ctx, err, "stack");
 		if (duk_is_string(ctx, -1)) {
 			s = duk_get_lstring(ctx, -1, &n);
-			res->stack = dup_bounded(s, n);
+			uploaded_lines(d->sb, &s, &n, &d->tmp);
+			d->res->stack = dup_bounded(s, n);
 		}
 	}
 	return 0;
@@ -229,14 +279,16 @@ take_error(struct sandbox *sb, struct sandbox_result *res,
     enum outcome otherwise)
 {
 	duk_context *ctx = sb->ctx;
+	struct describe d = { sb, res, { 0 } };
 
 	if (!sb->timed_out && !sb->alloc.hit_limit) {
 		duk_dup(ctx, -1);
-		if (duk_safe_call(ctx, describe_safe, res, 1, 1) != 0 &&
+		if (duk_safe_call(ctx, describe_safe, &d, 1, 1) != 0 &&
 		    res->message[0] == '\0')
 			set_message(res, "%s", "a value was thrown whose "
 			    "description could not be read");
 		duk_pop(ctx);
+		buf_free(&d.tmp);
 		overran(sb);
 	}
 	if (sb->timed_out || sb->alloc.hit_limit) {
@@ -304,9 +356,23 @@ dump_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
+/* [ ] -> [ value ]: obj[key] of the global obj (undefined when obj is not
+ * an object). */
+static void
+get_global_prop(duk_context *ctx, const char *obj, const char *key)
+{
+	duk_get_global_string(ctx, obj);
+	if (duk_is_object(ctx, -1))
+		duk_get_prop_string(ctx, -1, key);
+	else
+		duk_push_undefined(ctx);
+	duk_remove(ctx, -2);
+}
+
 /* [ program ] -> [ handler found ]: runs the top level, then finds the
- * handler (SPEC §5: module.exports function first, then function action)
- * and keeps it in the global stash. Reading module.exports may run a
+ * handler (SPEC §5, the first that applies: export default, which the
+ * lowering makes exports.default; a module.exports function; function
+ * action) and keeps it in the global stash. Reading them may run a
  * getter of the function's: everything here is protected. */
 static duk_ret_t
 top_level_safe(duk_context *ctx, void *udata)
@@ -315,11 +381,11 @@ top_level_safe(duk_context *ctx, void *udata)
 	duk_call(ctx, 0);
 	duk_pop(ctx);
 	duk_push_global_stash(ctx);
-	duk_get_global_string(ctx, "module");
-	if (duk_is_object(ctx, -1))
-		duk_get_prop_string(ctx, -1, "exports");
-	else
-		duk_push_undefined(ctx);
+	get_global_prop(ctx, "exports", "default");
+	if (!duk_is_function(ctx, -1)) {
+		duk_pop(ctx);
+		get_global_prop(ctx, "module", "exports");
+	}
 	if (!duk_is_function(ctx, -1)) {
 		duk_pop(ctx);
 		duk_get_global_string(ctx, "action");
@@ -328,8 +394,8 @@ top_level_safe(duk_context *ctx, void *udata)
 		duk_push_false(ctx);
 		return 1;
 	}
-	duk_put_prop_string(ctx, -3, "handler");
-	duk_pop_2(ctx);
+	duk_put_prop_string(ctx, -2, "handler");
+	duk_pop(ctx);
 	/* The heap may stay warm for thousands of calls: shrink property
 	 * tables and free the compiler's garbage once, now. */
 	duk_gc(ctx, DUK_GC_COMPACT);
@@ -349,7 +415,8 @@ run_top_level(struct sandbox *sb, struct sandbox_result *res)
 		take_error(sb, res, OUT_FUNCTION_ERROR);
 	else if (!duk_get_boolean(ctx, -1)) {
 		res->outcome = OUT_NO_HANDLER;
-		set_message(res, "%s", "the source provides no handler: assign "
+		set_message(res, "%s", "the source provides no handler: write "
+		    "export default function (req, res) {...}, assign "
 		    "module.exports = function (req, res) {...} or define "
 		    "function action(req, res) {...}");
 	} else
@@ -407,6 +474,24 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	}
 	rc = run_top_level(sb, res);
 out:
+	end(sb);
+	return rc;
+}
+
+int
+sandbox_run(struct sandbox *sb, duk_safe_call_function fn, void *udata,
+    duk_idx_t nargs, struct sandbox_result *res)
+{
+	int rc = -1;
+
+	begin(sb, res);
+	if (duk_safe_call(sb->ctx, fn, udata, nargs, 1) != DUK_EXEC_SUCCESS ||
+	    overran(sb))
+		take_error(sb, res, OUT_FUNCTION_ERROR);
+	else {
+		res->outcome = OUT_OK;
+		rc = 0;
+	}
 	end(sb);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * sandbox_internal.h - the state shared by sandbox.c (lifecycle, deadline)
- * and sandbox_api.c (the C functions visible to JavaScript). Not for any
- * other file.
+ * and sandbox_api.c (the C functions visible to JavaScript), and the
+ * entry points sandbox/lower uses for the compiler's heap. Not for any
+ * file outside fcgi-app/sandbox/.
  */
 #ifndef FNRUN_SANDBOX_INTERNAL_H
 #define FNRUN_SANDBOX_INTERNAL_H
@@ -11,6 +12,7 @@
 #include "duktape.h"
 #include "sandbox.h"
 #include "sandbox_alloc.h"
+#include "sandbox_lines.h"
 
 struct sandbox {
 	struct sandbox_alloc	 alloc;	/* first: the heap udata points here */
@@ -29,6 +31,8 @@ struct sandbox {
 	 * send succeeds, so a send that throws leaves nothing behind. */
 	struct sandbox_result	 pending;
 	struct sandbox_log	 log;
+	/* Lowered code: its lines -> the uploaded source's (n == 0: none). */
+	struct sandbox_lines	 lines;
 };
 
 /* The heap of sb, for json_in.c, which parses in a sandbox of its own so
@@ -37,6 +41,19 @@ duk_context	*sandbox_context(struct sandbox *sb);
 
 /* The struct sandbox of the heap ctx belongs to. */
 struct sandbox	*sandbox_of(duk_context *ctx);
+
+/* A heap for the runtime's own JavaScript (the compiler of sandbox/lower):
+ * the capped allocator and the deadline, none of a function's globals.
+ * Free with sandbox_free. */
+struct sandbox	*sandbox_new_bare(const struct sandbox_limits *lim);
+
+/* Calls fn (a duk_safe_call function taking the nargs values at the top
+ * of the stack) under a deadline lim.timeout_ms from now and the heap's
+ * cap. Leaves one value on the stack: fn's result, or the error. Returns
+ * 0 (res->outcome OUT_OK), or -1 with res->outcome OUT_TIMEOUT,
+ * OUT_MEMORY_LIMIT or OUT_FUNCTION_ERROR and res->message set. */
+int	sandbox_run(struct sandbox *sb, duk_safe_call_function fn,
+	    void *udata, duk_idx_t nargs, struct sandbox_result *res);
 
 /* sandbox_text.c: the only way bytes from outside enter a heap: pushes
  * s[0..len) (or the NUL-terminated s) as a string of valid UTF-8, every
