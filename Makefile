@@ -92,7 +92,9 @@ $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 $(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
 	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
 
-$(BUILD)/obj/%.o: fcgi-app/%.c $(APP_HDRS) $(APP_JS_H) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
+# The objects of a folder with .js files include their arrays.
+$(foreach d,$(sort $(dir $(APP_JS))),$(filter $(BUILD)/obj/$(d:fcgi-app/%=%)%,$(APP_OBJS))): $(APP_JS_H)
+$(BUILD)/obj/%.o: fcgi-app/%.c $(APP_HDRS) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

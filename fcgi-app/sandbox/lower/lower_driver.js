@@ -93,6 +93,30 @@
 		return { pos: pos, line: lc.line + 1, column: lc.character + 1 };
 	}
 
+	/* The identifier child of node that names a property, not a value: a
+	 * use of BigInt or require is never one (a #private name is left to
+	 * be seen). */
+	function propertyName(node) {
+		var name;
+
+		switch (node.kind) {
+		case K.PropertyAssignment:
+		case K.PropertyDeclaration:
+		case K.PropertySignature:
+		case K.MethodDeclaration:
+		case K.MethodSignature:
+		case K.GetAccessor:
+		case K.SetAccessor:
+		case K.EnumMember:
+		case K.PropertyAccessExpression:
+		case K.QualifiedName:
+			name = node.kind === K.QualifiedName ? node.right : node.name;
+			return name !== undefined && name.kind === K.Identifier ?
+			    name : undefined;
+		}
+		return undefined;
+	}
+
 	/* The first construct of sf, in source order, that cannot be lowered
 	 * for the engine, as { pos, line, column, what }, or null. */
 	function findUnsupported(sf) {
@@ -120,7 +144,7 @@
 			}
 		}
 		function visit(node) {
-			var text, end, fn;
+			var text, end, fn, name;
 
 			if (found !== null)
 				return true;
@@ -161,11 +185,6 @@
 				report(node, 'private class members (#' +
 				    node.escapedText.replace(/^#/, '') + ')');
 				break;
-			case K.PropertyAccessExpression:
-				/* A property named BigInt or require is no use of
-				 * either. */
-				visit(node.expression);
-				return found !== null;
 			case K.ForOfStatement:
 				if (node.awaitModifier !== undefined)
 					report(node, 'for await');
@@ -185,7 +204,10 @@
 				}
 				functions++;
 			}
-			ts.forEachChild(node, visit);
+			name = propertyName(node);
+			ts.forEachChild(node, function (child) {
+				return child !== name && visit(child);
+			});
 			if (fn)
 				functions--;
 			return found !== null;
