@@ -8,6 +8,7 @@
 #   make check-asan the sanitizer half of make test alone
 #   make valgrind   the unit tests under valgrind memcheck
 #   make bench      the benchmark (prints ratios against a bare libfcgi ceiling)
+#   make lower-cost what lowering costs: loading the compiler, lowering
 #   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
 #                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
 #                   make fuzz-build only builds them, in build-fuzz/fuzz/
@@ -65,7 +66,7 @@ FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all run stop test unit integration check-asan valgrind bench clean deps \
-	fuzz fuzz-build
+	fuzz fuzz-build lower-cost
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -120,6 +121,13 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libfnrun.a
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/*.h $(BUILD)/libfnrun.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -iquote tests -fsanitize=fuzzer -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
+
+# What lowering costs (README "The JavaScript"): make lower-cost.
+$(BUILD)/bench-lower-cost: tests/bench/lower_cost.c $(BUILD)/libfnrun.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
+
+lower-cost: $(BUILD)/bench-lower-cost
+	$(BUILD)/bench-lower-cost
 
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi

@@ -20,9 +20,15 @@
 
 #define STASH_LOWER	"lower"
 
+/* The compiler's garbage is mostly cyclic (TypeScript's syntax trees link
+ * parents and children), which only a mark-and-sweep frees: one runs when
+ * a lowering leaves the heap this many times its size once loaded. */
+#define GC_GROWTH	3
+
 struct lower {
 	struct sandbox		*sb;
 	struct lower_limits	 lim;
+	size_t			 loaded;	/* heap bytes once loaded */
 	int			 usable;
 };
 
@@ -158,6 +164,8 @@ lower_load(const struct lower_limits *lim, const void *bc, size_t bclen,
 		*dump = a.dump;
 		*dumplen = a.dumplen;
 	}
+	duk_gc(lw->sb->ctx, 0);
+	lw->loaded = sandbox_memory_used(lw->sb);
 	lw->usable = 1;
 	res->outcome = OUT_OK;
 	return lw;
@@ -307,6 +315,8 @@ lower_source(struct lower *lw, const char *src, size_t len, int typescript,
 out:
 	duk_pop(lw->sb->ctx);
 	sandbox_result_free(&sr);
+	if (lw->usable && sandbox_memory_used(lw->sb) > GC_GROWTH * lw->loaded)
+		duk_gc(lw->sb->ctx, 0);
 	return rc;
 }
 
