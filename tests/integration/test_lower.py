@@ -184,6 +184,66 @@ UNSUPPORTED = {
 }
 
 
+# Built-ins the engine (Duktape 2.7) has natively: name -> an expression
+# that is true when it works.
+BUILTINS_PRESENT = {
+    "constant declarations (function-scoped when not lowered)": "eval('con' + 'st c = 1; c') === 1",
+    "** operator": "eval('2 ** 3') === 8",
+    "computed property names": "eval('({[\"a\" + 1]: 1})').a1 === 1",
+    "shorthand methods": "eval('({ m() { return 1; } })').m() === 1",
+    "Object.assign": "Object.assign({}, {a: 1}).a === 1",
+    "String.prototype.startsWith/endsWith/includes/repeat":
+        "'abc'.startsWith('a') && 'abc'.endsWith('c') && 'abc'.includes('b') "
+        "&& 'a'.repeat(2) === 'aa'",
+    "String.prototype.codePointAt, String.fromCodePoint":
+        "String.fromCodePoint(97) === 'a' && 'a'.codePointAt(0) === 97",
+    "Number.isInteger, Math.trunc": "Number.isInteger(1) && Math.trunc(1.5) === 1",
+    "Symbol, Symbol.iterator": "typeof Symbol === 'function' && typeof Symbol.iterator === 'symbol'",
+    "Proxy, Reflect": "typeof Proxy === 'function' && typeof Reflect.ownKeys === 'function'",
+    "typed arrays, ArrayBuffer, DataView":
+        "new Uint8Array(new ArrayBuffer(2)).length === 2 && typeof DataView === 'function'",
+    "Buffer (Node.js style)": "typeof Buffer === 'function'",
+    "TextEncoder, TextDecoder":
+        "new TextDecoder().decode(new TextEncoder().encode('é')) === 'é'",
+    "globalThis": "typeof globalThis === 'object'",
+    "JSON, regular expressions (flags g, i, m), Date":
+        "JSON.parse('[1]')[0] === 1 && /a/gim.test('A') && !isNaN(Date.now())",
+    "Object.setPrototypeOf, Object.getOwnPropertySymbols":
+        "typeof Object.setPrototypeOf === 'function' && "
+        "typeof Object.getOwnPropertySymbols === 'function'",
+}
+
+# Built-ins the engine lacks (SPEC §11's library brings them): name -> the
+# expression whose typeof is "undefined" today.
+BUILTINS_ABSENT = {
+    "Promise": "Promise",
+    "queueMicrotask": "queueMicrotask",
+    "setTimeout": "setTimeout",
+    "Map": "Map",
+    "Set": "Set",
+    "WeakMap": "WeakMap",
+    "WeakSet": "WeakSet",
+    "Array.from": "Array.from",
+    "Array.of": "Array.of",
+    "Array.prototype.find": "[].find",
+    "Array.prototype.findIndex": "[].findIndex",
+    "Array.prototype.includes": "[].includes",
+    "Array.prototype.flat": "[].flat",
+    "Array.prototype.at": "[].at",
+    "Object.entries": "Object.entries",
+    "Object.values": "Object.values",
+    "Object.fromEntries": "Object.fromEntries",
+    "String.prototype.padStart": "''.padStart",
+    "String.prototype.trimEnd": "''.trimEnd",
+    "String.prototype.replaceAll": "''.replaceAll",
+    "String.raw": "String.raw",
+    "Array.prototype[Symbol.iterator]": "[][Symbol.iterator]",
+    "Symbol.asyncIterator": "Symbol.asyncIterator",
+    "structuredClone": "structuredClone",
+    "URL": "URL",
+}
+
+
 def has_global(name):
     """Whether the engine's function heaps have a global of this name."""
     names = unique_fn()
@@ -446,6 +506,33 @@ class LowerTest(FnTestCase):
                          "  res.json([e instanceof Error, e instanceof MyError, e.message]);"))
         self.assertStatus(upload(*names, src), 201)
         self.assertEqual(invoke(*names).json(), [True, False, "m"])
+
+    # ------------------------------------------------ built-ins of the engine
+
+    def probe(self, checks):
+        """Runs each JavaScript expression of checks in one function (plain
+        ECMAScript 5, not lowered); returns {name: its value or "throws"}."""
+        body = "".join(
+            "  try { out[%s] = (function () { return %s; })(); } "
+            "catch (e) { out[%s] = 'throws'; }\n" % (json.dumps(k), v, json.dumps(k))
+            for k, v in checks.items())
+        names = unique_fn()
+        r = upload(*names, "module.exports = function (req, res) {\n  var out = {};\n"
+                   + body + "  res.json(out);\n};\n")
+        self.assertStatus(r, 201)
+        self.assertIs(r.json()["lowered"], False)
+        return invoke(*names).json()
+
+    def test_builtins_the_engine_has(self):
+        # README "The JavaScript", natively: each is true.
+        got = self.probe(BUILTINS_PRESENT)
+        self.assertEqual({k: v for k, v in got.items() if v is not True}, {})
+
+    def test_builtins_the_engine_lacks(self):
+        # README "The JavaScript", absent until the library (SPEC §11)
+        # brings them: each is "undefined". When one appears, move its row.
+        got = self.probe({k: "typeof " + v for k, v in BUILTINS_ABSENT.items()})
+        self.assertEqual({k: v for k, v in got.items() if v != "undefined"}, {})
 
     # -------------------------------------------------------- the compiler's limits
 
