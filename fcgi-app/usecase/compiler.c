@@ -131,4 +131,5 @@ compiler_tidy(struct app *app)
 		lower_free(app->lower);
 		app->lower = NULL;
 	}
+	lower_collect(app->lower);
 }

@@ -18,7 +18,8 @@
 struct lower	*compiler_get(struct app *app, const char **from,
 		    struct lower_result *res);
 
-/* Frees the compiler if the last lowering left it unusable. */
+/* Frees the compiler if the last lowering left it unusable, else its
+ * garbage when it has grown (lower_collect). Outside the guard. */
 void		 compiler_tidy(struct app *app);
 
 #endif

@@ -90,9 +90,9 @@ check_source(struct app *app, const char *src, size_t len,
 		    "too small to create a JavaScript heap");
 		goto out;
 	}
-	/* Shared bytecode must not name a project (see invoke.c). */
 	if (lines != NULL && sandbox_set_lines(sb, lines, lines_len) == -1)
 		log_warnx("upload: the compiler's line map is malformed");
+	/* Shared bytecode must not name a project (see invoke.c). */
 	rc = sandbox_load(sb, src, len, SANDBOX_FILENAME, bc, bclen, &res);
 	sandbox_free(sb);
 	guard_end();

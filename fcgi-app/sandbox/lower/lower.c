@@ -164,7 +164,6 @@ lower_load(const struct lower_limits *lim, const void *bc, size_t bclen,
 		*dump = a.dump;
 		*dumplen = a.dumplen;
 	}
-	duk_gc(lw->sb->ctx, 0);
 	lw->loaded = sandbox_memory_used(lw->sb);
 	lw->usable = 1;
 	res->outcome = OUT_OK;
@@ -315,9 +314,15 @@ lower_source(struct lower *lw, const char *src, size_t len, int typescript,
 out:
 	duk_pop(lw->sb->ctx);
 	sandbox_result_free(&sr);
-	if (lw->usable && sandbox_memory_used(lw->sb) > GC_GROWTH * lw->loaded)
-		duk_gc(lw->sb->ctx, 0);
 	return rc;
+}
+
+void
+lower_collect(struct lower *lw)
+{
+	if (lower_usable(lw) &&
+	    sandbox_memory_used(lw->sb) > GC_GROWTH * lw->loaded)
+		duk_gc(lw->sb->ctx, 0);
 }
 
 /* Whether s[0..len) holds word as a whole identifier-like word. */

@@ -61,6 +61,13 @@ void		 lower_free(struct lower *lw);
 int	lower_source(struct lower *lw, const char *src, size_t len,
 	    int typescript, struct lower_result *res);
 
+/* Frees the garbage of past lowerings (TypeScript's syntax trees are
+ * cyclic: only a mark-and-sweep frees them) once the heap has grown to
+ * three times its size when loaded. Runs no JavaScript; takes time in
+ * proportion to the heap (bounded by lim.memory_bytes), so call it after
+ * the answer's deadline, not under it. */
+void	lower_collect(struct lower *lw);
+
 /* 0 once a lowering left the compiler's heap in doubt. */
 int	lower_usable(const struct lower *lw);
 
