@@ -337,22 +337,41 @@ struct dump_out {
 	size_t	 len;
 };
 
+void *
+sandbox_dump_top(duk_context *ctx, size_t *len)
+{
+	const void *p;
+	void *out = NULL;
+	duk_size_t n;
+
+	*len = 0;
+	duk_dup(ctx, -1);
+	duk_dump_function(ctx);
+	p = duk_get_buffer(ctx, -1, &n);
+	if (p != NULL && n > 0 && (out = malloc(n)) != NULL) {
+		memcpy(out, p, n);
+		*len = n;
+	}
+	duk_pop(ctx);
+	return out;
+}
+
+void
+sandbox_push_bytecode(duk_context *ctx, const void *bc, size_t len)
+{
+	void *p = duk_push_fixed_buffer(ctx, len);
+
+	memcpy(p, bc, len);
+	duk_load_function(ctx);
+}
+
 /* [ fn ] -> [ fn ]; copies the function's bytecode out of the heap. */
 static duk_ret_t
 dump_safe(duk_context *ctx, void *udata)
 {
 	struct dump_out *out = udata;
-	const void *p;
-	duk_size_t n;
 
-	duk_dup(ctx, -1);
-	duk_dump_function(ctx);
-	p = duk_get_buffer(ctx, -1, &n);
-	if (p != NULL && n > 0 && (out->bytes = malloc(n)) != NULL) {
-		memcpy(out->bytes, p, n);
-		out->len = n;
-	}
-	duk_pop(ctx);
+	out->bytes = sandbox_dump_top(ctx, &out->len);
 	return 0;
 }
 
@@ -505,11 +524,8 @@ static duk_ret_t
 load_safe(duk_context *ctx, void *udata)
 {
 	const struct bytecode_args *a = udata;
-	void *p;
 
-	p = duk_push_fixed_buffer(ctx, a->len);
-	memcpy(p, a->bc, a->len);
-	duk_load_function(ctx);
+	sandbox_push_bytecode(ctx, a->bc, a->len);
 	return 1;
 }
 

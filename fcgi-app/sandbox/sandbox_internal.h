@@ -55,6 +55,15 @@ struct sandbox	*sandbox_new_bare(const struct sandbox_limits *lim);
 int	sandbox_run(struct sandbox *sb, duk_safe_call_function fn,
 	    void *udata, duk_idx_t nargs, struct sandbox_result *res);
 
+/* [ fn ] -> [ fn ]: a malloc'd copy of fn's bytecode (the caller frees;
+ * *len its size), or NULL. Allocates in the heap: protected calls only. */
+void	*sandbox_dump_top(duk_context *ctx, size_t *len);
+
+/* [ ] -> [ fn ]: the function whose bytecode bc[0..len) is, which must come
+ * from sandbox_dump_top in this build and be verified (cache.c): Duktape
+ * does not check bytecode. Protected calls only. */
+void	 sandbox_push_bytecode(duk_context *ctx, const void *bc, size_t len);
+
 /* sandbox_text.c: the only way bytes from outside enter a heap: pushes
  * s[0..len) (or the NUL-terminated s) as a string of valid UTF-8, every
  * invalid byte replaced by U+FFFD. Allocates in the heap: call it inside

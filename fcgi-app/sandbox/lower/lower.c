@@ -69,32 +69,19 @@ static duk_ret_t
 load_safe(duk_context *ctx, void *udata)
 {
 	struct load_args *a = udata;
-	const void *p;
-	void *buf;
-	duk_size_t n;
 
 	run_builtin(ctx, lower_shims_js, sizeof(lower_shims_js),
 	    "lower_shims.js");
 	duk_pop(ctx);
-	if (a->bc != NULL) {
-		buf = duk_push_fixed_buffer(ctx, a->bclen);
-		memcpy(buf, a->bc, a->bclen);
-		duk_load_function(ctx);
-	} else {
+	if (a->bc != NULL)
+		sandbox_push_bytecode(ctx, a->bc, a->bclen);
+	else {
 		/* A file of the system, not ours: through the door. */
 		sandbox_push_text(ctx, a->src, a->srclen);
 		duk_push_string(ctx, "typescript.js");
 		duk_compile(ctx, 0);
-		if (a->want_dump) {
-			duk_dup(ctx, -1);
-			duk_dump_function(ctx);
-			p = duk_get_buffer(ctx, -1, &n);
-			if (p != NULL && n > 0 && (a->dump = malloc(n)) != NULL) {
-				memcpy(a->dump, p, n);
-				a->dumplen = n;
-			}
-			duk_pop(ctx);
-		}
+		if (a->want_dump)
+			a->dump = sandbox_dump_top(ctx, &a->dumplen);
 	}
 	/* Its top level defines the global ts. */
 	duk_call(ctx, 0);
