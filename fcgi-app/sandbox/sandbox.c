@@ -458,6 +458,20 @@ line_of(const char *src, size_t off)
 }
 
 int
+sandbox_source_utf8(const char *src, size_t len, struct sandbox_result *res)
+{
+	size_t ok;
+
+	if ((ok = utf8_valid_prefix(src, len)) == len)
+		return 0;
+	res->outcome = OUT_SYNTAX_ERROR;
+	res->line = line_of(src, ok);
+	snprintf(res->message, sizeof(res->message), "SyntaxError: "
+	    "the source is not valid UTF-8 (line %d)", res->line);
+	return -1;
+}
+
+int
 sandbox_load(struct sandbox *sb, const char *src, size_t len,
     const char *filename, void **dump, size_t *dump_len,
     struct sandbox_result *res)
@@ -465,7 +479,6 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	duk_context *ctx = sb->ctx;
 	struct load_args a = { src, len, filename };
 	struct dump_out out = { NULL, 0 };
-	size_t ok;
 	int rc = -1;
 
 	begin(sb, res);
@@ -473,13 +486,8 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		*dump = NULL;
 		*dump_len = 0;
 	}
-	if ((ok = utf8_valid_prefix(src, len)) != len) {
-		res->outcome = OUT_SYNTAX_ERROR;
-		res->line = line_of(src, ok);
-		snprintf(res->message, sizeof(res->message), "SyntaxError: "
-		    "the source is not valid UTF-8 (line %d)", res->line);
+	if (sandbox_source_utf8(src, len, res) == -1)
 		goto out;
-	}
 	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_SYNTAX_ERROR);
 		duk_pop(ctx);

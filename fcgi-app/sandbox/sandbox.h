@@ -110,6 +110,12 @@ void	sandbox_set_fatal_handler(void (*fn)(const char *msg));
 struct sandbox	*sandbox_new(const struct sandbox_limits *lim);
 void		 sandbox_free(struct sandbox *sb);
 
+/* Whether src[0..len) is valid UTF-8, as every source must be (the
+ * compiler of sandbox/lower would otherwise see U+FFFD where the bytes
+ * were). Returns 0, or -1 with res an OUT_SYNTAX_ERROR naming the line. */
+int		 sandbox_source_utf8(const char *src, size_t len,
+		    struct sandbox_result *res);
+
 /* Gives sb the line map of the lowered code it will load (the map's text,
  * sandbox_lines.h): from then on the lines in its errors (messages,
  * stacks, res->line) are those of the source as uploaded. Returns 0, or

@@ -154,6 +154,20 @@ lower_upload(struct app *app, struct upload *u, struct resp *rs)
 	return rc;
 }
 
+/* Whether src is not valid UTF-8 (then rs says where): checked before the
+ * compiler, whose door would make the bad bytes U+FFFD and go on. */
+static int
+not_utf8(const char *src, size_t len, struct resp *rs)
+{
+	struct sandbox_result res;
+
+	memset(&res, 0, sizeof(res));
+	if (sandbox_source_utf8(src, len, &res) == 0)
+		return 0;
+	response_result_error(rs, &res);
+	return 1;
+}
+
 /* The "media type" of a Content-Type value, without parameters, is
  * TypeScript's. */
 static int
@@ -219,6 +233,8 @@ upload(struct app *app, const struct fn_id *id, const char *src, size_t len,
 		response_error(rs, OUT_BAD_REQUEST, NULL, "%s", err);
 		return;
 	}
+	if (not_utf8(src, len, rs))
+		goto rejected;
 	/* JavaScript the engine compiles as it is runs as it is; one it
 	 * cannot may be newer syntax, which the compiler lowers. */
 	if (!typescript && !lower_wanted(src, len)) {

@@ -313,6 +313,15 @@ class LowerTest(FnTestCase):
         self.assertEqual((body["line"], body["column"]), (1, 8), body)
         self.assertIn("TypeScript", body["message"])
 
+    def test_source_not_utf8_is_refused_before_the_compiler(self):
+        # The compiler's door would make the byte U+FFFD and go on.
+        for how in ("js", "ts"):
+            r = upload(*unique_fn(), b"const a = 1;\nconst s = '\xff';\n",
+                       query="lang=" + how)
+            body = self.assertError(r, 422, "syntax_error", how)
+            self.assertEqual(body["line"], 2, body)
+            self.assertIn("UTF-8", body["message"])
+
     def test_same_source_as_typescript_is_another_version(self):
         names = unique_fn()
         src = "export default (req, res) => res.json(1);\n"
