@@ -13,11 +13,15 @@ and the clean failure without it, and say they wait for issue 10.
 """
 
 import json
+import os
+import re
 
-from fnrun_client import (FnTestCase, admin, fn_path, invoke, metrics,
-                          request, admin_headers, unique_fn, upload)
+from fnrun_client import (FnTestCase, admin, admin_headers, fn_path, invoke,
+                          metrics, nginx_error_log, parallel, request,
+                          unique_fn, upload)
 
 LOWERED = "fnrun_uploads_lowered_total"
+LOADS = "fnrun_compiler_loads_total"
 RESTARTS = "fnrun_worker_restarts_total"
 HARD_KILLS = "fnrun_hard_kills_total"
 
@@ -406,6 +410,27 @@ class LowerTest(FnTestCase):
         body = self.assertError(r, 500, "function_error")
         self.assertIn("top 1", body["message"])
         self.assertIn("(function.js:5)", body["stack"], body)
+
+    # ------------------------------------------------------ the compiler itself
+
+    def test_compiler_is_kept_warm_and_its_bytecode_shared(self):
+        # Each worker loads the compiler once and keeps it: a dozen uploads
+        # at once load it at most once per worker. The first worker ever to
+        # load it compiles typescript.js and stores its bytecode; the
+        # others load that bytecode from memcached.
+        before = metrics().get(LOADS, 0)
+        srcs = [("export default (req, res) => res.json(%d ** 2);\n" % i,)
+                for i in range(12)]
+        answers = parallel(lambda s: upload(*unique_fn(), s), srcs)
+        for r in answers:
+            self.assertStatus(r, 201)
+        loads = metrics().get(LOADS, 0)
+        self.assertLessEqual(loads - before, int(os.environ["FNRUN_WORKERS"]))
+        with open(nginx_error_log(), errors="replace") as f:
+            how = re.findall(r"compiler loaded from (source|bytecode)", f.read())
+        self.assertEqual(len(how), loads, how)
+        if loads > 1:
+            self.assertIn("bytecode", how)
 
     # ------------------------------------------------- what skips the compiler
 
