@@ -189,8 +189,9 @@ fnrun_config_validate() {
 	FNRUN_INVOCATION_LOG=$FNRUN_STATE_DIR/log/invocations.log
 	# How long nginx waits for a worker, in s: the slowest answer is an
 	# upload that loads the compiler and lowers (each within
-	# transpile_timeout_ms) and runs the top level (timeout_max_ms); the
-	# worker answers a breach itself first, so 5 s more.
+	# transpile_timeout_ms, plus a grace of up to 2.25 s) and runs the top
+	# level (timeout_max_ms); the worker answers a breach itself first, so
+	# 5 s more.
 	FNRUN_UPSTREAM_TIMEOUT_S=$(((FNRUN_TIMEOUT_MAX_MS + 2 * FNRUN_TRANSPILE_TIMEOUT_MS + 999) / 1000 + 5))
 }
 

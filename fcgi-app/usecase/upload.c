@@ -109,6 +109,14 @@ out:
 	return rc;
 }
 
+/* The hard bound's grace for the compiler, on top of hard_grace_ms: its
+ * heap (up to transpile_memory_mb) is collected between two checks of
+ * the deadline, and a mark-and-sweep of a few hundred MiB can take more
+ * than the grace a function's 32 MiB heap needs (seen under ASan: the
+ * deadline passed in a collection and the watchdog replaced the worker).
+ * nginx's wait (scripts/config.sh) has room for it twice. */
+#define LOWER_GRACE_MS	2000
+
 /* Lowers u->src into u->low with the worker's compiler, loaded first if
  * need be, each step under the hard bound with a budget of
  * transpile_timeout_ms. Returns 0, or -1 with u->low.outcome set (and rs
@@ -118,6 +126,7 @@ lower_upload(struct app *app, struct upload *u, struct resp *rs)
 {
 	struct resp on_timeout = { 0 }, on_fatal = { 0 };
 	struct lower *lw;
+	unsigned grace = app->cfg.hard_grace_ms + LOWER_GRACE_MS;
 	double t0 = clock_ms();
 	int rc = -1;
 
@@ -127,11 +136,10 @@ lower_upload(struct app *app, struct upload *u, struct resp *rs)
 	response_error(&on_fatal, OUT_UNAVAILABLE, NULL, "the compiler failed "
 	    "fatally while lowering the source");
 	guard_begin(app->conn, &on_timeout, &on_fatal,
-	    app->cfg.transpile_timeout_ms, app->cfg.hard_grace_ms);
+	    app->cfg.transpile_timeout_ms, grace);
 	if ((lw = compiler_get(app, &u->compiler, &u->low)) != NULL) {
 		/* Loading the compiler had a budget; lowering has its own. */
-		guard_rearm(app->cfg.transpile_timeout_ms,
-		    app->cfg.hard_grace_ms);
+		guard_rearm(app->cfg.transpile_timeout_ms, grace);
 		rc = lower_source(lw, u->src, u->len, u->typescript, &u->low);
 	}
 	guard_end();
