@@ -13,6 +13,7 @@
 #                   answers correctly (no figure means anything)
 #   make profile    perf record of fnrun under the bench's json workload
 #   make heap-cost  the heap bytes of a function that uses no library
+#   make lower-cost what lowering costs: loading the compiler, lowering
 #   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
 #                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
 #                   make fuzz-build only builds them, in build-fuzz/fuzz/
@@ -45,7 +46,7 @@ DUK_SRC ?= /usr/share/duktape
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # fcgi-app/ has one folder per layer (README, "Source layout"); every
 # folder's headers are included by name.
-# The sandbox's JavaScript library is one folder deeper (sandbox/lib).
+# Parts of the sandbox are one folder deeper (sandbox/lib, sandbox/lower).
 SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c)))
 CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk -iquote $(BUILD)/gen \
 	$(patsubst %/,-iquote %,$(SRC_DIRS))
@@ -55,10 +56,12 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c))
 APP_HDRS = $(wildcard fcgi-app/*/*.h fcgi-app/*/*/*.h)
-# The library's JavaScript parts: each .js becomes a C array in
-# $(BUILD)/gen/<name>_js.h (static const char <name>_js[]), built in.
-LIB_JS = $(wildcard fcgi-app/sandbox/lib/*.js)
-LIB_JS_H = $(patsubst fcgi-app/sandbox/lib/%.js,$(BUILD)/gen/%_js.h,$(LIB_JS))
+# JavaScript built into the binary: every fcgi-app/**/<name>.js becomes
+# $(BUILD)/gen/<name>_js.h holding `static const char <name>_js[]` (its
+# bytes, no NUL; sizeof is the length). Names are unique across folders.
+APP_JS = $(wildcard fcgi-app/*/*.js fcgi-app/*/*/*.js)
+APP_JS_H = $(patsubst %.js,$(BUILD)/gen/%_js.h,$(notdir $(APP_JS)))
+vpath %.js $(sort $(dir $(APP_JS)))
 APP_OBJS = $(patsubst fcgi-app/%.c,$(BUILD)/obj/%.o,$(APP_SRCS))
 CHECK_SRCS = $(wildcard tests/check_*.c)
 CHECK_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(CHECK_SRCS))
@@ -68,7 +71,7 @@ FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all run stop test unit integration check-asan valgrind bench bench-smoke \
-	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost
+	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost lower-cost
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -95,14 +98,15 @@ $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 $(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
 	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
 
-$(filter $(BUILD)/obj/sandbox/lib/%,$(APP_OBJS)): $(LIB_JS_H)
+# The objects of a folder with .js files include their arrays.
+$(foreach d,$(sort $(dir $(APP_JS))),$(filter $(BUILD)/obj/$(d:fcgi-app/%=%)%,$(APP_OBJS))): $(APP_JS_H)
 $(BUILD)/obj/%.o: fcgi-app/%.c $(APP_HDRS) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# Made for a pattern rule, they would be deleted as intermediates.
-.SECONDARY: $(LIB_JS_H)
-$(BUILD)/gen/%_js.h: fcgi-app/sandbox/lib/%.js
+# Made by a pattern rule, they would be deleted as intermediates.
+.SECONDARY: $(APP_JS_H)
+$(BUILD)/gen/%_js.h: %.js
 	@mkdir -p $(@D)
 	{ printf '/* generated from $< by make: do not edit */\n'; \
 	  printf 'static const char %s_js[] = {\n' '$*'; \
@@ -138,6 +142,13 @@ $(BUILD)/bench-heap-cost: tests/bench/heap_cost.c $(BUILD)/libfnrun.a
 
 heap-cost: $(BUILD)/bench-heap-cost
 	@echo "bytes after load, call peak, after call:"; $(BUILD)/bench-heap-cost
+
+# What lowering costs (README "The JavaScript"): make lower-cost.
+$(BUILD)/bench-lower-cost: tests/bench/lower_cost.c $(BUILD)/libfnrun.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
+
+lower-cost: $(BUILD)/bench-lower-cost
+	$(BUILD)/bench-lower-cost
 
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi

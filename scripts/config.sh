@@ -27,6 +27,7 @@ FNRUN_CONFIG_KEYS=(
 	body_max_bytes source_max_bytes response_max_bytes log_max_bytes
 	log_max_entries response_headers_max response_header_bytes_max
 	warm_max_count warm_max_mb warm_max_calls
+	transpile_timeout_ms transpile_memory_mb typescript_js
 	worker_max_requests worker_max_rss_mb
 	project_max_concurrency project_max_functions function_max_versions
 	project_max_env_vars env_value_max_bytes project_max_store_bytes
@@ -57,6 +58,9 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[warm_max_count]=1000
 	[warm_max_mb]=256
 	[warm_max_calls]=10000
+	[transpile_timeout_ms]=10000
+	[transpile_memory_mb]=256
+	[typescript_js]=/usr/share/nodejs/typescript/lib/typescript.js
 	[worker_max_requests]=0
 	[worker_max_rss_mb]=0
 	[project_max_concurrency]=0
@@ -222,6 +226,7 @@ fnrun_config_validate() {
 	fnrun_config_path FNRUN_STATE_DIR
 	fnrun_config_path FNRUN_STORE_DIR
 	fnrun_config_path FNRUN_WORKER_BIN
+	fnrun_config_path FNRUN_TYPESCRIPT_JS
 
 	[[ $FNRUN_LISTEN =~ ^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$ ]] ||
 		fnrun_config_die "FNRUN_LISTEN='$FNRUN_LISTEN' is not an IPv4 address, host name or [IPv6]"
@@ -238,6 +243,8 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_WARM_MAX_COUNT 0 1000000
 	fnrun_config_int FNRUN_WARM_MAX_MB 0 1048576
 	fnrun_config_int FNRUN_WARM_MAX_CALLS 1 4294967295
+	fnrun_config_int FNRUN_TRANSPILE_TIMEOUT_MS 1 3600000
+	fnrun_config_int FNRUN_TRANSPILE_MEMORY_MB 1 65536
 	fnrun_config_int FNRUN_WORKER_MAX_REQUESTS 0 4294967295
 	fnrun_config_int FNRUN_WORKER_MAX_RSS_MB 0 1048576
 	fnrun_config_int FNRUN_BODY_MAX_BYTES 1 1073741824
@@ -284,6 +291,12 @@ fnrun_config_validate() {
 	FNRUN_CONCURRENCY_FILE=$FNRUN_STATE_DIR/run/concurrency
 	# One JSON line per invocation (project, fn, version, status, ms, ...).
 	FNRUN_INVOCATION_LOG=$FNRUN_STATE_DIR/log/invocations.log
+	# How long nginx waits for a worker, in s: the slowest answer is an
+	# upload that loads the compiler and lowers (each within
+	# transpile_timeout_ms, plus a grace of up to 2.25 s) and runs the top
+	# level (timeout_max_ms); the worker answers a breach itself first, so
+	# 5 s more.
+	FNRUN_UPSTREAM_TIMEOUT_S=$(((FNRUN_TIMEOUT_MAX_MS + 2 * FNRUN_TRANSPILE_TIMEOUT_MS + 999) / 1000 + 5))
 }
 
 fnrun_config_load
@@ -296,3 +309,4 @@ export FNRUN_ROOT FNRUN_CONFIG FNRUN_SOCKET FNRUN_MEMCACHED FNRUN_MEMCACHED_HOST
 export FNRUN_ADMIN_TOKEN_FILE FNRUN_INVOKE_KEY_FILE FNRUN_CACHE_KEY_FILE
 export FNRUN_WORKER_LOG FNRUN_METRICS_FILE FNRUN_INVOCATION_LOG
 export FNRUN_CONCURRENCY_FILE
+export FNRUN_UPSTREAM_TIMEOUT_S

@@ -26,6 +26,9 @@ PACKAGES=(
 	libcurl4-openssl-dev ca-certificates
 	# make bench: nginx's JavaScript module (njs), one of the peers.
 	libnginx-mod-http-js
+	# The compiler that lowers ES2022 and TypeScript at upload
+	# (typescript.js), and xxd, which builds JavaScript into the binary.
+	node-typescript xxd
 	# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer).
 	clang "libclang-rt-dev|libclang-rt-14-dev"
 	# The console's editor, served by nginx from /usr/share/javascript.

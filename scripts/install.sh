@@ -397,10 +397,10 @@ load_settings() {
 		export FNRUN_CONFIG=$D$CONF
 		# shellcheck source-path=SCRIPTDIR source=config.sh disable=SC1091
 		source "$ROOT/scripts/config.sh"
-		printf 'LISTEN=%s\nPORT=%s\nWORKERS=%s\nBODY_MAX=%s\nRESPONSE_MAX=%s\nTIMEOUT_MAX_MS=%s\nHARD_GRACE_MS=%s\nROLE=%s\nUPSTREAMS=%s\nFCGI_LISTEN=%s\n' \
+		printf 'LISTEN=%s\nPORT=%s\nWORKERS=%s\nBODY_MAX=%s\nRESPONSE_MAX=%s\nTIMEOUT_MAX_MS=%s\nHARD_GRACE_MS=%s\nROLE=%s\nUPSTREAMS=%s\nFCGI_LISTEN=%s\nUPSTREAM_TIMEOUT_S=%s\n' \
 			"$FNRUN_LISTEN" "$FNRUN_PORT" "$FNRUN_WORKERS" "$FNRUN_BODY_MAX_BYTES" \
 			"$FNRUN_RESPONSE_MAX_BYTES" "$FNRUN_TIMEOUT_MAX_MS" "$FNRUN_HARD_GRACE_MS" \
-			"$FNRUN_ROLE" "$FNRUN_UPSTREAMS" "$FNRUN_FCGI_LISTEN"
+			"$FNRUN_ROLE" "$FNRUN_UPSTREAMS" "$FNRUN_FCGI_LISTEN" "$FNRUN_UPSTREAM_TIMEOUT_S"
 		edge_vars | sed 's/^/EDGE_/'
 	) || die "$CONF is not valid"
 	S_EDGE=()
@@ -454,7 +454,7 @@ install_site() {
 	[[ -n $socket ]] || die "$ENV_FILE has no FNRUN_SOCKET"
 	buffers=$(((S_RESPONSE_MAX + 131071) / 131072 + 1))
 	((buffers >= 2)) || buffers=2
-	upstream=$(((S_TIMEOUT_MAX_MS + 999) / 1000 + 5))
+	upstream=$S_UPSTREAM_TIMEOUT_S
 	install -d -m 0755 "$D${SITE%/*}" "$D${SITE_LINK%/*}"
 	if is_real && [[ -e $SITE ]]; then
 		backup=$(mktemp "$SITE.XXXXXX")

@@ -48,7 +48,7 @@ MC_HOST=$FNRUN_MEMCACHED_HOST
 FRONT_DIR=$NGINX_DIR/front
 
 # nginx waits this long for a worker; stop waits this long for a drain.
-UPSTREAM_TIMEOUT_S=$(((FNRUN_TIMEOUT_MAX_MS + 999) / 1000 + 5))
+UPSTREAM_TIMEOUT_S=$FNRUN_UPSTREAM_TIMEOUT_S
 READY_TIMEOUT_S=10
 
 WORKER_COMM=$(basename "$FNRUN_WORKER_BIN")
@@ -94,7 +94,9 @@ start_memcached() {
 		warn "$MC_HOST:$FNRUN_MEMCACHED_PORT is already served by another memcached: set memcached_port"
 		return 1
 	fi
-	setsid memcached -l "$MC_HOST" -p "$FNRUN_MEMCACHED_PORT" -m 64 "${user[@]}" \
+	# -I 16m: the compiler's bytecode (sandbox/lower) is ~8 MB; the default
+	# item limit (1 MB) would leave every worker compiling it.
+	setsid memcached -l "$MC_HOST" -p "$FNRUN_MEMCACHED_PORT" -m 64 -I 16m "${user[@]}" \
 		</dev/null >>"$LOG/memcached.log" 2>&1 &
 	pid=$!
 	printf '%s\n' "$pid" >"$MEMCACHED_PID"

@@ -31,7 +31,8 @@
 	X(PAYLOAD_TOO_LARGE,	"payload_too_large",	413, 0, NULL) \
 	X(INVALID_JSON,		"invalid_json",		400, 0, NULL) \
 	X(UNAVAILABLE,		"unavailable",		503, 0, NULL) \
-	X(QUOTA_EXCEEDED,	"quota_exceeded",	403, 0, NULL)
+	X(QUOTA_EXCEEDED,	"quota_exceeded",	403, 0, NULL) \
+	X(UNSUPPORTED_SYNTAX,	"unsupported_syntax",	422, 0, NULL)
 
 enum outcome {
 #define OUTCOME_ENUM(name, code, status, invocation, label)	OUT_##name,

@@ -44,6 +44,15 @@ cache_key(const char *sha256hex, char *key)
 	    sha256hex);
 }
 
+/* The compiler's key: a prefix of its own, so that no function whose
+ * source happens to be typescript.js shares it. */
+static void
+compiler_key(const char *sha256hex, char *key)
+{
+	snprintf(key, CACHE_KEY_MAX, "fnrun:tsc:%s:%s", FNRUN_ENGINE_BUILD,
+	    sha256hex);
+}
+
 static int
 mac(const char *key, const char *hmac_key, const unsigned char *header,
     const void *payload, size_t len, unsigned char out[MAC_LEN])
@@ -340,18 +349,17 @@ set_rerouted(struct cache *c, const char *key, const void *frame,
 	}
 }
 
-int
-cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
-    size_t *len)
+/* The verified payload stored under key, as cache_get_bytecode. */
+static int
+get_sealed(struct cache *c, const char *key, void **bc, size_t *len)
 {
-	char key[CACHE_KEY_MAX], *val;
+	char *val;
 	size_t vlen = 0;
 	uint32_t flags = 0;
 	memcached_return_t rc;
 	const void *payload;
 	size_t plen;
 
-	cache_key(sha256hex, key);
 	val = get_rerouted(c, key, &vlen, &flags, &rc);
 	if (val == NULL && rc == MEMCACHED_SUCCESS) {
 		/* An empty value: present, and no frame. */
@@ -382,15 +390,33 @@ cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
 	return 0;
 }
 
-void
-cache_put_bytecode(struct cache *c, const char *sha256hex, const void *bc,
-    size_t len)
+int
+cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
+    size_t *len)
 {
 	char key[CACHE_KEY_MAX];
+
+	cache_key(sha256hex, key);
+	return get_sealed(c, key, bc, len);
+}
+
+int
+cache_get_compiler(struct cache *c, const char *sha256hex, void **bc,
+    size_t *len)
+{
+	char key[CACHE_KEY_MAX];
+
+	compiler_key(sha256hex, key);
+	return get_sealed(c, key, bc, len);
+}
+
+/* Seals bc and stores it under key, as cache_put_bytecode. */
+static void
+put_sealed(struct cache *c, const char *key, const void *bc, size_t len)
+{
 	void *frame;
 	size_t flen;
 
-	cache_key(sha256hex, key);
 	if ((frame = cache_frame_seal(key, c->hmac_key, bc, len,
 	    &flen)) == NULL) {
 		count(c, M_CACHE_ERRORS);
@@ -401,6 +427,26 @@ cache_put_bytecode(struct cache *c, const char *sha256hex, const void *bc,
 	else
 		count(c, M_CACHE_ERRORS);
 	free(frame);
+}
+
+void
+cache_put_bytecode(struct cache *c, const char *sha256hex, const void *bc,
+    size_t len)
+{
+	char key[CACHE_KEY_MAX];
+
+	cache_key(sha256hex, key);
+	put_sealed(c, key, bc, len);
+}
+
+void
+cache_put_compiler(struct cache *c, const char *sha256hex, const void *bc,
+    size_t len)
+{
+	char key[CACHE_KEY_MAX];
+
+	compiler_key(sha256hex, key);
+	put_sealed(c, key, bc, len);
 }
 
 int

@@ -56,6 +56,14 @@ int	cache_get_bytecode(struct cache *c, const char *sha256hex, void **bc,
 void	cache_put_bytecode(struct cache *c, const char *sha256hex,
 	    const void *bc, size_t len);
 
+/* The same for the compiler's bytecode (sandbox/lower), keyed by the
+ * engine build and the sha256 of typescript.js under a prefix of its own
+ * ("fnrun:tsc:"), in the same signed frame. */
+int	cache_get_compiler(struct cache *c, const char *sha256hex, void **bc,
+	    size_t *len);
+void	cache_put_compiler(struct cache *c, const char *sha256hex,
+	    const void *bc, size_t len);
+
 const struct cache_stats	*cache_stats(const struct cache *c);
 
 /* Asks memcached for its version. Returns 0 when it answered. */

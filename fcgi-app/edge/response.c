@@ -138,9 +138,12 @@ response_result_error(struct resp *rs, const struct sandbox_result *res)
 {
 	struct buf extra = { 0 };
 
-	if (res->outcome == OUT_SYNTAX_ERROR)
+	if (res->outcome == OUT_SYNTAX_ERROR ||
+	    res->outcome == OUT_UNSUPPORTED_SYNTAX) {
 		buf_printf(&extra, "\"line\":%d", res->line);
-	else if (res->outcome == OUT_FUNCTION_ERROR && res->stack != NULL) {
+		if (res->column > 0)
+			buf_printf(&extra, ",\"column\":%d", res->column);
+	} else if (res->outcome == OUT_FUNCTION_ERROR && res->stack != NULL) {
 		buf_puts(&extra, "\"stack\":");
 		buf_json_string(&extra, res->stack, strlen(res->stack));
 	}

@@ -11,6 +11,7 @@
 struct cache;
 struct fcgi_conn;
 struct hotset;
+struct lower;
 struct store;
 
 struct app {
@@ -18,6 +19,7 @@ struct app {
 	struct store		*store;
 	struct cache		*cache;		/* NULL: no bytecode cache */
 	struct hotset		*hot;		/* this worker's warm heaps */
+	struct lower		*lower;		/* its compiler, once loaded */
 	struct fcgi_conn	*conn;
 };
 

@@ -45,6 +45,11 @@ struct config {
 	unsigned	project_max_env_vars;
 	size_t		env_value_max_bytes;
 	size_t		project_max_store_bytes;
+	/* The compiler's heap (sandbox/lower): loading it, and each lowering,
+	 * within transpile_timeout_ms and transpile_memory_mb in all. */
+	unsigned	transpile_timeout_ms;
+	unsigned	transpile_memory_mb;
+	char		typescript_js[4096];	/* Debian's node-typescript */
 };
 
 /* Fills cfg from defaults, then the file named by $FNRUN_CONFIG (default

@@ -187,6 +187,10 @@ static const struct {
 	    "Workers replaced by their slot." },
 	{ M_REQUESTS, "fnrun_requests_total",
 	    "HTTP requests answered by workers." },
+	{ M_UPLOADS_LOWERED, "fnrun_uploads_lowered_total",
+	    "Uploads whose source went through the compiler (ES2022, TypeScript)." },
+	{ M_COMPILER_LOADS, "fnrun_compiler_loads_total",
+	    "Times a worker loaded the compiler (from memcached or typescript.js)." },
 };
 
 void

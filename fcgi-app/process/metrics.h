@@ -29,6 +29,8 @@ enum metric {
 	M_HARD_KILLS,		/* workers cut off by the watchdog */
 	M_WORKER_RESTARTS,	/* workers replaced by their slot */
 	M_REQUESTS,
+	M_UPLOADS_LOWERED,	/* uploads whose source went through the compiler */
+	M_COMPILER_LOADS,	/* times a worker loaded the compiler */
 	M_COUNT
 };
 

@@ -16,6 +16,7 @@
 #include "fcgi.h"
 #include "guard.h"
 #include "hotset.h"
+#include "lower.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -202,6 +203,7 @@ worker_main(void *arg)
 		;
 	response_free(&rs);
 	hotset_free(app->hot);
+	lower_free(app->lower);
 	cache_close(app->cache);
 	store_close(app->store);
 	return rc;

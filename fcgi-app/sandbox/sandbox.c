@@ -8,9 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "json_fast.h"
 #include "sandbox_internal.h"
+#include "sandbox_lines.h"
 #include "utf8.h"
 
 _Static_assert(offsetof(struct sandbox, alloc) == 0,
@@ -86,8 +88,10 @@ install_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
-struct sandbox *
-sandbox_new(const struct sandbox_limits *lim)
+/* A heap with the capped allocator and the deadline of sb, and nothing
+ * else installed. */
+static struct sandbox *
+heap_new(const struct sandbox_limits *lim)
 {
 	struct sandbox *sb;
 
@@ -107,6 +111,16 @@ sandbox_new(const struct sandbox_limits *lim)
 		free(sb);
 		return NULL;
 	}
+	return sb;
+}
+
+struct sandbox *
+sandbox_new(const struct sandbox_limits *lim)
+{
+	struct sandbox *sb;
+
+	if ((sb = heap_new(lim)) == NULL)
+		return NULL;
 	if (duk_safe_call(sb->ctx, install_safe, NULL, 0, 1) !=
 	    DUK_EXEC_SUCCESS) {
 		sandbox_free(sb);
@@ -114,6 +128,19 @@ sandbox_new(const struct sandbox_limits *lim)
 	}
 	duk_pop(sb->ctx);
 	return sb;
+}
+
+struct sandbox *
+sandbox_new_bare(const struct sandbox_limits *lim)
+{
+	return heap_new(lim);
+}
+
+int
+sandbox_set_lines(struct sandbox *sb, const char *text, size_t len)
+{
+	sandbox_lines_free(&sb->lines);
+	return sandbox_lines_parse(text, len, &sb->lines);
 }
 
 void
@@ -127,6 +154,7 @@ sandbox_free(struct sandbox *sb)
 	lib_timers_free(&sb->lib.timers);
 	sandbox_result_free(&sb->pending);
 	sandbox_api_log_clear(&sb->log);
+	sandbox_lines_free(&sb->lines);
 	free(sb);
 }
 
@@ -229,13 +257,34 @@ syntax_line(const char *msg)
 	return v > 0 && v < 1000000000 ? (int)v : 0;
 }
 
+/* Points *s, *n at the text with the lines of lowered code made lines of
+ * the source as uploaded (SPEC §4), kept in tmp, when sb runs lowered
+ * code; else leaves them. */
+static void
+uploaded_lines(const struct sandbox *sb, const char **s, duk_size_t *n,
+    struct buf *tmp)
+{
+	if (sb->lines.n == 0)
+		return;
+	buf_reset(tmp);
+	sandbox_lines_rewrite(&sb->lines, *s, *n, tmp);
+	*s = tmp->data != NULL ? tmp->data : "";
+	*n = tmp->len;
+}
+
+struct describe {
+	struct sandbox		*sb;
+	struct sandbox_result	*res;
+	struct buf		 tmp;
+};
+
 /* [ err ] -> []: String(err) and err.stack into res. Both may run the
  * function's own code (a toString, a stack getter) that throws, loops or
  * allocates: hence a protected call, under the deadline and the cap. */
 static duk_ret_t
 describe_safe(duk_context *ctx, void *udata)
 {
-	struct sandbox_result *res = udata;
+	struct describe *d = udata;
 	/* A safe call runs in its caller's frame: the argument is the top. */
 	duk_idx_t err = duk_normalize_index(ctx, -1);
 	const char *s;
@@ -243,12 +292,14 @@ describe_safe(duk_context *ctx, void *udata)
 
 	duk_dup(ctx, err);
 	s = duk_to_lstring(ctx, -1, &n);
-	copy_bounded(res->message, s, n);
+	uploaded_lines(d->sb, &s, &n, &d->tmp);
+	copy_bounded(d->res->message, s, n);
 	if (duk_is_error(ctx, err)) {
 		duk_get_prop_string(ctx, err, "stack");
 		if (duk_is_string(ctx, -1)) {
 			s = duk_get_lstring(ctx, -1, &n);
-			res->stack = dup_bounded(s, n);
+			uploaded_lines(d->sb, &s, &n, &d->tmp);
+			d->res->stack = dup_bounded(s, n);
 		}
 	}
 	return 0;
@@ -262,14 +313,16 @@ take_error(struct sandbox *sb, struct sandbox_result *res,
     enum outcome otherwise)
 {
 	duk_context *ctx = sb->ctx;
+	struct describe d = { sb, res, { 0 } };
 
 	if (!sb->timed_out && !sb->alloc.hit_limit) {
 		duk_dup(ctx, -1);
-		if (duk_safe_call(ctx, describe_safe, res, 1, 1) != 0 &&
+		if (duk_safe_call(ctx, describe_safe, &d, 1, 1) != 0 &&
 		    res->message[0] == '\0')
 			set_message(res, "%s", "a value was thrown whose "
 			    "description could not be read");
 		duk_pop(ctx);
+		buf_free(&d.tmp);
 		overran(sb);
 	}
 	if (sb->timed_out || sb->alloc.hit_limit) {
@@ -318,28 +371,61 @@ struct dump_out {
 	size_t	 len;
 };
 
+void *
+sandbox_dump_top(duk_context *ctx, size_t *len)
+{
+	const void *p;
+	void *out = NULL;
+	duk_size_t n;
+
+	*len = 0;
+	duk_dup(ctx, -1);
+	duk_dump_function(ctx);
+	p = duk_get_buffer(ctx, -1, &n);
+	if (p != NULL && n > 0 && (out = malloc(n)) != NULL) {
+		memcpy(out, p, n);
+		*len = n;
+	}
+	duk_pop(ctx);
+	return out;
+}
+
+void
+sandbox_push_bytecode(duk_context *ctx, const void *bc, size_t len)
+{
+	void *p = duk_push_fixed_buffer(ctx, len);
+
+	memcpy(p, bc, len);
+	duk_load_function(ctx);
+}
+
 /* [ fn ] -> [ fn ]; copies the function's bytecode out of the heap. */
 static duk_ret_t
 dump_safe(duk_context *ctx, void *udata)
 {
 	struct dump_out *out = udata;
-	const void *p;
-	duk_size_t n;
 
-	duk_dup(ctx, -1);
-	duk_dump_function(ctx);
-	p = duk_get_buffer(ctx, -1, &n);
-	if (p != NULL && n > 0 && (out->bytes = malloc(n)) != NULL) {
-		memcpy(out->bytes, p, n);
-		out->len = n;
-	}
-	duk_pop(ctx);
+	out->bytes = sandbox_dump_top(ctx, &out->len);
 	return 0;
 }
 
+/* [ ] -> [ value ]: obj[key] of the global obj (undefined when obj is not
+ * an object). */
+static void
+get_global_prop(duk_context *ctx, const char *obj, const char *key)
+{
+	duk_get_global_string(ctx, obj);
+	if (duk_is_object(ctx, -1))
+		duk_get_prop_string(ctx, -1, key);
+	else
+		duk_push_undefined(ctx);
+	duk_remove(ctx, -2);
+}
+
 /* [ program ] -> [ handler found ]: runs the top level, then finds the
- * handler (SPEC §5: module.exports function first, then function action)
- * and keeps it in the global stash. Reading module.exports may run a
+ * handler (SPEC §5, the first that applies: export default, which the
+ * lowering makes exports.default; a module.exports function; function
+ * action) and keeps it in the global stash. Reading them may run a
  * getter of the function's: everything here is protected. */
 static duk_ret_t
 top_level_safe(duk_context *ctx, void *udata)
@@ -348,11 +434,11 @@ top_level_safe(duk_context *ctx, void *udata)
 	duk_call(ctx, 0);
 	duk_pop(ctx);
 	duk_push_global_stash(ctx);
-	duk_get_global_string(ctx, "module");
-	if (duk_is_object(ctx, -1))
-		duk_get_prop_string(ctx, -1, "exports");
-	else
-		duk_push_undefined(ctx);
+	get_global_prop(ctx, "exports", "default");
+	if (!duk_is_function(ctx, -1)) {
+		duk_pop(ctx);
+		get_global_prop(ctx, "module", "exports");
+	}
 	if (!duk_is_function(ctx, -1)) {
 		duk_pop(ctx);
 		duk_get_global_string(ctx, "action");
@@ -361,8 +447,8 @@ top_level_safe(duk_context *ctx, void *udata)
 		duk_push_false(ctx);
 		return 1;
 	}
-	duk_put_prop_string(ctx, -3, "handler");
-	duk_pop_2(ctx);
+	duk_put_prop_string(ctx, -2, "handler");
+	duk_pop(ctx);
 	/* The heap may stay warm for thousands of calls: shrink property
 	 * tables and free the compiler's garbage once, now. */
 	duk_gc(ctx, DUK_GC_COMPACT);
@@ -384,7 +470,8 @@ run_top_level(struct sandbox *sb, struct sandbox_result *res)
 		take_error(sb, res, OUT_FUNCTION_ERROR);
 	else if (!duk_get_boolean(ctx, -1)) {
 		res->outcome = OUT_NO_HANDLER;
-		set_message(res, "%s", "the source provides no handler: assign "
+		set_message(res, "%s", "the source provides no handler: write "
+		    "export default function (req, res) {...}, assign "
 		    "module.exports = function (req, res) {...} or define "
 		    "function action(req, res) {...}");
 	} else
@@ -407,6 +494,20 @@ line_of(const char *src, size_t off)
 }
 
 int
+sandbox_source_utf8(const char *src, size_t len, struct sandbox_result *res)
+{
+	size_t ok;
+
+	if ((ok = utf8_valid_prefix(src, len)) == len)
+		return 0;
+	res->outcome = OUT_SYNTAX_ERROR;
+	res->line = line_of(src, ok);
+	snprintf(res->message, sizeof(res->message), "SyntaxError: "
+	    "the source is not valid UTF-8 (line %d)", res->line);
+	return -1;
+}
+
+int
 sandbox_load(struct sandbox *sb, const char *src, size_t len,
     const char *filename, void **dump, size_t *dump_len,
     struct sandbox_result *res)
@@ -414,7 +515,6 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	duk_context *ctx = sb->ctx;
 	struct load_args a = { src, len, filename };
 	struct dump_out out = { NULL, 0 };
-	size_t ok;
 	int rc = -1;
 
 	begin(sb, res);
@@ -422,13 +522,8 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		*dump = NULL;
 		*dump_len = 0;
 	}
-	if ((ok = utf8_valid_prefix(src, len)) != len) {
-		res->outcome = OUT_SYNTAX_ERROR;
-		res->line = line_of(src, ok);
-		snprintf(res->message, sizeof(res->message), "SyntaxError: "
-		    "the source is not valid UTF-8 (line %d)", res->line);
+	if (sandbox_source_utf8(src, len, res) == -1)
 		goto out;
-	}
 	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_SYNTAX_ERROR);
 		duk_pop(ctx);
@@ -446,6 +541,24 @@ out:
 	return rc;
 }
 
+int
+sandbox_run(struct sandbox *sb, duk_safe_call_function fn, void *udata,
+    duk_idx_t nargs, struct sandbox_result *res)
+{
+	int rc = -1;
+
+	begin(sb, res);
+	if (duk_safe_call(sb->ctx, fn, udata, nargs, 1) != DUK_EXEC_SUCCESS ||
+	    overran(sb))
+		take_error(sb, res, OUT_FUNCTION_ERROR);
+	else {
+		res->outcome = OUT_OK;
+		rc = 0;
+	}
+	end(sb);
+	return rc;
+}
+
 struct bytecode_args {
 	const void	*bc;
 	size_t		 len;
@@ -455,11 +568,8 @@ static duk_ret_t
 load_safe(duk_context *ctx, void *udata)
 {
 	const struct bytecode_args *a = udata;
-	void *p;
 
-	p = duk_push_fixed_buffer(ctx, a->len);
-	memcpy(p, a->bc, a->len);
-	duk_load_function(ctx);
+	sandbox_push_bytecode(ctx, a->bc, a->len);
 	return 1;
 }
 

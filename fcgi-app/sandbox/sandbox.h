@@ -70,7 +70,9 @@ struct sandbox_result {
 	/* For errors; at most SANDBOX_ERROR_TEXT_MAX bytes and the marker. */
 	char			 message[SANDBOX_ERROR_TEXT_MAX +
 				    sizeof(SANDBOX_TRUNCATED_MARKER)];
-	int			 line;		/* OUT_SYNTAX_ERROR: 1-based, 0 unknown */
+	int			 line;		/* OUT_SYNTAX_ERROR, OUT_UNSUPPORTED_SYNTAX:
+						 * 1-based, 0 unknown */
+	int			 column;	/* the same, when known (else 0) */
 	char			*stack;		/* OUT_FUNCTION_ERROR, or NULL;
 						 * bounded like message */
 	int			 status;	/* OUT_OK */
@@ -108,8 +110,22 @@ void	sandbox_set_fatal_handler(void (*fn)(const char *msg));
 struct sandbox	*sandbox_new(const struct sandbox_limits *lim);
 void		 sandbox_free(struct sandbox *sb);
 
+/* Whether src[0..len) is valid UTF-8, as every source must be (the
+ * compiler of sandbox/lower would otherwise see U+FFFD where the bytes
+ * were). Returns 0, or -1 with res an OUT_SYNTAX_ERROR naming the line. */
+int		 sandbox_source_utf8(const char *src, size_t len,
+		    struct sandbox_result *res);
+
+/* Gives sb the line map of the lowered code it will load (the map's text,
+ * sandbox_lines.h): from then on the lines in its errors (messages,
+ * stacks, res->line) are those of the source as uploaded. Returns 0, or
+ * -1 when the text is not a map (sb then has none). */
+int		 sandbox_set_lines(struct sandbox *sb, const char *text,
+		    size_t len);
+
 /* Compiles src, runs its top level once and finds its handler
- * (module.exports function, else a global function named action).
+ * (exports.default function, else module.exports function, else a global
+ * function named action).
  * When dump is not NULL, the compiled program's bytecode is returned in a
  * malloc'd *dump the caller frees (NULL if dumping failed). Returns 0, or
  * -1 with res->outcome one of OUT_SYNTAX_ERROR, OUT_NO_HANDLER,

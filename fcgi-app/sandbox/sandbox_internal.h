@@ -1,7 +1,8 @@
 /*
  * sandbox_internal.h - the state shared by sandbox.c (lifecycle, deadline)
- * and sandbox_api.c (the C functions visible to JavaScript). Not for any
- * other file.
+ * and sandbox_api.c (the C functions visible to JavaScript), and the
+ * entry points sandbox/lower uses for the compiler's heap. Not for any
+ * file outside fcgi-app/sandbox/.
  */
 #ifndef FNRUN_SANDBOX_INTERNAL_H
 #define FNRUN_SANDBOX_INTERNAL_H
@@ -12,6 +13,7 @@
 #include "lib.h"
 #include "sandbox.h"
 #include "sandbox_alloc.h"
+#include "sandbox_lines.h"
 
 /* How the promise the handler returned has settled (lib_promise.c). */
 enum sandbox_settled {
@@ -48,6 +50,8 @@ struct sandbox {
 	struct sandbox_result	 pending;
 	struct sandbox_log	 log;
 	struct sandbox_lib	 lib;
+	/* Lowered code: its lines -> the uploaded source's (n == 0: none). */
+	struct sandbox_lines	 lines;
 };
 
 /* The heap of sb, for json_in.c, which parses in a sandbox of its own so
@@ -56,6 +60,28 @@ duk_context	*sandbox_context(struct sandbox *sb);
 
 /* The struct sandbox of the heap ctx belongs to. */
 struct sandbox	*sandbox_of(duk_context *ctx);
+
+/* A heap for the runtime's own JavaScript (the compiler of sandbox/lower):
+ * the capped allocator and the deadline, none of a function's globals.
+ * Free with sandbox_free. */
+struct sandbox	*sandbox_new_bare(const struct sandbox_limits *lim);
+
+/* Calls fn (a duk_safe_call function taking the nargs values at the top
+ * of the stack) under a deadline lim.timeout_ms from now and the heap's
+ * cap. Leaves one value on the stack: fn's result, or the error. Returns
+ * 0 (res->outcome OUT_OK), or -1 with res->outcome OUT_TIMEOUT,
+ * OUT_MEMORY_LIMIT or OUT_FUNCTION_ERROR and res->message set. */
+int	sandbox_run(struct sandbox *sb, duk_safe_call_function fn,
+	    void *udata, duk_idx_t nargs, struct sandbox_result *res);
+
+/* [ fn ] -> [ fn ]: a malloc'd copy of fn's bytecode (the caller frees;
+ * *len its size), or NULL. Allocates in the heap: protected calls only. */
+void	*sandbox_dump_top(duk_context *ctx, size_t *len);
+
+/* [ ] -> [ fn ]: the function whose bytecode bc[0..len) is, which must come
+ * from sandbox_dump_top in this build and be verified (cache.c): Duktape
+ * does not check bytecode. Protected calls only. */
+void	 sandbox_push_bytecode(duk_context *ctx, const void *bc, size_t len);
 
 /* sandbox_text.c: the only way bytes from outside enter a heap: pushes
  * s[0..len) (or the NUL-terminated s) as a string of valid UTF-8, every

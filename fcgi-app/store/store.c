@@ -26,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "names.h"
 #include "store.h"
 #include "store_format.h"
@@ -37,6 +36,8 @@
 #define VERSIONS_DIR	"versions"
 #define SOURCE_FILE	"source.js"
 #define META_FILE	"meta"
+#define RUN_FILE	"run.js"
+#define LINES_FILE	"lines"
 
 #define LEFTOVER_AGE	3600	/* seconds before .tmp/.trash entries go */
 #define META_MAX	1024	/* a meta file is a few short lines */
@@ -118,20 +119,6 @@ store_project_check(const char *project, char *err, size_t errlen)
 		return 0;
 	fs_seterr(err, errlen, "invalid project name");
 	return -1;
-}
-
-/* The version identity: lower-case hex SHA-256 of src[0..len). */
-static int
-sha256_hex(const char *src, size_t len, char hex[65])
-{
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0;
-
-	if (EVP_Digest(src != NULL ? src : "", len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1 || mdlen != 32)
-		return -1;
-	fs_hex_encode(md, mdlen, hex);
-	return 0;
 }
 
 /* Opens <project>/<request>/<fn>, creating the chain when create is set. */
@@ -331,6 +318,7 @@ active_matches(int fnfd, const struct store_version *want,
 	if (rc != STORE_OK)
 		goto out;
 	*same = strcmp(cur->sha256, want->sha256) == 0 &&
+	    cur->typescript == want->typescript &&
 	    cur->limits.timeout_ms == want->limits.timeout_ms &&
 	    cur->limits.memory_mb == want->limits.memory_mb &&
 	    cur->limits.per_call == want->limits.per_call;
@@ -340,10 +328,12 @@ out:
 	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
-/* Builds the complete version as .tmp/<name>/{source.js,meta}, durable. */
+/* Builds the complete version as .tmp/<name>/{source.js,meta} (and
+ * run.js, lines when low is not NULL), durable. */
 static int
 version_build(struct store *st, const char *name, const char *src,
-    size_t len, const struct store_version *v, char *err, size_t errlen)
+    size_t len, const struct store_lowered *low,
+    const struct store_version *v, char *err, size_t errlen)
 {
 	char	meta[META_MAX];
 	int	dfd = -1, mlen, rc = STORE_ERROR;
@@ -361,12 +351,20 @@ version_build(struct store *st, const char *name, const char *src,
 	if (fs_file_create(dfd, SOURCE_FILE, src != NULL ? src : "", len,
 	    FILE_MODE, err, errlen) != STORE_OK)
 		goto out;
+	if (low != NULL && (fs_file_create(dfd, RUN_FILE, low->code,
+	    low->code_len, FILE_MODE, err, errlen) != STORE_OK ||
+	    fs_file_create(dfd, LINES_FILE, low->lines, low->lines_len,
+	    FILE_MODE, err, errlen) != STORE_OK))
+		goto out;
 	mlen = snprintf(meta, sizeof(meta),
 	    "sha256=%s\nsize=%zu\ncreated_at=%lld\ntimeout_ms=%u\n"
-	    "memory_mb=%u\nisolation=%s\nuid=%s\n", v->sha256, v->size,
-	    (long long)v->created_at, v->limits.timeout_ms,
-	    v->limits.memory_mb, v->limits.per_call ? "per-call" : "warm",
-	    v->uid);
+	    "memory_mb=%u\nisolation=%s\nuid=%s\nlanguage=%s\n%s%s%s",
+	    v->sha256, v->size, (long long)v->created_at,
+	    v->limits.timeout_ms, v->limits.memory_mb,
+	    v->limits.per_call ? "per-call" : "warm", v->uid,
+	    v->typescript ? "typescript" : "javascript",
+	    low != NULL ? "run_sha256=" : "", low != NULL ? v->run_sha256 : "",
+	    low != NULL ? "\n" : "");
 	if (fs_file_create(dfd, META_FILE, meta, (size_t)mlen, FILE_MODE, err,
 	    errlen) != STORE_OK)
 		goto out;
@@ -991,6 +989,17 @@ store_write_version(struct store *st, const struct fn_id *id,
     int activate, struct store_version *out, int *existed, char *err,
     size_t errlen)
 {
+	return store_write_lowered(st, id, src, len, 0, NULL, limits, activate,
+	    out, existed, err, errlen);
+}
+
+int
+store_write_lowered(struct store *st, const struct fn_id *id,
+    const char *src, size_t len, int typescript,
+    const struct store_lowered *low, const struct store_limits *limits,
+    int activate, struct store_version *out, int *existed, char *err,
+    size_t errlen)
+{
 	struct store_version	 v, cur;
 	struct kept		*drop = NULL;
 	char			 name[FS_TMPNAME_LEN];
@@ -1013,10 +1022,12 @@ store_write_version(struct store *st, const struct fn_id *id,
 	}
 	memset(&v, 0, sizeof(v));
 	memset(&cur, 0, sizeof(cur));
-	if (sha256_hex(src, len, v.sha256) == -1) {
+	if (digest_sha256_hex(src, len, v.sha256) == -1 || (low != NULL &&
+	    digest_sha256_hex(low->code, low->code_len, v.run_sha256) == -1)) {
 		fs_seterr(err, errlen, "sha256 failed");
 		goto out;
 	}
+	v.typescript = typescript != 0;
 	v.size = len;
 	v.created_at = time(NULL);
 	if (limits != NULL)
@@ -1042,7 +1053,8 @@ store_write_version(struct store *st, const struct fn_id *id,
 	if (fs_tmp_name(&st->tmp, name, sizeof(name), err, errlen) == -1)
 		goto out;
 	have_tmp = 1;
-	if (version_build(st, name, src, len, &v, err, errlen) != STORE_OK)
+	if (version_build(st, name, src, len, low, &v, err, errlen) !=
+	    STORE_OK)
 		goto out;
 	store_crash_point(st, "version-written");
 
@@ -1196,6 +1208,34 @@ store_read_source(struct store *st, const struct fn_id *id,
 		return rc;
 	version_path(path, sizeof(path), id, version, SOURCE_FILE);
 	return read_beneath(st, path, SIZE_MAX - 1, src, len, err, errlen);
+}
+
+int
+store_read_run(struct store *st, const struct fn_id *id,
+    const struct store_version *v, char **code, size_t *len, char **lines,
+    size_t *lines_len, char *err, size_t errlen)
+{
+	char	path[3 * (NAME_MAX_LEN + 1) + 64];
+	int	rc;
+
+	*lines = NULL;
+	*lines_len = 0;
+	if (v->run_sha256[0] == '\0')
+		return code == NULL ? STORE_OK : store_read_source(st, id,
+		    v->version, code, len, err, errlen);
+	if ((rc = version_check(id, v->version, err, errlen)) != STORE_OK)
+		return rc;
+	version_path(path, sizeof(path), id, v->version, RUN_FILE);
+	if (code != NULL && (rc = read_beneath(st, path, SIZE_MAX - 1, code,
+	    len, err, errlen)) != STORE_OK)
+		return rc;
+	version_path(path, sizeof(path), id, v->version, LINES_FILE);
+	if ((rc = read_beneath(st, path, SIZE_MAX - 1, lines, lines_len, err,
+	    errlen)) != STORE_OK && code != NULL) {
+		free(*code);
+		*code = NULL;
+	}
+	return rc;
 }
 
 int

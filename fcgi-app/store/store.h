@@ -6,6 +6,9 @@
  * Layout, relative to the store root:
  *   <project>/<request>/<fn>/versions/<N>/source.js   immutable source
  *   <project>/<request>/<fn>/versions/<N>/meta        immutable metadata
+ *   <project>/<request>/<fn>/versions/<N>/run.js      the lowered code, and
+ *   <project>/<request>/<fn>/versions/<N>/lines       its line map, when
+ *                                                     the upload lowered it
  *   <project>/<request>/<fn>/active                   "N\n", replaced by rename
  *   <project>/<request>/<fn>/.lock                    flock() target, never written
  *   <project>/.env/<NAME>                             value, mode 0600
@@ -61,6 +64,20 @@ struct store_version {
 	 * (name, number, sha256), never reused by a function deleted and
 	 * uploaded again. "" for versions written before it existed. */
 	char			uid[33];
+	/* SHA-256 of run.js when the upload lowered the source (what is
+	 * compiled, so what keys its bytecode); "" when the source as
+	 * uploaded is what runs. */
+	char			run_sha256[65];
+	unsigned		typescript;	/* uploaded as TypeScript */
+};
+
+/* What an upload lowered (sandbox/lower): the code that runs and its line
+ * map, stored beside the source as uploaded. Pointers are borrowed. */
+struct store_lowered {
+	const char	*code;
+	size_t		 code_len;
+	const char	*lines;
+	size_t		 lines_len;
 };
 
 struct store_fn {
@@ -116,6 +133,16 @@ int	store_write_version(struct store *st, const struct fn_id *id,
 	    int activate, struct store_version *out, int *existed,
 	    char *err, size_t errlen);
 
+/* As store_write_version, for a source uploaded as TypeScript when
+ * typescript is set, and lowered into low when low is not NULL (else the
+ * source is what runs). The same source uploaded in another language is
+ * another version. */
+int	store_write_lowered(struct store *st, const struct fn_id *id,
+	    const char *src, size_t len, int typescript,
+	    const struct store_lowered *low, const struct store_limits *limits,
+	    int activate, struct store_version *out, int *existed,
+	    char *err, size_t errlen);
+
 /* Sets *version to the active version of id. Returns STORE_OK,
  * STORE_NOT_FOUND (no such function or none active) or STORE_ERROR. */
 int	store_get_active(struct store *st, const struct fn_id *id,
@@ -131,6 +158,14 @@ int	store_get_version(struct store *st, const struct fn_id *id,
 int	store_read_source(struct store *st, const struct fn_id *id,
 	    unsigned version, char **src, size_t *len, char *err,
 	    size_t errlen);
+
+/* Reads what version v of id runs into malloc'd, NUL-terminated buffers
+ * the caller frees: the lowered code and its line map when the upload
+ * lowered the source (v->run_sha256 set), else the source and *lines
+ * NULL. With code NULL, only the line map. STORE_NOT_FOUND if absent. */
+int	store_read_run(struct store *st, const struct fn_id *id,
+	    const struct store_version *v, char **code, size_t *len,
+	    char **lines, size_t *lines_len, char *err, size_t errlen);
 
 /* Makes an existing version active. STORE_NOT_FOUND if it does not exist. */
 int	store_set_active(struct store *st, const struct fn_id *id,

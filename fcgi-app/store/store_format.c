@@ -99,6 +99,20 @@ store_format_meta(const char *buf, size_t len, struct store_version *v)
 				return -1;
 			memcpy(v->uid, eq, 32);
 			v->uid[32] = '\0';
+		} else if (KEY("run_sha256")) {
+			/* Optional: only lowered versions have run.js. */
+			if (vlen != 64 || strspn(eq, "0123456789abcdef") < 64)
+				return -1;
+			memcpy(v->run_sha256, eq, 64);
+			v->run_sha256[64] = '\0';
+		} else if (KEY("language")) {
+			/* Optional: absent means JavaScript. */
+			if (vlen == 10 && memcmp(eq, "typescript", 10) == 0)
+				v->typescript = 1;
+			else if (vlen == 10 && memcmp(eq, "javascript", 10) == 0)
+				v->typescript = 0;
+			else
+				return -1;
 		} else if (KEY("isolation")) {
 			/* Optional: absent in metas written before it existed. */
 			if (vlen == 8 && memcmp(eq, "per-call", 8) == 0)

@@ -21,7 +21,8 @@ int	store_format_version(const char *s, size_t len, unsigned *out);
 int	store_format_active(const char *buf, size_t len, unsigned *version);
 
 /* The "key=value\n" lines of a meta file into v's sha256, size,
- * created_at, limits and uid (v->version is not touched). Every line ends
+ * created_at, limits, uid, language and run_sha256 (v->version is not
+ * touched). Every line ends
  * in '\n'; the five mandatory keys must be present; unknown keys are
  * ignored. Returns 0, or -1 with v partly written. buf need not be
  * NUL-terminated. */

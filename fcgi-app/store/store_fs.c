@@ -27,6 +27,7 @@
 
 #include <openssl/rand.h>
 
+#include "digest.h"
 #include "store.h"
 #include "store_fs.h"
 
@@ -506,19 +507,6 @@ fs_rename_noreplace(int ofd, const char *oname, int nfd, const char *nname)
 	return renameat(ofd, oname, nfd, nname);
 }
 
-void
-fs_hex_encode(const unsigned char *in, size_t n, char *hex)
-{
-	static const char	digits[] = "0123456789abcdef";
-	size_t			i;
-
-	for (i = 0; i < n; i++) {
-		hex[i * 2] = digits[in[i] >> 4];
-		hex[i * 2 + 1] = digits[in[i] & 0xf];
-	}
-	hex[n * 2] = '\0';
-}
-
 int
 fs_random_hex(char *hex, size_t size)
 {
@@ -527,7 +515,7 @@ fs_random_hex(char *hex, size_t size)
 
 	if (n > sizeof(rnd) || RAND_bytes(rnd, (int)n) != 1)
 		return -1;
-	fs_hex_encode(rnd, n, hex);
+	digest_hex(rnd, n, hex);
 	return 0;
 }
 

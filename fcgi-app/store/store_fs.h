@@ -111,9 +111,6 @@ int	fs_rename_noreplace(int ofd, const char *oname, int nfd,
  * hex digits. Returns 0, or -1 when the random source fails. */
 int	fs_random_hex(char *hex, size_t size);
 
-/* Lower-case hex of in[0..n) into hex, NUL-terminated (2n + 1 bytes). */
-void	fs_hex_encode(const unsigned char *in, size_t n, char *hex);
-
 /* A name unique across threads, processes and restarts (pid, counter, 64
  * random bits) into buf (FS_TMPNAME_LEN bytes). Returns 0 or -1. */
 int	fs_tmp_name(struct fs_tmpdir *t, char *buf, size_t len, char *err,

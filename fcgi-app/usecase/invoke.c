@@ -306,37 +306,66 @@ build_request(const struct req *r, const struct store_env_var *env,
 	rq->body_len = r->body_len;
 }
 
+/* The line map of a lowered version (sandbox_lines.h), so its errors
+ * show lines of the source as uploaded, read from the store. */
+static int
+load_lines(struct call *c, struct sandbox *sb, char *err, size_t errlen)
+{
+	char *lines = NULL;
+	size_t lines_len;
+	int st;
+
+	st = store_read_run(c->app->store, c->id, &c->meta, NULL, NULL, &lines,
+	    &lines_len, err, errlen);
+	if (st == STORE_OK && sandbox_set_lines(sb, lines, lines_len) == -1)
+		log_warnx("invoke: version %u has a malformed line map",
+		    c->version);
+	free(lines);
+	return st;
+}
+
 /* A cold heap: verified bytecode from the cache when there is some,
- * else the source from the store (and the bytecode goes to the cache). */
+ * else what the version runs from the store (and the bytecode goes to
+ * the cache). Bytecode is keyed by what it was compiled from: the
+ * lowered code when the upload lowered the source. */
 static int
 load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
 {
 	struct app *app = c->app;
-	char *src = NULL;
+	const char *key = c->meta.run_sha256[0] != '\0' ? c->meta.run_sha256 :
+	    c->meta.sha256;
+	char *src = NULL, *lines = NULL;
 	void *bc = NULL;
-	size_t len, bclen = 0;
+	size_t len, bclen = 0, lines_len = 0;
 	int st;
 
 	if (app->cache != NULL &&
-	    cache_get_bytecode(app->cache, c->meta.sha256, &bc, &bclen) == 0) {
+	    cache_get_bytecode(app->cache, key, &bc, &bclen) == 0) {
 		c->heap = "bytecode";
-		(void)sandbox_load_bytecode(sb, bc, bclen, &c->res);
+		st = c->meta.run_sha256[0] != '\0' ?
+		    load_lines(c, sb, err, errlen) : STORE_OK;
+		if (st == STORE_OK)
+			(void)sandbox_load_bytecode(sb, bc, bclen, &c->res);
 		free(bc);
-		return 0;
+		return st;
 	}
-	st = store_read_source(app->store, c->id, c->version, &src, &len, err,
-	    errlen);
+	st = store_read_run(app->store, c->id, &c->meta, &src, &len, &lines,
+	    &lines_len, err, errlen);
 	if (st != STORE_OK)
 		return st;
 	c->heap = "source";
+	if (lines != NULL && sandbox_set_lines(sb, lines, lines_len) == -1)
+		log_warnx("invoke: version %u has a malformed line map",
+		    c->version);
 	/* Bytecode is shared by every function with this source, whatever its
 	 * project: the file name compiled into it must name none of them. */
 	if (sandbox_load(sb, src, len, SANDBOX_FILENAME, &bc, &bclen,
 	    &c->res) == 0 &&
 	    bc != NULL && app->cache != NULL)
-		cache_put_bytecode(app->cache, c->meta.sha256, bc, bclen);
+		cache_put_bytecode(app->cache, key, bc, bclen);
 	free(bc);
 	free(src);
+	free(lines);
 	return STORE_OK;
 }
 

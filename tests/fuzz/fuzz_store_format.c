@@ -46,6 +46,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(is_hex(v.sha256, 64));
 		/* uid is optional: untouched (here 0xa5) when absent. */
 		CHECK((unsigned char)v.uid[0] == 0xa5 || is_hex(v.uid, 32));
+		/* Optional too: run_sha256 (lowered versions), language. */
+		CHECK((unsigned char)v.run_sha256[0] == 0xa5 ||
+		    is_hex(v.run_sha256, 64));
+		CHECK(v.typescript == 0xa5a5a5a5u || v.typescript <= 1);
 		CHECK(v.version == 7);
 		CHECK(v.created_at >= 0);
 	}

@@ -149,6 +149,22 @@ class FnctlTest(FnTestCase):
         # Nothing was stored.
         self.assertStatus(admin("GET", fn_path(*names)), 404)
 
+    def test_deploy_typescript_by_extension_or_flag(self):
+        src = "const n: number = 2;\nexport default (req: any, res: any) => res.json(n);\n"
+        names, spec = self.names()
+        path = self.write(unique("ts") + ".ts", src)
+        self.assertIn("version 1", self.out("deploy", spec, path))
+        self.assertEqual(invoke(*names).json(), 2)
+        names, spec = self.names()
+        self.assertIn("version 1", self.out("deploy", spec, "-", "--ts",
+                                            stdin=src.encode()))
+        self.assertEqual(invoke(*names).json(), 2)
+        # A .js file with types is JavaScript: a syntax error.
+        _names, spec = self.names()
+        path = self.write(unique("js") + ".js", src)
+        _rc, _out, err = self.fnctl("deploy", spec, path, expect=1)
+        self.assertIn("fnctl: syntax_error: ", err)
+
     def test_deploy_no_handler(self):
         _names, spec = self.names()
         path = self.write(unique("nh") + ".js", "var x = 1;\n")

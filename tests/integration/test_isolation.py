@@ -4,7 +4,8 @@ engine internals, module loader, file system or process."""
 
 import json
 
-from fnrun_client import FnTestCase, invoke, marker, parallel, unique, unique_fn
+from fnrun_client import (FnTestCase, invoke, marker, parallel, unique, unique_fn,
+                          upload)
 
 # Sets a global and patches Object.prototype/Array.prototype/JSON when asked.
 POLLUTER = r"""
@@ -165,11 +166,16 @@ module.exports = function (req, res) {
     def test_cannot_read_files(self):
         # Every way a JavaScript program could ask for a file fails: there is
         # no API, so each attempt throws and nothing of /etc/passwd comes back.
+        # require() is refused at upload (SPEC §5), before anything runs.
+        r = upload(*unique_fn(), "module.exports = function (req, res) {\n"
+                   "  res.send(require('fs').readFileSync('/etc/passwd', 'utf8'));\n};\n")
+        body = self.assertError(r, 422, "unsupported_syntax")
+        self.assertEqual(body["line"], 2, body)
         names = unique_fn()
         self.deploy(r"""
 module.exports = function (req, res) {
   var attempts = [
-    function () { return require('fs').readFileSync('/etc/passwd', 'utf8'); },
+    function () { return globalThis['req' + 'uire']('fs'); },
     function () { return Duktape.modSearch('/etc/passwd'); },
     function () { return readFile('/etc/passwd'); },
     function () { return load('/etc/passwd'); },
