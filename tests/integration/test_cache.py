@@ -232,7 +232,7 @@ def start_memcached():
     log = os.path.join(state_dir(), "log", "memcached.log")
     user = "-u nobody" if os.geteuid() == 0 else ""
     out = subprocess.run(
-        ["bash", "-c", 'setsid memcached -l 127.0.0.1 -p %d -m 64 %s </dev/null >>"$1" 2>&1 & '
+        ["bash", "-c", 'setsid memcached -l 127.0.0.1 -p %d -m 64 -I 16m %s </dev/null >>"$1" 2>&1 & '
          'echo $!' % (mc_port(), user), "bash", log],
         stdout=subprocess.PIPE, check=True, timeout=10)
     pid = int(out.stdout.decode().strip())
