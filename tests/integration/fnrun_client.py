@@ -252,10 +252,10 @@ def parallel(fn, args_list, workers=None):
         return [f.result() for f in futs]
 
 
-def metrics():
-    """GET /metrics (from the local host) parsed into {'name{labels}': value}."""
-    r = request("GET", "/metrics")
-    assert r.status == 200, r
+def parse_metrics(r):
+    """A /metrics answer parsed into {'name{labels}': value}."""
+    if r.status != 200:
+        raise AssertionError("GET /metrics: %r" % r)
     out = {}
     for line in r.text.splitlines():
         if not line.strip() or line.startswith("#"):
@@ -263,6 +263,11 @@ def metrics():
         name, _, value = line.rpartition(" ")
         out[name] = float(value)
     return out
+
+
+def metrics():
+    """GET /metrics (from the local host), parsed (parse_metrics)."""
+    return parse_metrics(request("GET", "/metrics"))
 
 
 def store_snapshot():

@@ -27,8 +27,9 @@ import subprocess
 import threading
 import time
 
-from fnrun_client import (FnTestCase, admin, fn_path, invoke, marker, parallel,
-                          request, state_dir, unique, unique_fn, upload)
+from fnrun_client import (FnTestCase, admin, fn_path, invoke, marker, metrics,
+                          parallel, request, state_dir, unique, unique_fn,
+                          upload)
 
 POLL_S = 10.0           # how long a recovery may take (retry pause is 2 s)
 POLL_STEP_S = 0.1
@@ -51,18 +52,6 @@ def cache_secret():
     with open(os.path.join(state_dir(), "secrets", "cache_key"), "rb") as f:
         line = f.read().split(b"\n", 1)[0]
     return line.rstrip(b"\r")
-
-
-def metrics():
-    r = request("GET", "/metrics")
-    assert r.status == 200, r
-    out = {}
-    for line in r.text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        name, value = line.rsplit(" ", 1)
-        out[name] = float(value)
-    return out
 
 
 CACHE_COUNTERS = ("fnrun_cache_hits_total", "fnrun_cache_misses_total",

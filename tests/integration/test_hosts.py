@@ -31,8 +31,7 @@ import threading
 import time
 import unittest
 
-from fnrun_client import (FnTestCase, free_ports, request, run_stack,
-                          stack_env, unique_fn)
+from fnrun_client import FnTestCase, free_ports, stack_env, unique_fn
 
 WORKERS = 2             # per pool
 FCGI_PORT = 9000

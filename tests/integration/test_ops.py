@@ -30,7 +30,7 @@ import time
 
 from fnrun_client import (HOST, WELL_BEHAVED, FnTestCase, free_ports, invoke,
                           invoke_key,
-                          log_dir, request, run_stack, stack_env,
+                          log_dir, parse_metrics, request, run_stack, stack_env,
                           state_dir, store_dir, unique_fn)
 
 WORKERS = 3                 # the pool run.py starts
@@ -126,20 +126,10 @@ def wait_child(slot, exclude=(), timeout=WAIT_S, poll=0.002):
 # ---------------------------------------------------------------- metrics
 
 def metrics(p=None):
-    """GET /metrics parsed into {'name{labels}': value}."""
+    """GET /metrics of the runner's stack, or of the stack on port p."""
     if p is None:
-        r = request("GET", "/metrics")
-    else:
-        r = http_request(p, "GET", "/metrics")
-    if r.status != 200:
-        raise AssertionError("GET /metrics: %r" % r)
-    out = {}
-    for line in r.text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        name, _, value = line.rpartition(" ")
-        out[name] = float(value)
-    return out
+        return parse_metrics(request("GET", "/metrics"))
+    return parse_metrics(http_request(p, "GET", "/metrics"))
 
 
 OK = 'fnrun_invocations_total{outcome="ok"}'
