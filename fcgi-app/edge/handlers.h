@@ -35,6 +35,12 @@ void	admin_project(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	admin_project_limits(struct app *, const struct route_args *,
 	    struct req *, struct resp *);
+void	admin_egress_get(struct app *, const struct route_args *,
+	    struct req *, struct resp *);
+void	admin_egress_put(struct app *, const struct route_args *,
+	    struct req *, struct resp *);
+void	admin_egress_delete(struct app *, const struct route_args *,
+	    struct req *, struct resp *);
 void	health_check(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	health_metrics(struct app *, const struct route_args *, struct req *,

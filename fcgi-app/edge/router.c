@@ -58,6 +58,12 @@ static const struct route routes[] = {
 	{ "GET", { "projects", ":p" }, NEEDS_ADMIN_TOKEN, admin_project },
 	{ "PUT", { "projects", ":p", "limits" }, NEEDS_ADMIN_TOKEN,
 	    admin_project_limits },
+	{ "GET", { "projects", ":p", "egress" }, NEEDS_ADMIN_TOKEN,
+	    admin_egress_get },
+	{ "PUT", { "projects", ":p", "egress" }, NEEDS_ADMIN_TOKEN,
+	    admin_egress_put },
+	{ "DELETE", { "projects", ":p", "egress" }, NEEDS_ADMIN_TOKEN,
+	    admin_egress_delete },
 };
 
 /* The raw path is the pattern's segments joined by "/", byte for byte

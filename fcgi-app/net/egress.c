@@ -1,8 +1,8 @@
 /*
  * egress.c - the egress policy of SPEC §12 as pure functions: the default
  * ranges (IANA's special-purpose registries, RFC 6890 and its updates),
- * the operator's allow and deny lists, and project host allowlists. It
- * decides; lib_fetch.c asks it about every address libcurl is about to
+ * the operator's allow and deny lists (a project's host allowlist is
+ * egress_hosts.c). It decides; lib_fetch.c asks it about every address libcurl is about to
  * connect to. Never does I/O.
  */
 #include <arpa/inet.h>
@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "egress.h"
+#include "egress_hosts.h"
 
 struct range {
 	unsigned char		net[16];
@@ -222,36 +223,6 @@ parse_port(const char *s, unsigned *port)
 	return parse_num(s, 65535, port) == -1 || *port == 0 ? -1 : 0;
 }
 
-/* A DNS name: labels of letters, digits and '-', not starting or ending
- * with '-', joined by single dots; lower-cased into out. */
-static int
-host_name(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t i, label = 0;
-
-	if (len == 0 || len > 253 || len >= outlen)
-		return -1;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return -1;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
-			if (++label > 63)
-				return -1;
-		} else
-			return -1;
-		out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-	}
-	if (label == 0 || s[len - 1] == '-')
-		return -1;
-	out[len] = '\0';
-	return 0;
-}
-
 static int
 parse_entry(const char *s, size_t len, struct egress_entry *e)
 {
@@ -294,7 +265,8 @@ parse_entry(const char *s, size_t len, struct egress_entry *e)
 		e->net.len = 16;
 	} else if (slash == NULL && addr == buf && colons <= 1) {
 		e->is_host = 1;
-		return host_name(addr, strlen(addr), e->host, sizeof(e->host));
+		return egress_hosts_name(addr, strlen(addr), e->host,
+		    sizeof(e->host));
 	} else
 		return -1;
 	max = e->net.len * 8;
@@ -431,36 +403,4 @@ egress_from_sockaddr(const struct sockaddr *sa, struct egress_addr *addr,
 		return 0;
 	}
 	return -1;
-}
-
-int
-egress_host_valid(const char *s, size_t len)
-{
-	char out[256];
-
-	if (len >= 2 && s[0] == '*' && s[1] == '.') {
-		s += 2;
-		len -= 2;
-	}
-	return host_name(s, len, out, sizeof(out)) == 0;
-}
-
-int
-egress_host_listed(const char *const *entries, size_t n, const char *host)
-{
-	size_t i, hlen = strlen(host), elen;
-	const char *e;
-
-	for (i = 0; i < n; i++) {
-		e = entries[i];
-		if (e[0] == '*' && e[1] == '.') {
-			/* "*.x.com": a name ending in ".x.com". */
-			elen = strlen(e + 1);
-			if (hlen > elen &&
-			    strcasecmp(host + hlen - elen, e + 1) == 0)
-				return 1;
-		} else if (strcasecmp(e, host) == 0)
-			return 1;
-	}
-	return 0;
 }

@@ -2,8 +2,9 @@
  * egress.h - which addresses and hosts a function's outbound request may
  * reach (SPEC §12): the classifier of addresses into the default-denied
  * ranges, the operator's egress_allow / egress_deny lists, the check made
- * on every address actually connected to, and a project's host
- * allowlist. Pure: no I/O, no DNS; nothing here connects anywhere.
+ * on every address actually connected to (a project's host allowlist,
+ * which only narrows further, is egress_hosts.h). Pure: no I/O, no DNS;
+ * nothing here connects anywhere.
  */
 #ifndef FNRUN_EGRESS_H
 #define FNRUN_EGRESS_H
@@ -77,15 +78,5 @@ int	egress_check(const struct egress_policy *p, const char *host,
  * any other family. */
 int	egress_from_sockaddr(const struct sockaddr *sa, struct egress_addr *addr,
 	    unsigned *port);
-
-/* A project allowlist entry (SPEC §12): a host name, or "*." and a host
- * name, at most 253 bytes, of letters, digits, '-' and '.'. */
-int	egress_host_valid(const char *s, size_t len);
-
-/* Whether host (a URL's host, any case) is one of the n entries:
- * "api.x.com" matches itself only; "*.x.com" matches every name under
- * x.com, not x.com itself. */
-int	egress_host_listed(const char *const *entries, size_t n,
-	    const char *host);
 
 #endif

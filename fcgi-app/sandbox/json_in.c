@@ -27,6 +27,38 @@ decode_safe(duk_context *ctx, void *udata)
 	return 1;
 }
 
+/* The array at the top of ctx's stack into f (JSON_IN_STRINGS), or -1
+ * when it is not an array of strings without NUL. The heap is capped, and
+ * its strings are bounded by the body: so is what is copied here. */
+static int
+strings_field(duk_context *ctx, struct json_in_field *f)
+{
+	struct buf	 b = { 0 };
+	const char	*s;
+	duk_size_t	 slen, i, n;
+
+	if (!duk_is_array(ctx, -1))
+		return -1;
+	n = duk_get_length(ctx, -1);
+	for (i = 0; i < n; i++) {
+		duk_get_prop_index(ctx, -1, (duk_uarridx_t)i);
+		s = duk_is_string(ctx, -1) ? duk_get_lstring(ctx, -1, &slen) :
+		    NULL;
+		if (s == NULL || memchr(s, '\0', slen) != NULL) {
+			duk_pop(ctx);
+			buf_free(&b);
+			return -1;
+		}
+		buf_append(&b, s, slen);
+		buf_append(&b, "", 1);
+		duk_pop(ctx);
+	}
+	f->str = b.data != NULL ? b.data : buf_memdup("", 0);
+	f->len = b.len;
+	f->num = (unsigned long)n;
+	return 0;
+}
+
 enum json_in_result
 json_in_fields(const char *json, size_t len, struct json_in_field *f,
     size_t n, char *err, size_t errlen)
@@ -69,7 +101,10 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 			duk_pop(ctx);
 			continue;
 		}
-		if (f[i].type == JSON_IN_STRING) {
+		if (f[i].type == JSON_IN_STRINGS) {
+			if (strings_field(ctx, &f[i]) == -1)
+				goto wrong;
+		} else if (f[i].type == JSON_IN_STRING) {
 			if (!duk_is_string(ctx, -1))
 				goto wrong;
 			s = duk_get_lstring(ctx, -1, &slen);
@@ -92,6 +127,7 @@ json_in_fields(const char *json, size_t len, struct json_in_field *f,
 wrong:
 	snprintf(err, errlen, "field '%s' must be %s", f[i].name,
 	    f[i].type == JSON_IN_STRING ? "a string" :
+	    f[i].type == JSON_IN_STRINGS ? "an array of strings" :
 	    "a non-negative integer");
 out:
 	if (rc != 0)

@@ -8,16 +8,19 @@
 
 #include <stddef.h>
 
-enum json_in_type { JSON_IN_STRING, JSON_IN_UINT };
+/* JSON_IN_STRINGS: an array of strings, as str holding each element
+ * followed by a NUL (len bytes in all) and num the count; an element
+ * holding a NUL is the wrong type. */
+enum json_in_type { JSON_IN_STRING, JSON_IN_UINT, JSON_IN_STRINGS };
 
 struct json_in_field {
 	const char		*name;
 	enum json_in_type	 type;
 	/* results */
 	int			 present;
-	char			*str;	/* JSON_IN_STRING: malloc'd, caller frees */
+	char			*str;	/* JSON_IN_STRING(S): malloc'd, caller frees */
 	size_t			 len;
-	unsigned long		 num;	/* JSON_IN_UINT */
+	unsigned long		 num;	/* JSON_IN_UINT; JSON_IN_STRINGS: count */
 };
 
 enum json_in_result {
@@ -28,7 +31,8 @@ enum json_in_result {
 
 /* Parses json[0..len) as an object and fills the named top-level fields.
  * A field of the wrong type is a string that is not a string, a number
- * that is not a non-negative integer. err says what was wrong. On error
+ * that is not a non-negative integer, strings that are not an array of
+ * strings. err says what was wrong. On error
  * no str is left allocated. */
 enum json_in_result json_in_fields(const char *json, size_t len, struct json_in_field *f,
 	    size_t n, char *err, size_t errlen);

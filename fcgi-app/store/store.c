@@ -962,6 +962,7 @@ store_close(struct store *st)
 	fs_close(&st->trashfd);
 	fs_close(&st->tmp.fd);
 	fs_close(&st->rootfd);
+	store_egress_cache_free(st);
 	free(st);
 }
 
@@ -1399,7 +1400,8 @@ cmp_project(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Does the project have a function or an environment variable? A
+/* Does the project have a function, an environment variable or a setting
+ * (SPEC §7: an egress list, limits other than the defaults)? A
  * project directory outlives its last function and variable (deleting
  * either leaves the empty directories behind), so its presence alone
  * says nothing. */
@@ -1420,6 +1422,9 @@ project_in_use(struct store *st, const char *project, int *in_use, char *err,
 	    err, errlen)) != STORE_OK)
 		goto out;
 	*in_use = nfns > 0 || nvars > 0;
+	if (!*in_use)
+		rc = store_project_has_settings(st, project, in_use, err,
+		    errlen);
 out:
 	free(fns);
 	store_env_free(vars, nvars);

@@ -13,6 +13,8 @@
  *   <project>/<request>/<fn>/.lock                    flock() target, never written
  *   <project>/.env/<NAME>                             value, mode 0600
  *   <project>/.limits                                 "concurrency=N\n", replaced by rename
+ *   <project>/.egress                                 host allowlist, one pattern a
+ *                                                     line (store_egress.h), replaced by rename
  *   <project>/.lock                                   flock() target of quota checks
  *   .tmp/                                             temporary files and dirs
  *   .trash/                                           deleted functions, being removed
@@ -237,8 +239,9 @@ struct store_project {
 	char	name[NAME_MAX_LEN + 1];
 };
 
-/* Lists, sorted by name, every project that has a function or an
- * environment variable, in a malloc'd array the caller frees. Returns
+/* Lists, sorted by name, every project that has a function, an
+ * environment variable or a setting of its own (an egress list, a limit),
+ * in a malloc'd array the caller frees. Returns
  * STORE_OK or STORE_ERROR. */
 int	store_list_projects(struct store *st, struct store_project **out,
 	    size_t *n, char *err, size_t errlen);

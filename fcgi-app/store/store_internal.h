@@ -17,6 +17,8 @@
 #define TRASH_DIR	".trash"
 #define ENV_DIR		".env"
 #define LOCK_FILE	".lock"
+#define EGRESS_FILE	".egress"
+#define LIMITS_FILE	".limits"
 
 #define DIR_MODE	0755
 #define FILE_MODE	0644
@@ -28,7 +30,18 @@ struct store {
 	enum fs_resolve		 resolve;	/* how paths are opened */
 	struct store_quotas	 quotas;
 	void			(*crash_hook)(const char *);
+	struct store_egress_cache *egress;	/* store_egress.c, made on
+						 * first use */
 };
+
+/* Frees what store_egress_cached kept (store_egress.c); store_close. */
+void	store_egress_cache_free(struct store *st);
+
+/* Has the project a setting of its own: an egress list, or limits that
+ * are not all the defaults (store_project.c)? Sets *has. STORE_OK or
+ * STORE_ERROR. */
+int	store_project_has_settings(struct store *st, const char *project,
+	    int *has, char *err, size_t errlen);
 
 /* Calls the test's crash hook, if any, with point. */
 void	store_crash_point(struct store *st, const char *point);

@@ -3,7 +3,8 @@
  * its environment variables, <project>/.env/<NAME>, one file per value,
  * mode 0600 in a 0700 directory; its own limits, <project>/.limits; its
  * lock, <project>/.lock, under which quotas are checked; and what it holds
- * against its quotas. Values are written atomically (store_fs.c) and are
+ * against its quotas; whether it has a setting at all (an egress list,
+ * store_egress.c, counts). Values are written atomically (store_fs.c) and are
  * secrets: nothing here logs or returns them except to the caller that
  * asked with with_values.
  */
@@ -26,7 +27,6 @@
 
 #define ENV_DIR_MODE	0700
 #define ENV_FILE_MODE	0600
-#define LIMITS_FILE	".limits"
 #define LIMITS_MAX	4096	/* a few short lines */
 
 /* Opens <project>/.env, creating both when create is set. */
@@ -374,4 +374,26 @@ store_project_limits_set(struct store *st, const char *project,
 		    err, errlen);
 	fs_close(&projfd);
 	return rc == STORE_OK ? STORE_OK : STORE_ERROR;
+}
+
+int
+store_project_has_settings(struct store *st, const char *project, int *has,
+    char *err, size_t errlen)
+{
+	struct stat	sb;
+	int		projfd = -1, rc;
+
+	*has = 0;
+	rc = fs_dir_open(st->rootfd, project, 0, DIR_MODE, &projfd, err,
+	    errlen);
+	if (rc == STORE_OK) {
+		/* An empty .limits is what setting every limit back to its
+		 * default leaves. */
+		*has = (fstatat(projfd, EGRESS_FILE, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISREG(sb.st_mode)) ||
+		    (fstatat(projfd, LIMITS_FILE, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISREG(sb.st_mode) && sb.st_size > 0);
+	}
+	fs_close(&projfd);
+	return rc == STORE_ERROR ? STORE_ERROR : STORE_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * admin.c - SPEC §7: projects, list, versions, source, activate
- * (rollback), delete, project environment variables, and a project's
- * usage and limits (SPEC §13). Each handler is a short sequence of store
+ * (rollback), delete, project environment variables, a project's usage
+ * and limits (SPEC §13) and its egress host allowlist (SPEC §12). Each handler is a short sequence of store
  * calls; values of environment variables are never returned.
  */
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "limits.h"
 #include "log.h"
 #include "store.h"
+#include "store_egress.h"
 
 /* Maps a store status to an answer; returns 1 when it was not STORE_OK. */
 static int
@@ -338,4 +339,126 @@ admin_project_limits(struct app *app, const struct route_args *a,
 		return;
 	log_info("limits %s concurrency=%u", a->id.project, set.concurrency);
 	admin_project(app, a, r, rs);
+}
+
+/* {"projectId":p,"allow":[...]} or "allow":null when l is NULL (no list:
+ * the project's functions are not narrowed). */
+static void
+egress_answer(const char *project, const struct egress_hosts *l,
+    struct resp *rs)
+{
+	struct buf	 b = { 0 };
+	const char	*e;
+	size_t		 i;
+
+	buf_puts(&b, "{\"projectId\":");
+	buf_json_string(&b, project, strlen(project));
+	if (l == NULL)
+		buf_puts(&b, ",\"allow\":null}");
+	else {
+		buf_puts(&b, ",\"allow\":[");
+		for (i = 0; i < egress_hosts_count(l); i++) {
+			if (i > 0)
+				buf_append(&b, ",", 1);
+			e = egress_hosts_entry(l, i);
+			buf_json_string(&b, e, strlen(e));
+		}
+		buf_puts(&b, "]}");
+	}
+	response_json(rs, 200, &b);
+	buf_free(&b);
+}
+
+/* GET /projects/{project}/egress (SPEC §12). */
+void
+admin_egress_get(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct egress_hosts *l = NULL;
+	char err[ERRSTR_MAX];
+
+	(void)r;
+	if (store_failed(store_egress_get(app->store, a->id.project, &l, err,
+	    sizeof(err)), err, "no such project", rs))
+		return;
+	egress_answer(a->id.project, l, rs);
+	egress_hosts_free(l);
+}
+
+/* Up to 64 bytes of an entry the client sent, for the error message:
+ * what is not printable ASCII shows as '?'. */
+static void
+entry_excerpt(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, n = len < outlen - 4 ? len : outlen - 4;
+
+	for (i = 0; i < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	memcpy(out + n, n < len ? "..." : "", n < len ? 4 : 1);
+}
+
+/* PUT /projects/{project}/egress {"allow": [host, "*.domain", ...]}:
+ * replaces the list, whole (SPEC §12; egress_hosts.h says what a host
+ * is); answers as GET. */
+void
+admin_egress_put(struct app *app, const struct route_args *a, struct req *r,
+    struct resp *rs)
+{
+	struct json_in_field f = { "allow", JSON_IN_STRINGS, 0, NULL, 0, 0 };
+	struct egress_hosts *l = NULL;
+	const char *s, *why;
+	char err[ERRSTR_MAX], excerpt[68];
+	enum json_in_result rc;
+	size_t i, len;
+
+	rc = json_in_fields(r->body, r->body_len, &f, 1, err, sizeof(err));
+	if (rc != JSON_IN_OK || !f.present) {
+		response_error(rs, rc == JSON_IN_NOT_OBJECT ? OUT_INVALID_JSON :
+		    OUT_BAD_REQUEST, NULL, "%s", rc != JSON_IN_OK ? err :
+		    "body must be {\"allow\": [host, ...]}; DELETE removes "
+		    "the list");
+		goto out;
+	}
+	if (f.num > EGRESS_HOSTS_MAX) {
+		response_error(rs, OUT_BAD_REQUEST, NULL, "allow: %lu hosts; "
+		    "at most %d", f.num, EGRESS_HOSTS_MAX);
+		goto out;
+	}
+	if ((l = egress_hosts_new()) == NULL) {
+		response_error(rs, OUT_UNAVAILABLE, NULL, "out of memory");
+		goto out;
+	}
+	for (i = 0, s = f.str; i < f.num; i++, s += len + 1) {
+		len = strlen(s);
+		if (egress_hosts_add(l, s, len, &why) == -1) {
+			entry_excerpt(s, len, excerpt, sizeof(excerpt));
+			response_error(rs, OUT_BAD_REQUEST, NULL,
+			    "allow[%zu] \"%s\": %s", i, excerpt, why);
+			goto out;
+		}
+	}
+	if (store_failed(store_egress_set(app->store, a->id.project, l, err,
+	    sizeof(err)), err, "no such project", rs))
+		goto out;
+	log_info("egress %s: %zu hosts", a->id.project, egress_hosts_count(l));
+	egress_answer(a->id.project, l, rs);
+out:
+	egress_hosts_free(l);
+	free(f.str);
+}
+
+/* DELETE /projects/{project}/egress: 204, 404 when there was no list. */
+void
+admin_egress_delete(struct app *app, const struct route_args *a,
+    struct req *r, struct resp *rs)
+{
+	char err[ERRSTR_MAX];
+
+	(void)r;
+	if (store_failed(store_egress_delete(app->store, a->id.project, err,
+	    sizeof(err)), err, "the project has no egress allowlist", rs))
+		return;
+	log_info("egress %s: removed", a->id.project);
+	response_reset(rs);
+	rs->status = 204;
 }

@@ -1,0 +1,262 @@
+/*
+ * store_egress.c - a project's host allowlist in the store:
+ * <project>/.egress, read, replaced atomically (store_fs.c's write: a
+ * reader sees the old list or the new, never part of one) and removed;
+ * and the worker's per-project cache of the parsed list, checked against
+ * the file's identity on every use so a change takes effect on the next
+ * call without the file being read on every call. The file's bytes are
+ * parsed strictly (egress_hosts_parse): anything with write access to the
+ * store could have put them there.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "names.h"
+#include "store_egress.h"
+#include "store_internal.h"
+
+/* EGRESS_HOSTS_MAX patterns of at most 253 bytes and a newline each. */
+#define EGRESS_FILE_MAX	(EGRESS_HOSTS_MAX * (EGRESS_HOST_MAX_LEN + 1))
+#define CACHE_SLOTS	64	/* projects a worker keeps a list of */
+
+/* What identifies one version of the file: it is only ever replaced by a
+ * rename, never written in place, so a new list is a new inode (and new
+ * times, should an inode number be reused). */
+struct file_id {
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtime, ctime;
+};
+
+struct egress_slot {
+	char			 project[NAME_MAX_LEN + 1];
+	struct file_id		 id;
+	struct egress_hosts	*list;
+	unsigned long		 used;		/* tick of its last use */
+};
+
+struct store_egress_cache {
+	struct egress_slot	slot[CACHE_SLOTS];
+	unsigned long		tick;
+	unsigned long		loads;
+};
+
+static void
+egress_path(char *path, size_t size, const char *project)
+{
+	snprintf(path, size, "%s/%s", project, EGRESS_FILE);
+}
+
+static int
+parse_file(const char *path, const char *buf, size_t len,
+    struct egress_hosts **out, char *err, size_t errlen)
+{
+	char	why[128];
+
+	if (egress_hosts_parse(buf, len, out, why, sizeof(why)) == -1) {
+		fs_seterr(err, errlen, "%s: %s", path, why);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int
+store_egress_get(struct store *st, const char *project,
+    struct egress_hosts **out, char *err, size_t errlen)
+{
+	char	path[NAME_MAX_LEN + sizeof(EGRESS_FILE) + 2], *buf = NULL;
+	size_t	len;
+	int	rc;
+
+	*out = NULL;
+	if (store_project_check(project, err, errlen) == -1)
+		return STORE_ERROR;
+	egress_path(path, sizeof(path), project);
+	rc = fs_read_beneath(st->rootfd, path, st->resolve, EGRESS_FILE_MAX,
+	    &buf, &len, err, errlen);
+	if (rc == STORE_OK)
+		rc = parse_file(path, buf, len, out, err, errlen);
+	free(buf);
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+int
+store_egress_set(struct store *st, const char *project,
+    const struct egress_hosts *l, char *err, size_t errlen)
+{
+	struct buf	b = { 0 };
+	int		projfd = -1, rc;
+
+	if (store_project_check(project, err, errlen) == -1)
+		return STORE_ERROR;
+	egress_hosts_format(l, &b);
+	if ((rc = fs_dir_open(st->rootfd, project, 1, DIR_MODE, &projfd, err,
+	    errlen)) == STORE_OK)
+		rc = fs_write_atomic(&st->tmp, projfd, EGRESS_FILE,
+		    b.data != NULL ? b.data : "", b.len, FILE_MODE,
+		    st->crash_hook, "egress-written", err, errlen);
+	fs_close(&projfd);
+	buf_free(&b);
+	return rc == STORE_OK ? STORE_OK : STORE_ERROR;
+}
+
+int
+store_egress_delete(struct store *st, const char *project, char *err,
+    size_t errlen)
+{
+	int	projfd = -1, rc;
+
+	if (store_project_check(project, err, errlen) == -1)
+		return STORE_ERROR;
+	if ((rc = fs_dir_open(st->rootfd, project, 0, DIR_MODE, &projfd, err,
+	    errlen)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if (unlinkat(projfd, EGRESS_FILE, 0) == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOT_FOUND;
+		else
+			fs_seterr(err, errlen, "unlink %s/%s: %s", project,
+			    EGRESS_FILE, strerror(errno));
+		goto out;
+	}
+	/* The removal survives a crash once the directory is on disk. */
+	if (fs_fsync(projfd) == -1) {
+		fs_seterr(err, errlen, "fsync %s: %s", project,
+		    strerror(errno));
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	fs_close(&projfd);
+	return rc;
+}
+
+static void
+file_id_of(const struct stat *sb, struct file_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = sb->st_dev;
+	id->ino = sb->st_ino;
+	id->size = sb->st_size;
+	id->mtime = sb->st_mtim;
+	id->ctime = sb->st_ctim;
+}
+
+static int
+file_id_equal(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec &&
+	    a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	    a->ctime.tv_sec == b->ctime.tv_sec &&
+	    a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* The project's slot, or the least recently used one (emptied) to reuse. */
+static struct egress_slot *
+cache_slot(struct store_egress_cache *c, const char *project)
+{
+	struct egress_slot	*s, *lru = &c->slot[0];
+	size_t			 i;
+
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		s = &c->slot[i];
+		if (strcmp(s->project, project) == 0)
+			return s;
+		if (s->used < lru->used)
+			lru = s;
+	}
+	egress_hosts_free(lru->list);
+	memset(lru, 0, sizeof(*lru));
+	return lru;
+}
+
+int
+store_egress_cached(struct store *st, const char *project,
+    const struct egress_hosts **out, char *err, size_t errlen)
+{
+	char			 path[NAME_MAX_LEN + sizeof(EGRESS_FILE) + 2];
+	char			*buf = NULL;
+	struct egress_hosts	*list = NULL;
+	struct egress_slot	*s;
+	struct file_id		 id;
+	struct stat		 sb;
+	size_t			 len;
+	int			 fd = -1, rc = STORE_ERROR;
+
+	*out = NULL;
+	if (store_project_check(project, err, errlen) == -1)
+		return STORE_ERROR;
+	if (st->egress == NULL &&
+	    (st->egress = calloc(1, sizeof(*st->egress))) == NULL) {
+		fs_seterr(err, errlen, "out of memory");
+		return STORE_ERROR;
+	}
+	egress_path(path, sizeof(path), project);
+	if ((fd = fs_open_beneath(st->rootfd, path, O_RDONLY, st->resolve)) ==
+	    -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return STORE_OK;
+		fs_seterr(err, errlen, "open %s: %s", path, strerror(errno));
+		return STORE_ERROR;
+	}
+	if (fstat(fd, &sb) == -1) {
+		fs_seterr(err, errlen, "fstat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	file_id_of(&sb, &id);
+	s = cache_slot(st->egress, project);
+	s->used = ++st->egress->tick;
+	if (s->project[0] != '\0' && file_id_equal(&s->id, &id)) {
+		*out = s->list;
+		rc = STORE_OK;
+		goto out;
+	}
+	/* Read from the descriptor just checked: the bytes are the ones of
+	 * the identity kept with them. */
+	st->egress->loads++;
+	if (fs_read_all(fd, EGRESS_FILE_MAX, &buf, &len) == -1) {
+		fs_seterr(err, errlen, "read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (parse_file(path, buf, len, &list, err, errlen) != STORE_OK)
+		goto out;
+	egress_hosts_free(s->list);
+	memcpy(s->project, project, strlen(project) + 1);
+	s->id = id;
+	s->list = list;
+	*out = list;
+	rc = STORE_OK;
+out:
+	free(buf);
+	fs_close(&fd);
+	return rc;
+}
+
+unsigned long
+store_egress_loads(const struct store *st)
+{
+	return st->egress != NULL ? st->egress->loads : 0;
+}
+
+void
+store_egress_cache_free(struct store *st)
+{
+	size_t	i;
+
+	if (st->egress == NULL)
+		return;
+	for (i = 0; i < CACHE_SLOTS; i++)
+		egress_hosts_free(st->egress->slot[i].list);
+	free(st->egress);
+	st->egress = NULL;
+}
