@@ -8,6 +8,7 @@
  * never asserted against a clock).
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <fcntl.h>
@@ -373,6 +374,43 @@ START_TEST(test_store_damaged_file)
 }
 END_TEST
 
+static void
+crash_at_egress_written(const char *point)
+{
+	if (strcmp(point, "egress-written") == 0)
+		_exit(0);
+}
+
+/* A writer that dies after the new list is complete in .tmp but before it
+ * is renamed into place leaves the old list, whole (SPEC §8). */
+START_TEST(test_store_crash_keeps_the_old_list)
+{
+	static const char *const v1[] = { "old.example.com" };
+	static const char *const v2[] = { "new.example.com", "*.new.io" };
+	struct egress_hosts *l1 = list_of(v1, 1), *l2 = list_of(v2, 2), *got;
+	char err[256];
+	pid_t pid;
+	int status;
+
+	ck_assert_int_eq(store_egress_set(st, "pc", l1, err, sizeof(err)),
+	    STORE_OK);
+	if ((pid = fork()) == 0) {
+		store_set_crash_hook(st, crash_at_egress_written);
+		(void)store_egress_set(st, "pc", l2, err, sizeof(err));
+		_exit(1);	/* the hook was not called */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(store_egress_get(st, "pc", &got, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_uint_eq(egress_hosts_count(got), 1);
+	ck_assert_str_eq(egress_hosts_entry(got, 0), "old.example.com");
+	egress_hosts_free(got);
+	egress_hosts_free(l1);
+	egress_hosts_free(l2);
+}
+END_TEST
+
 static double
 now_ns(void)
 {
@@ -490,6 +528,7 @@ main(void)
 	tcase_add_test(ts, test_store_round_trip);
 	tcase_add_test(ts, test_store_damaged_file);
 	tcase_add_test(ts, test_store_cache);
+	tcase_add_test(ts, test_store_crash_keeps_the_old_list);
 	suite_add_tcase(s, ts);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
