@@ -117,25 +117,9 @@ store_egress_delete(struct store *st, const char *project, char *err,
 	if (store_project_check(project, err, errlen) == -1)
 		return STORE_ERROR;
 	if ((rc = fs_dir_open(st->rootfd, project, 0, DIR_MODE, &projfd, err,
-	    errlen)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if (unlinkat(projfd, EGRESS_FILE, 0) == -1) {
-		if (errno == ENOENT)
-			rc = STORE_NOT_FOUND;
-		else
-			fs_seterr(err, errlen, "unlink %s/%s: %s", project,
-			    EGRESS_FILE, strerror(errno));
-		goto out;
-	}
-	/* The removal survives a crash once the directory is on disk. */
-	if (fs_fsync(projfd) == -1) {
-		fs_seterr(err, errlen, "fsync %s: %s", project,
-		    strerror(errno));
-		goto out;
-	}
-	rc = STORE_OK;
-out:
+	    errlen)) == STORE_OK)
+		rc = fs_unlink_durable(projfd, EGRESS_FILE, EGRESS_FILE, err,
+		    errlen);
 	fs_close(&projfd);
 	return rc;
 }

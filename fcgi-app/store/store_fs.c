@@ -496,6 +496,24 @@ fs_lock_file(int dfd, const char *name, mode_t mode, int *fd, char *err,
 }
 
 int
+fs_unlink_durable(int dfd, const char *name, const char *what, char *err,
+    size_t errlen)
+{
+	if (unlinkat(dfd, name, 0) == -1) {
+		if (errno == ENOENT)
+			return STORE_NOT_FOUND;
+		fs_seterr(err, errlen, "unlink %s: %s", what, strerror(errno));
+		return STORE_ERROR;
+	}
+	if (fs_fsync(dfd) == -1) {
+		fs_seterr(err, errlen, "fsync after unlinking %s: %s", what,
+		    strerror(errno));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int
 fs_rename_noreplace(int ofd, const char *oname, int nfd, const char *nname)
 {
 	if (renameat2(ofd, oname, nfd, nname, RENAME_NOREPLACE) == 0)

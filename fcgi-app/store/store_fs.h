@@ -101,6 +101,12 @@ int	fs_file_create(int dfd, const char *name, const void *data,
 int	fs_lock_file(int dfd, const char *name, mode_t mode, int *fd,
 	    char *err, size_t errlen);
 
+/* Removes the file name under dfd and fsyncs dfd, so the removal
+ * survives a crash; what names it in err. STORE_OK, STORE_NOT_FOUND (it
+ * was not there) or STORE_ERROR. */
+int	fs_unlink_durable(int dfd, const char *name, const char *what,
+	    char *err, size_t errlen);
+
 /* rename(2) that never replaces: an existing target, even an empty
  * directory, is EEXIST (ENOTEMPTY where renameat2 is missing). Returns 0
  * or -1 with errno. */

@@ -214,20 +214,7 @@ store_env_unset(struct store *st, const char *project, const char *name,
 	}
 	if ((rc = env_open(st, project, 0, &envfd, err, errlen)) != STORE_OK)
 		goto out;
-	rc = STORE_ERROR;
-	if (unlinkat(envfd, name, 0) == -1) {
-		if (errno == ENOENT)
-			rc = STORE_NOT_FOUND;
-		else
-			fs_seterr(err, errlen, "unlink %s/%s: %s", ENV_DIR, name,
-			    strerror(errno));
-		goto out;
-	}
-	if (fs_fsync(envfd) == -1) {
-		fs_seterr(err, errlen, "fsync %s: %s", ENV_DIR, strerror(errno));
-		goto out;
-	}
-	rc = STORE_OK;
+	rc = fs_unlink_durable(envfd, name, name, err, errlen);
 out:
 	fs_close(&envfd);
 	return rc;

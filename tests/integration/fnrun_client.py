@@ -11,6 +11,7 @@ project/request/fn names so that tests never see each other's functions.
 """
 
 import concurrent.futures
+import shutil
 import hashlib
 import http.client
 import json
@@ -18,6 +19,7 @@ import os
 import re
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -402,3 +404,60 @@ def run_stack(*args, env=None, timeout=120):
     except OSError as e:
         return False, "cannot run %s: %s" % (STACK_SH, e)
     return p.returncode == 0, p.stdout.decode("utf-8", errors="replace")
+
+
+class OwnStack:
+    """A stack of a test module's own, on a temporary directory and free
+    ports, for settings the shared stack must not have (quotas, workers,
+    egress_allow). start() makes this process's FNRUN_PORT/_STATE_DIR/
+    _STORE_DIR point at it, so the module's requests go there; stop()
+    points them back, stops it by PID (stack.sh) and removes the
+    directory. overrides are FNRUN_* settings."""
+
+    def __init__(self, name, **overrides):
+        self.name = name
+        self.tmp = tempfile.mkdtemp(prefix="fnrun-%s-" % name)
+        # Run as root, nginx's workers (www-data) must reach the socket.
+        os.chmod(self.tmp, 0o755)
+        self.state = os.path.join(self.tmp, "state")
+        self.store = os.path.join(self.tmp, "store")
+        os.makedirs(self.state)
+        os.makedirs(self.store)
+        conf = os.path.join(self.tmp, "fnrun.conf")
+        with open(conf, "w") as f:
+            f.write("# test stack: %s\n" % name)
+        self.port, mc_port = free_ports(2)
+        settings = dict(FNRUN_CONFIG=conf, FNRUN_STATE_DIR=self.state,
+                        FNRUN_STORE_DIR=self.store, FNRUN_PORT=self.port,
+                        FNRUN_MEMCACHED_PORT=mc_port)
+        settings.update(overrides)
+        # Sanitizer reports stay where run.py looks (the main stack's log dir).
+        self.env = stack_env(**settings)
+        self.saved = None
+        self.started = False
+
+    def start(self):
+        ok, out = run_stack("start", env=self.env, timeout=120)
+        self.started = True
+        if not ok:
+            self.stop()
+            raise AssertionError("%s stack did not start:\n%s" % (self.name, out))
+        self.saved = {k: os.environ.get(k) for k in
+                      ("FNRUN_PORT", "FNRUN_STATE_DIR", "FNRUN_STORE_DIR")}
+        os.environ.update({"FNRUN_PORT": str(self.port), "FNRUN_STATE_DIR": self.state,
+                           "FNRUN_STORE_DIR": self.store})
+        return self
+
+    def stop(self):
+        for k, v in (self.saved or {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.saved = None
+        ok, out = (run_stack("stop", env=self.env, timeout=90) if self.started
+                   else (True, ""))
+        self.started = False
+        shutil.rmtree(self.tmp, True)
+        if not ok:
+            raise AssertionError("%s stack: stack.sh stop failed:\n%s" % (self.name, out))

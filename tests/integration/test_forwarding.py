@@ -28,10 +28,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
-from fnrun_client import (FnTestCase, admin, free_ports, invoke, marker, run_stack,
-                          stack_env, unique, upload)
+from fnrun_client import FnTestCase, OwnStack, admin, invoke, marker, unique, upload
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FORWARD_SERVER = os.path.join(ROOT, "scripts", "forward_server.py")
@@ -177,11 +175,8 @@ class ForwardingTest(FnTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.saved = {k: os.environ.get(k) for k in
-                     ("FNRUN_PORT", "FNRUN_STATE_DIR", "FNRUN_STORE_DIR")}
-        cls.procs, cls.upstreams = [], []
-        cls.tmp = tempfile.mkdtemp(prefix="fnrun-forwarding-")
-        os.chmod(cls.tmp, 0o755)
+        cls.procs, cls.upstreams, cls.stack = [], [], None
+        cls.tmp = tempfile.mkdtemp(prefix="fnrun-forwarder-")
         try:
             cls.start()
         except BaseException:
@@ -203,23 +198,10 @@ class ForwardingTest(FnTestCase):
                                          b'{"NGN_USD":0.0006}')})
         cls.upstreams += [cls.api, cls.rates]
 
-        st, store = os.path.join(cls.tmp, "state"), os.path.join(cls.tmp, "store")
-        os.makedirs(st)
-        os.makedirs(store)
-        conf = os.path.join(cls.tmp, "fnrun.conf")
-        with open(conf, "w") as f:
-            f.write("# test_forwarding stack\n")
-        http_port, mc_port = free_ports(2)
-        cls.env = stack_env(FNRUN_CONFIG=conf, FNRUN_STATE_DIR=st, FNRUN_STORE_DIR=store,
-                            FNRUN_PORT=http_port, FNRUN_MEMCACHED_PORT=mc_port,
-                            FNRUN_WORKERS=2, FNRUN_PROJECT_MAX_CONCURRENCY=0,
-                            FNRUN_EGRESS_ALLOW="127.0.0.1:%d" % cls.rates.port)
-        ok, out = run_stack("start", env=cls.env, timeout=120)
-        cls.stack_started = True
-        if not ok:
-            raise AssertionError("forwarding stack did not start:\n" + out)
-        os.environ.update({"FNRUN_PORT": str(http_port), "FNRUN_STATE_DIR": st,
-                           "FNRUN_STORE_DIR": store})
+        cls.stack = OwnStack("forwarding", FNRUN_WORKERS=2,
+                             FNRUN_PROJECT_MAX_CONCURRENCY=0,
+                             FNRUN_EGRESS_ALLOW="127.0.0.1:%d" % cls.rates.port).start()
+        http_port, st = cls.stack.port, cls.stack.state
 
         cls.project = unique("p")
         cls.key = "sk_test_" + marker("")
@@ -275,16 +257,6 @@ class ForwardingTest(FnTestCase):
                     p.wait()
         for u in cls.upstreams:
             u.stop()
-        for k, v in cls.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        failed = None
-        if getattr(cls, "stack_started", False):
-            ok, out = run_stack("stop", env=cls.env, timeout=90)
-            if not ok:
-                failed = "forwarding stack: stack.sh stop failed:\n" + out
         if getattr(cls, "forwarder_log", None):
             cls.forwarder_log.close()
             with open(cls.forwarder_log.name, "rb") as f:
@@ -292,8 +264,8 @@ class ForwardingTest(FnTestCase):
             if text.strip():
                 print("---- forward_server's log\n" + text)
         shutil.rmtree(cls.tmp, True)
-        if failed:
-            raise AssertionError(failed)
+        if cls.stack is not None:
+            cls.stack.stop()
 
     @classmethod
     def tearDownClass(cls):
