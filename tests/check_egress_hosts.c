@@ -12,7 +12,6 @@
 
 #include <check.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/limits.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "egress_hosts.h"
 #include "store.h"
 #include "store_egress.h"
+#include "store_fs.h"
 
 static struct egress_hosts *
 list_of(const char *const *v, size_t n)
@@ -255,15 +255,6 @@ END_TEST
 static char		 dir[PATH_MAX];
 static struct store	*st;
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 store_setup(void)
 {
@@ -280,7 +271,7 @@ store_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	(void)fs_rm_tree(AT_FDCWD, dir, 0);
 }
 
 static const struct egress_hosts *
