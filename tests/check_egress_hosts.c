@@ -355,6 +355,14 @@ START_TEST(test_store_damaged_file)
 	ck_assert_int_eq(store_egress_cached(st, "p2", &c, err, sizeof(err)),
 	    STORE_ERROR);
 	ck_assert_ptr_null(c);
+	/* A FIFO in its place blocks no one (nobody writes to it). */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	ck_assert_int_eq(store_egress_get(st, "p2", &got, err, sizeof(err)),
+	    STORE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+	ck_assert_int_eq(store_egress_cached(st, "p2", &c, err, sizeof(err)),
+	    STORE_ERROR);
 	/* A symlink in its place is not followed. */
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(symlink("/etc/hostname", path), 0);

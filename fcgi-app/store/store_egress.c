@@ -49,42 +49,66 @@ struct store_egress_cache {
 	unsigned long		loads;
 };
 
-static void
-egress_path(char *path, size_t size, const char *project)
-{
-	snprintf(path, size, "%s/%s", project, EGRESS_FILE);
-}
-
+/* Opens <project>/.egress beneath the root into *fd with its stat in sb.
+ * O_NONBLOCK and the type check keep a FIFO or a device put there from
+ * blocking or feeding the worker. STORE_OK, STORE_NOT_FOUND or
+ * STORE_ERROR; path receives the file's name for messages. */
 static int
-parse_file(const char *path, const char *buf, size_t len,
-    struct egress_hosts **out, char *err, size_t errlen)
+egress_open(struct store *st, const char *project, char *path, size_t size,
+    int *fd, struct stat *sb, char *err, size_t errlen)
 {
-	char	why[128];
-
-	if (egress_hosts_parse(buf, len, out, why, sizeof(why)) == -1) {
-		fs_seterr(err, errlen, "%s: %s", path, why);
+	*fd = -1;
+	if (store_project_check(project, err, errlen) == -1)
+		return STORE_ERROR;
+	snprintf(path, size, "%s/%s", project, EGRESS_FILE);
+	if ((*fd = fs_open_beneath(st->rootfd, path, O_RDONLY | O_NONBLOCK,
+	    st->resolve)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return STORE_NOT_FOUND;
+		fs_seterr(err, errlen, "open %s: %s", path, strerror(errno));
+		return STORE_ERROR;
+	}
+	if (fstat(*fd, sb) == -1 || !S_ISREG(sb->st_mode)) {
+		fs_seterr(err, errlen, "%s: not a regular file", path);
+		fs_close(fd);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+/* Reads and parses the open file. STORE_OK or STORE_ERROR. */
+static int
+egress_read(int fd, const char *path, struct egress_hosts **out, char *err,
+    size_t errlen)
+{
+	char	*buf = NULL, why[128];
+	size_t	 len;
+	int	 rc = STORE_ERROR;
+
+	if (fs_read_all(fd, EGRESS_FILE_MAX, &buf, &len) == -1)
+		fs_seterr(err, errlen, "read %s: %s", path, strerror(errno));
+	else if (egress_hosts_parse(buf, len, out, why, sizeof(why)) == -1)
+		fs_seterr(err, errlen, "%s: %s", path, why);
+	else
+		rc = STORE_OK;
+	free(buf);
+	return rc;
 }
 
 int
 store_egress_get(struct store *st, const char *project,
     struct egress_hosts **out, char *err, size_t errlen)
 {
-	char	path[NAME_MAX_LEN + sizeof(EGRESS_FILE) + 2], *buf = NULL;
-	size_t	len;
-	int	rc;
+	char		path[NAME_MAX_LEN + sizeof(EGRESS_FILE) + 2];
+	struct stat	sb;
+	int		fd = -1, rc;
 
 	*out = NULL;
-	if (store_project_check(project, err, errlen) == -1)
-		return STORE_ERROR;
-	egress_path(path, sizeof(path), project);
-	rc = fs_read_beneath(st->rootfd, path, st->resolve, EGRESS_FILE_MAX,
-	    &buf, &len, err, errlen);
+	rc = egress_open(st, project, path, sizeof(path), &fd, &sb, err,
+	    errlen);
 	if (rc == STORE_OK)
-		rc = parse_file(path, buf, len, out, err, errlen);
-	free(buf);
+		rc = egress_read(fd, path, out, err, errlen);
+	fs_close(&fd);
 	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
@@ -169,34 +193,22 @@ store_egress_cached(struct store *st, const char *project,
     const struct egress_hosts **out, char *err, size_t errlen)
 {
 	char			 path[NAME_MAX_LEN + sizeof(EGRESS_FILE) + 2];
-	char			*buf = NULL;
 	struct egress_hosts	*list = NULL;
 	struct egress_slot	*s;
 	struct file_id		 id;
 	struct stat		 sb;
-	size_t			 len;
-	int			 fd = -1, rc = STORE_ERROR;
+	int			 fd = -1, rc;
 
 	*out = NULL;
-	if (store_project_check(project, err, errlen) == -1)
-		return STORE_ERROR;
 	if (st->egress == NULL &&
 	    (st->egress = calloc(1, sizeof(*st->egress))) == NULL) {
 		fs_seterr(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
-	egress_path(path, sizeof(path), project);
-	if ((fd = fs_open_beneath(st->rootfd, path, O_RDONLY, st->resolve)) ==
-	    -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return STORE_OK;
-		fs_seterr(err, errlen, "open %s: %s", path, strerror(errno));
-		return STORE_ERROR;
-	}
-	if (fstat(fd, &sb) == -1) {
-		fs_seterr(err, errlen, "fstat %s: %s", path, strerror(errno));
-		goto out;
-	}
+	rc = egress_open(st, project, path, sizeof(path), &fd, &sb, err,
+	    errlen);
+	if (rc != STORE_OK)
+		return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 	file_id_of(&sb, &id);
 	s = cache_slot(st->egress, project);
 	s->used = ++st->egress->tick;
@@ -208,20 +220,14 @@ store_egress_cached(struct store *st, const char *project,
 	/* Read from the descriptor just checked: the bytes are the ones of
 	 * the identity kept with them. */
 	st->egress->loads++;
-	if (fs_read_all(fd, EGRESS_FILE_MAX, &buf, &len) == -1) {
-		fs_seterr(err, errlen, "read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (parse_file(path, buf, len, &list, err, errlen) != STORE_OK)
+	if ((rc = egress_read(fd, path, &list, err, errlen)) != STORE_OK)
 		goto out;
 	egress_hosts_free(s->list);
 	memcpy(s->project, project, strlen(project) + 1);
 	s->id = id;
 	s->list = list;
 	*out = list;
-	rc = STORE_OK;
 out:
-	free(buf);
 	fs_close(&fd);
 	return rc;
 }
