@@ -2,8 +2,8 @@
  * lib_crypto.c - loads crypto.js (the `crypto` global: getRandomValues,
  * randomUUID, and crypto.subtle's digest and HMAC keys, SPEC §11) into a
  * heap with its natives. Every cryptographic operation is OpenSSL's
- * libcrypto: RAND_bytes, EVP_Digest, HMAC, CRYPTO_memcmp; nothing of it is
- * written here. A key's bytes and hash live under hidden symbols of its
+ * libcrypto: RAND_bytes, EVP digests, EVP_MAC's HMAC, CRYPTO_memcmp;
+ * nothing of it is written here. A key's bytes and hash live under hidden symbols of its
  * CryptoKey object, which no JavaScript (the function's or crypto.js)
  * can name: only these natives read them.
  *
@@ -11,12 +11,11 @@
  * buffer); its pointer is read after the last allocation of a native and
  * used before the next, so nothing can move it in between.
  */
-#include <limits.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "crypto_js.h"
@@ -31,29 +30,104 @@
 /* Web Cryptography API, Crypto.getRandomValues: at most 65536 bytes. */
 #define RANDOM_MAX_BYTES	65536
 
+/* Data is hashed this much at a time, the call's deadline checked between
+ * two pieces: one native call over a whole heap of data (SHA-512 of
+ * 256 MiB takes seconds here) must not outlast it. */
+#define CHUNK_BYTES		(256 * 1024)
+
 static const struct {
-	const char	*name;
+	const char	*name;		/* the Web Cryptography API's */
+	const char	*ossl;		/* OpenSSL's */
 	const EVP_MD	*(*md)(void);
 } hashes[] = {
-	{ "SHA-1", EVP_sha1 },
-	{ "SHA-256", EVP_sha256 },
-	{ "SHA-384", EVP_sha384 },
-	{ "SHA-512", EVP_sha512 },
+	{ "SHA-1", "SHA1", EVP_sha1 },
+	{ "SHA-256", "SHA256", EVP_sha256 },
+	{ "SHA-384", "SHA384", EVP_sha384 },
+	{ "SHA-512", "SHA512", EVP_sha512 },
 };
 
-/* The digest named by the string at idx (crypto.js passes only these
- * canonical names); throws otherwise. */
-static const EVP_MD *
-require_md(duk_context *ctx, duk_idx_t idx)
+/* The index in hashes of the digest named by the string at idx
+ * (crypto.js passes only these canonical names); throws otherwise. */
+static size_t
+require_hash(duk_context *ctx, duk_idx_t idx)
 {
 	const char *name = duk_require_string(ctx, idx);
 	size_t i;
 
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if (strcmp(hashes[i].name, name) == 0)
-			return hashes[i].md();
+			return i;
 	(void)duk_error(ctx, DUK_ERR_TYPE_ERROR, "unknown digest");
-	return NULL;
+	return 0;
+}
+
+enum feed {
+	FEED_OK,
+	FEED_FAILED,	/* libcrypto said no */
+	FEED_LATE	/* the deadline passed */
+};
+
+typedef int	(*update_fn)(void *c, const unsigned char *p, size_t n);
+
+static int
+digest_update(void *c, const unsigned char *p, size_t n)
+{
+	return EVP_DigestUpdate(c, p, n);
+}
+
+static int
+mac_update(void *c, const unsigned char *p, size_t n)
+{
+	return EVP_MAC_update(c, p, n);
+}
+
+/* Feeds p[0..n) to update(c, ...) a chunk at a time. Allocates nothing in
+ * the heap, so p stays valid throughout. */
+static enum feed
+feed(duk_context *ctx, update_fn update, void *c, const void *p, size_t n)
+{
+	struct sandbox *sb = sandbox_of(ctx);
+	const unsigned char *at = p != NULL ? p : (const unsigned char *)"";
+	size_t k;
+
+	do {
+		k = n < CHUNK_BYTES ? n : CHUNK_BYTES;
+		if (update(c, at, k) != 1)
+			return FEED_FAILED;
+		at += k;
+		n -= k;
+		if (n > 0 && sandbox_exec_timeout_check(sb))
+			return FEED_LATE;
+	} while (n > 0);
+	return FEED_OK;
+}
+
+/* Throws for what feed (or libcrypto around it) returned; what is past
+ * the deadline is the call's timeout (sb->timed_out is set). */
+static void
+feed_check(duk_context *ctx, enum feed r, const char *what)
+{
+	if (r == FEED_LATE)
+		(void)duk_error(ctx, DUK_ERR_RANGE_ERROR, "%s: the call's time "
+		    "limit was reached", what);
+	if (r != FEED_OK)
+		(void)duk_error(ctx, DUK_ERR_ERROR, "%s failed", what);
+}
+
+/* out = the digest h of p[0..n), its length in *len. */
+static enum feed
+digest_of(duk_context *ctx, size_t h, const void *p, size_t n,
+    unsigned char out[EVP_MAX_MD_SIZE], unsigned int *len)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	enum feed r = FEED_FAILED;
+
+	if (c != NULL && EVP_DigestInit_ex(c, hashes[h].md(), NULL) == 1 &&
+	    (r = feed(ctx, digest_update, c, p, n)) == FEED_OK &&
+	    EVP_DigestFinal_ex(c, out, len) != 1)
+		r = FEED_FAILED;
+	EVP_MD_CTX_free(c);
+	return r;
 }
 
 /* Pushes a new ArrayBuffer holding p[0..n). */
@@ -130,14 +204,13 @@ native_uuid(duk_context *ctx)
 static duk_ret_t
 native_digest(duk_context *ctx)
 {
-	const EVP_MD *md = require_md(ctx, 0);
+	size_t h = require_hash(ctx, 0);
 	unsigned char out[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	duk_size_t n;
 	const void *p = duk_require_buffer_data(ctx, 1, &n);
 
-	if (EVP_Digest(p != NULL ? p : "", n, out, &len, md, NULL) != 1)
-		(void)duk_error(ctx, DUK_ERR_ERROR, "digest failed");
+	feed_check(ctx, digest_of(ctx, h, p, n, out, &len), "digest");
 	push_array_buffer(ctx, out, len);
 	return 1;
 }
@@ -154,7 +227,7 @@ native_seal(duk_context *ctx)
 
 	duk_require_object(ctx, 0);
 	(void)duk_require_buffer_data(ctx, 1, &n);
-	(void)require_md(ctx, 2);
+	(void)require_hash(ctx, 2);
 	copy = duk_push_fixed_buffer(ctx, n);
 	/* The data's pointer is read after the allocation, which could run
 	 * the collector. */
@@ -193,28 +266,54 @@ push_key_bytes(duk_context *ctx, duk_idx_t key)
 		(void)duk_error(ctx, DUK_ERR_TYPE_ERROR, "not a CryptoKey");
 }
 
-/* out = HMAC of the bytes at data under the CryptoKey at key; returns
- * its length. Leaves the stack as it found it. */
-static unsigned int
+/* out = the HMAC (RFC 2104) of the bytes at data under the CryptoKey at
+ * key; returns its length. Leaves the stack as it found it. A key longer
+ * than the hash's block is hashed first, as RFC 2104 §2 says and libcrypto
+ * would do, but here a chunk at a time under the deadline. */
+static size_t
 key_hmac(duk_context *ctx, duk_idx_t key, duk_idx_t data,
     unsigned char out[EVP_MAX_MD_SIZE])
 {
-	const EVP_MD *md;
+	unsigned char short_key[EVP_MAX_MD_SIZE];
+	unsigned int short_len = 0;
+	OSSL_PARAM params[2];
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *c = NULL;
 	const void *k, *d;
 	duk_size_t kn, dn;
-	unsigned int len = 0;
+	size_t h, len = 0;
+	enum feed r = FEED_FAILED;
 
 	push_key_bytes(ctx, key);
 	duk_get_prop_string(ctx, key, HIDDEN_KEY_HASH);
-	md = require_md(ctx, -1);
-	/* No allocation from here to HMAC: both pointers stay valid. */
+	h = require_hash(ctx, -1);
+	/* No allocation in the heap from here to the end: both pointers
+	 * stay valid. */
 	k = duk_require_buffer_data(ctx, -2, &kn);
 	d = duk_require_buffer_data(ctx, data, &dn);
-	if (kn > INT_MAX)
-		(void)duk_error(ctx, DUK_ERR_RANGE_ERROR, "key too long");
-	if (HMAC(md, k != NULL ? k : "", (int)kn,
-	    d != NULL ? d : (const void *)"", dn, out, &len) == NULL)
-		(void)duk_error(ctx, DUK_ERR_ERROR, "HMAC failed");
+	if (kn > (size_t)EVP_MD_get_block_size(hashes[h].md())) {
+		if ((r = digest_of(ctx, h, k, kn, short_key, &short_len)) !=
+		    FEED_OK)
+			goto out;
+		k = short_key;
+		kn = short_len;
+	}
+	r = FEED_FAILED;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)hashes[h].ossl, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (c = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(c, k != NULL ? k : (const void *)"", kn, params) != 1)
+		goto out;
+	if ((r = feed(ctx, mac_update, c, d, dn)) == FEED_OK &&
+	    EVP_MAC_final(c, out, &len, EVP_MAX_MD_SIZE) != 1)
+		r = FEED_FAILED;
+out:
+	EVP_MAC_CTX_free(c);
+	EVP_MAC_free(mac);
+	OPENSSL_cleanse(short_key, sizeof(short_key));
+	feed_check(ctx, r, "HMAC");
 	duk_pop_2(ctx);
 	return len;
 }
@@ -224,7 +323,7 @@ static duk_ret_t
 native_sign(duk_context *ctx)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int len = key_hmac(ctx, 0, 1, mac);
+	size_t len = key_hmac(ctx, 0, 1, mac);
 
 	push_array_buffer(ctx, mac, len);
 	return 1;
@@ -236,7 +335,7 @@ static duk_ret_t
 native_verify(duk_context *ctx)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int len = key_hmac(ctx, 0, 2, mac);
+	size_t len = key_hmac(ctx, 0, 2, mac);
 	duk_size_t n;
 	const void *sig = duk_require_buffer_data(ctx, 1, &n);
 
