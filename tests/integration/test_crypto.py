@@ -17,6 +17,7 @@ from test_async import invocation_records, pid_alive
 from test_redact import env_put
 
 RESTARTS = "fnrun_worker_restarts_total"
+HARD_KILLS = "fnrun_hard_kills_total"
 
 HEX = r"""
 function hex(buf) {
@@ -213,6 +214,15 @@ class HostileTest(FnTestCase):
             ".then(function () { res.send('no'); });",
             500, "function_error",
             "NotSupportedError: digest: algorithm 'MD5' is not supported"),
+        # A digest of more data than the deadline allows: stopped at the
+        # deadline between two chunks by the call itself, not by the
+        # watchdog (which would cost the worker: a hard kill).
+        "digest_past_deadline": (
+            "memoryMb=256&timeoutMs=300",
+            "var d = new Uint8Array(160 << 20);"
+            " return crypto.subtle.digest('SHA-512', d)"
+            ".then(function () { res.send('no'); });",
+            504, "timeout", None),
         "fatal_decoder": (
             "",
             "res.send(new TextDecoder('utf-8', { fatal: true })"
@@ -236,5 +246,7 @@ class HostileTest(FnTestCase):
                 self.assertEqual([x["outcome"] for x in recs], [code], case)
                 pid = recs[0]["pid"]
                 self.assertWellBehavedServes(well, msg=case)
-                self.assertEqual(metrics().get(RESTARTS, 0), m0.get(RESTARTS, 0), case)
+                m1 = metrics()
+                self.assertEqual(m1.get(RESTARTS, 0), m0.get(RESTARTS, 0), case)
+                self.assertEqual(m1.get(HARD_KILLS, 0), m0.get(HARD_KILLS, 0), case)
                 self.assertTrue(pid_alive(pid), "%s: worker %d was replaced" % (case, pid))
