@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "digest.h"
 #include "sandbox_fixture.h"
 #include "sandbox_internal.h"
@@ -58,25 +58,12 @@ source_of(const char *expr)
 	return src;
 }
 
-static struct sandbox *
-loaded(const char *src, const struct sandbox_limits *lim)
-{
-	struct sandbox *sb = sandbox_new(lim);
-	struct sandbox_result res;
-
-	ck_assert_ptr_nonnull(sb);
-	ck_assert_msg(sandbox_load(sb, src, strlen(src), "t.js", NULL, NULL,
-	    &res) == 0, "load: %s", res.message);
-	sandbox_result_free(&res);
-	return sb;
-}
-
 /* The handler sends String(expr), expr a value or a promise of one. */
 static void
 expect(const char *expr, const char *want)
 {
 	char *src = source_of(expr);
-	struct sandbox *sb = loaded(src, &LIM);
+	struct sandbox *sb = sandbox_loaded(src, &LIM);
 	struct sandbox_result res;
 
 	(void)sandbox_call(sb, &PLAIN_RQ, &res);
@@ -547,7 +534,7 @@ START_TEST(test_loading)
 	size_t i;
 
 	for (i = 0; i < NELEM(srcs); i++) {
-		sb = loaded(srcs[i], &LIM);
+		sb = sandbox_loaded(srcs[i], &LIM);
 		(void)sandbox_call(sb, &PLAIN_RQ, &res);
 		ck_outcome(res, OUT_OK);
 		ck_assert_str_eq(res.body, bodies[i]);
@@ -595,7 +582,7 @@ START_TEST(test_memory_cap)
 
 	lim.memory_bytes = 8 * MiB;
 	for (i = 0; i < NELEM(srcs); i++) {
-		sb = loaded(srcs[i], &lim);
+		sb = sandbox_loaded(srcs[i], &lim);
 		(void)sandbox_call(sb, &PLAIN_RQ, &res);
 		if (i < NELEM(bodies)) {
 			ck_outcome(res, OUT_OK);
@@ -608,32 +595,23 @@ START_TEST(test_memory_cap)
 }
 END_TEST
 
-static double
-seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* One call of sb under a deadline of timeout_ms; returns its seconds. */
 static double
 timed_call(struct sandbox *sb, unsigned timeout_ms, enum outcome want,
     const char *body)
 {
 	struct sandbox_result res;
-	double t0;
+	int64_t t0;
 
 	sb->lim.timeout_ms = timeout_ms;
-	t0 = seconds();
+	t0 = clock_ns();
 	(void)sandbox_call(sb, &PLAIN_RQ, &res);
-	t0 = seconds() - t0;
+	t0 = clock_ns() - t0;
 	ck_outcome(res, want);
 	if (body != NULL)
 		ck_assert_str_eq(res.body, body);
 	sandbox_result_free(&res);
-	return t0;
+	return (double)t0 / 1e9;
 }
 
 /* Data past what the deadline allows: the digest (and the HMAC, whose
@@ -664,12 +642,12 @@ START_TEST(test_deadline_inside_a_digest)
 
 	lim.memory_bytes = 256 * MiB;
 	for (i = 0; i < NELEM(srcs); i++) {
-		sb = loaded(srcs[i], &lim);
+		sb = sandbox_loaded(srcs[i], &lim);
 		(void)timed_call(sb, 60000, OUT_OK, "made");
 		whole = timed_call(sb, 60000, OUT_OK, "done");
 		sandbox_free(sb);
 
-		sb = loaded(srcs[i], &lim);
+		sb = sandbox_loaded(srcs[i], &lim);
 		(void)timed_call(sb, 60000, OUT_OK, "made");
 		cut = timed_call(sb, 20, OUT_TIMEOUT, NULL);
 		ck_assert_msg(cut * 2 < whole, "source %zu: cut at the deadline "
