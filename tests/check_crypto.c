@@ -393,6 +393,9 @@ START_TEST(test_key_bytes_stay_hidden)
 	    " new Uint8Array(e)[1] = 0; return crypto.subtle.exportKey('raw',"
 	    " k); }); }); })().then(hex)", "736563726574");
 	/* No key is made but by importKey. */
+	expect("Object.prototype.toString.call(crypto) + ' ' +"
+	    " Object.prototype.toString.call(crypto.subtle)",
+	    "[object Crypto] [object SubtleCrypto]");
 	expect("key(['sign']).then(function (k) { try { new"
 	    " (Object.getPrototypeOf(k).constructor)(); return 'made'; }"
 	    " catch (e) { return e.name + ': ' + e.message; } })",

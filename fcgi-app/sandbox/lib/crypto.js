@@ -160,9 +160,12 @@
 	keyGetter('extractable');
 	keyGetter('algorithm');
 	keyGetter('usages');
-	if (typeof Symbol === 'function' && Symbol.toStringTag)
-		Object.defineProperty(CryptoKey.prototype, Symbol.toStringTag,
-		    { value: 'CryptoKey', configurable: true });
+	function tag(obj, name) {
+		if (typeof Symbol === 'function' && Symbol.toStringTag)
+			Object.defineProperty(obj, Symbol.toStringTag,
+			    { value: name, configurable: true });
+	}
+	tag(CryptoKey.prototype, 'CryptoKey');
 
 	function digest(algorithm, data) {
 		var args = arguments;
@@ -325,6 +328,8 @@
 	define(crypto, 'randomUUID', function () { return native.uuid(); });
 	Object.defineProperty(crypto, 'subtle', { value: subtle,
 	    enumerable: true, configurable: true });
+	tag(subtle, 'SubtleCrypto');
+	tag(crypto, 'Crypto');
 
 	return { crypto: crypto };
 })
