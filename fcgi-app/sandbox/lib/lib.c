@@ -31,6 +31,7 @@ static const struct lazy_name lazy_names[] = {
 	{ "Response", LIB_FETCH },
 	{ "AbortController", LIB_FETCH },
 	{ "AbortSignal", LIB_FETCH },
+	{ "crypto", LIB_CRYPTO },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
@@ -40,6 +41,7 @@ static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_PROMISE] = lib_promise_load,
 	[LIB_TIMERS] = lib_timers_load,
 	[LIB_FETCH] = lib_fetch_load,
+	[LIB_CRYPTO] = lib_crypto_load,
 };
 
 static int

@@ -22,7 +22,7 @@ enum lib_family {
 	LIB_PROMISE,	/* Promise, queueMicrotask, AggregateError */
 	LIB_TIMERS,	/* setTimeout, setInterval and their clears */
 	LIB_FETCH,	/* fetch, Request, Response, Headers, AbortController */
-	LIB_CRYPTO,	/* crypto */
+	LIB_CRYPTO,	/* crypto (TextEncoder/TextDecoder are the engine's) */
 	LIB_COUNT
 };
 
@@ -126,5 +126,8 @@ int	lib_fetch_is_response(duk_context *ctx, duk_idx_t idx);
 /* [ response res ] -> [ error or undefined ]: sends the Response through
  * res.send. Returns 0, or -1 with the error left. Protected itself. */
 int	lib_fetch_answer(duk_context *ctx);
+
+/* lib_crypto.c + crypto.js. */
+void	lib_crypto_load(duk_context *ctx);
 
 #endif
