@@ -31,6 +31,12 @@ static const struct lazy_name lazy_names[] = {
 	{ "Response", LIB_FETCH },
 	{ "AbortController", LIB_FETCH },
 	{ "AbortSignal", LIB_FETCH },
+	{ "URL", LIB_URL },
+	{ "URLSearchParams", LIB_URL },
+	{ "atob", LIB_BASE64 },
+	{ "btoa", LIB_BASE64 },
+	{ "structuredClone", LIB_CLONE },
+	{ "performance", LIB_PERFORMANCE },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
@@ -40,6 +46,10 @@ static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_PROMISE] = lib_promise_load,
 	[LIB_TIMERS] = lib_timers_load,
 	[LIB_FETCH] = lib_fetch_load,
+	[LIB_URL] = lib_url_load,
+	[LIB_BASE64] = lib_base64_load,
+	[LIB_CLONE] = lib_clone_load,
+	[LIB_PERFORMANCE] = lib_performance_load,
 };
 
 static int

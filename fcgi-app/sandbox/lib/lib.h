@@ -23,6 +23,10 @@ enum lib_family {
 	LIB_TIMERS,	/* setTimeout, setInterval and their clears */
 	LIB_FETCH,	/* fetch, Request, Response, Headers, AbortController */
 	LIB_CRYPTO,	/* crypto */
+	LIB_URL,	/* URL, URLSearchParams */
+	LIB_BASE64,	/* atob, btoa */
+	LIB_CLONE,	/* structuredClone */
+	LIB_PERFORMANCE,	/* performance */
 	LIB_COUNT
 };
 
@@ -126,5 +130,17 @@ int	lib_fetch_is_response(duk_context *ctx, duk_idx_t idx);
 /* [ response res ] -> [ error or undefined ]: sends the Response through
  * res.send. Returns 0, or -1 with the error left. Protected itself. */
 int	lib_fetch_answer(duk_context *ctx);
+
+/* lib_url.c + url.js. */
+void	lib_url_load(duk_context *ctx);
+
+/* lib_base64.c. */
+void	lib_base64_load(duk_context *ctx);
+
+/* lib_clone.c + clone.js. */
+void	lib_clone_load(duk_context *ctx);
+
+/* lib_performance.c. */
+void	lib_performance_load(duk_context *ctx);
 
 #endif
