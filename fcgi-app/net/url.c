@@ -174,23 +174,26 @@ default_port(const char *scheme)
 	return NULL;
 }
 
+/* RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
+static int
+scheme_char(char c, int first)
+{
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+		return 1;
+	return !first && ((c >= '0' && c <= '9') || c == '+' || c == '-' ||
+	    c == '.');
+}
+
 /* The length of s's scheme (before its ':'), or 0 when it has none. */
 static size_t
 scheme_len(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (s[i] == ':')
-			return i;
-		if (!((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') &&
-		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '+' &&
-		    s[i] != '-' && s[i] != '.')
+	for (i = 0; i < len && s[i] != ':'; i++)
+		if (!scheme_char(s[i], i == 0))
 			return 0;
-	}
-	return 0;
+	return i < len ? i : 0;
 }
 
 static int
@@ -282,8 +285,9 @@ put_lower(struct buf *out, const char *s, size_t len)
 
 /* Rewrites the cleaned input s[0..len) for curl: the scheme lower case,
  * the components percent-encoded, without its fragment, which goes to
- * *frag (NULL: none). base_scheme: the base's, or NULL. Returns whether
- * the input has a scheme of its own. */
+ * *frag (NULL: none). base_scheme: the base's, or NULL. Returns 1 when
+ * the input has a scheme of its own, 0 when it is relative, -1 when it is
+ * a URL curl cannot represent. */
 static int
 rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
     char **frag)
@@ -312,8 +316,7 @@ rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
 		}
 		special = url_scheme_special(scheme);
 		slashes = len > sl + 1 && is_slash(s[sl + 1], special);
-		/* "https:rel" against an https: base is relative; alone it
-		 * is https://rel (the Standard ignores missing slashes). */
+		/* "https:rel" against an https: base is relative. */
 		if (special && !slashes && base_scheme != NULL &&
 		    strcmp(base_scheme, scheme) == 0) {
 			s += sl + 1;
@@ -323,10 +326,16 @@ rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
 			s += sl + 1;
 			len -= sl + 1;
 			own = 1;
-			if (special && !slashes && strcmp(scheme, "file") != 0) {
+			/* Any number of slashes, even none, start the
+			 * authority of a special URL ("https:x.com",
+			 * "https:\\\\x.com"). Other schemes need "//": a URL
+			 * with an opaque path ("mailto:a@b") is refused. */
+			if (special && strcmp(scheme, "file") != 0) {
 				buf_append(out, "//", 2);
 				authority = 1;
-			}
+			} else if (!(len >= 2 && is_slash(s[0], special) &&
+			    is_slash(s[1], special)))
+				return -1;
 		}
 	} else
 		special = base_scheme != NULL && url_scheme_special(base_scheme);
@@ -338,15 +347,27 @@ rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
 		authority = 1;
 	}
 	if (authority) {
+		while (special && len > 0 && is_slash(s[0], special)) {
+			s++;
+			len--;
+		}
 		for (end = 0; end < len && !is_slash(s[end], special) &&
 		    s[end] != '?'; end++)
 			;
+		/* "foo:///x" has an empty host; curl would take x for it. */
+		if (end == 0 && !special)
+			return -1;
 		encode_authority(out, s, end);
 		s += end;
 		len -= end;
 	}
 	for (end = 0; end < len && s[end] != '?'; end++)
 		;
+	/* A relative path whose first segment has a ':' ("a:b", "-tp://x")
+	 * is a path; curl would read a scheme in it. */
+	if (!own && !authority && end > 0 && !is_slash(s[0], special) &&
+	    memchr(s, ':', end) != NULL)
+		buf_append(out, "./", 2);
 	encode_path(out, s, end, special);
 	if (end < len) {
 		buf_append(out, "?", 1);
@@ -481,6 +502,7 @@ from_curl(struct url *u, CURLU *h, const char **why)
 	CURLUcode rc = CURLUE_OK;
 	char *zone = NULL, *host = NULL;
 	const char *dp;
+	size_t i;
 	int ret = -1;
 
 	u->scheme = part(h, CURLUPART_SCHEME, 0, &rc);
@@ -495,6 +517,14 @@ from_curl(struct url *u, CURLU *h, const char **why)
 	    u->password == NULL || host == NULL || u->port == NULL ||
 	    u->path == NULL) {
 		*why = rc != CURLUE_OK ? curl_url_strerror(rc) : "out of memory";
+		goto out;
+	}
+	/* curl takes more for a scheme than the Standard ("-tp:"). */
+	for (i = 0; u->scheme[i] != '\0'; i++)
+		if (!scheme_char(u->scheme[i], i == 0))
+			break;
+	if (i == 0 || u->scheme[i] != '\0') {
+		*why = "Bad scheme";
 		goto out;
 	}
 	if (zone != NULL) {
@@ -541,6 +571,11 @@ url_parse(struct url *u, const char *in, size_t len, const char *base,
 	clean(&cleaned, in, len);
 	own = rewrite(&rewritten, cleaned.data, cleaned.len,
 	    base != NULL ? b.scheme : NULL, &frag);
+	if (own < 0) {
+		*why = "a URL without an authority (scheme:path) is not "
+		    "supported";
+		goto out;
+	}
 	if (!own && base == NULL) {
 		*why = "a relative URL without a base";
 		goto out;
@@ -556,6 +591,7 @@ url_parse(struct url *u, const char *in, size_t len, const char *base,
 	if ((h = curl_url()) == NULL)
 		goto out;
 	if (!own) {
+		free(b.fragment);
 		b.fragment = NULL;
 		url_serialize(&b, &bhref);
 		if ((rc = curl_url_set(h, CURLUPART_URL, bhref.data,
