@@ -47,14 +47,7 @@ struct js_case {
 static struct sandbox *
 loaded(const char *src)
 {
-	struct sandbox *sb = sandbox_new(&LIM);
-	struct sandbox_result res;
-
-	ck_assert_ptr_nonnull(sb);
-	ck_assert_msg(sandbox_load(sb, src, strlen(src), "t.js", NULL, NULL,
-	    &res) == 0, "load: %s", res.message);
-	sandbox_result_free(&res);
-	return sb;
+	return fixture_loaded(src, &LIM);
 }
 
 /* Evaluates expr in sb's eval function; the body is the caller's. */
@@ -411,39 +404,22 @@ static const struct js_case clone_cases[] = {
 	  "throws DataCloneError: transfer: a transfer list could not be cloned" },
 };
 
-START_TEST(test_url_href)
-{
-	run_cases(url_href_cases, NELEM(url_href_cases));
-}
-END_TEST
+/* Each table above, one loop test apiece. */
+static const struct {
+	const struct js_case	*c;
+	size_t			 n;
+} tables[] = {
+	{ url_href_cases, NELEM(url_href_cases) },
+	{ url_part_cases, NELEM(url_part_cases) },
+	{ url_setter_cases, NELEM(url_setter_cases) },
+	{ params_cases, NELEM(params_cases) },
+	{ base64_cases, NELEM(base64_cases) },
+	{ clone_cases, NELEM(clone_cases) },
+};
 
-START_TEST(test_url_parts)
+START_TEST(test_cases)
 {
-	run_cases(url_part_cases, NELEM(url_part_cases));
-}
-END_TEST
-
-START_TEST(test_url_setters)
-{
-	run_cases(url_setter_cases, NELEM(url_setter_cases));
-}
-END_TEST
-
-START_TEST(test_search_params)
-{
-	run_cases(params_cases, NELEM(params_cases));
-}
-END_TEST
-
-START_TEST(test_base64)
-{
-	run_cases(base64_cases, NELEM(base64_cases));
-}
-END_TEST
-
-START_TEST(test_structured_clone)
-{
-	run_cases(clone_cases, NELEM(clone_cases));
+	run_cases(tables[_i].c, tables[_i].n);
 }
 END_TEST
 
@@ -458,11 +434,7 @@ body_within(const char *src, unsigned timeout_ms, enum outcome want)
 	char *body;
 
 	lim.timeout_ms = timeout_ms;
-	sb = sandbox_new(&lim);
-	ck_assert_ptr_nonnull(sb);
-	ck_assert_msg(sandbox_load(sb, src, strlen(src), "t.js", NULL, NULL,
-	    &res) == 0, "load: %s", res.message);
-	sandbox_result_free(&res);
+	sb = fixture_loaded(src, &lim);
 	(void)sandbox_call(sb, &PLAIN_RQ, &res);
 	ck_outcome(res, want);
 	body = strndup(res.body != NULL ? res.body : "", res.body_len);
@@ -586,12 +558,7 @@ web_suite(void)
 
 	tc = tcase_create("conformance");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_url_href);
-	tcase_add_test(tc, test_url_parts);
-	tcase_add_test(tc, test_url_setters);
-	tcase_add_test(tc, test_search_params);
-	tcase_add_test(tc, test_base64);
-	tcase_add_test(tc, test_structured_clone);
+	tcase_add_loop_test(tc, test_cases, 0, NELEM(tables));
 	tcase_add_test(tc, test_performance_now);
 	suite_add_tcase(s, tc);
 

@@ -19,22 +19,9 @@
 	    outcome_code((res).outcome), outcome_code(want), (res).message)
 
 static struct sandbox *
-loaded_lim(const char *src, const struct sandbox_limits *lim)
-{
-	struct sandbox *sb = sandbox_new(lim);
-	struct sandbox_result res;
-
-	ck_assert_ptr_nonnull(sb);
-	ck_assert_msg(sandbox_load(sb, src, strlen(src), "t.js", NULL, NULL,
-	    &res) == 0, "load: %s", res.message);
-	sandbox_result_free(&res);
-	return sb;
-}
-
-static struct sandbox *
 loaded(const char *src)
 {
-	return loaded_lim(src, &LIM);
+	return fixture_loaded(src, &LIM);
 }
 
 /* One call; the result is the caller's to free. */
@@ -68,7 +55,7 @@ expect_outcome(const char *src, unsigned timeout_ms, enum outcome want,
 	struct sandbox_result res;
 
 	lim.timeout_ms = timeout_ms;
-	sb = loaded_lim(src, &lim);
+	sb = fixture_loaded(src, &lim);
 	call(sb, &res);
 	ck_outcome(res, want);
 	if (in_message != NULL)
@@ -248,7 +235,7 @@ START_TEST(test_memory_in_a_job)
 	/* The cap must be what stops it, however slow the machine. */
 	lim.memory_bytes = 2 * MiB;
 	lim.timeout_ms = 60000;
-	sb = loaded_lim("module.exports = function (req, res) {\n"
+	sb = fixture_loaded("module.exports = function (req, res) {\n"
 	    "  return Promise.resolve().then(function () {\n"
 	    "    var a = []; for (;;) a.push(new Array(100000).join('x') + a.length);"
 	    " });\n};", &lim);

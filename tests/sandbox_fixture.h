@@ -1,6 +1,7 @@
 /*
  * sandbox_fixture.h - what the sandbox-level unit tests (check_sandbox.c,
- * check_hotset.c) share: the SPEC §6 default limits and a plain request.
+ * check_hotset.c, check_loop.c, check_lib_web.c) share: the SPEC §6
+ * default limits, a plain request, a loaded heap.
  */
 #ifndef FNRUN_TESTS_SANDBOX_FIXTURE_H
 #define FNRUN_TESTS_SANDBOX_FIXTURE_H
@@ -17,5 +18,22 @@ static const struct sandbox_limits LIM = { .memory_bytes = 32 * MiB,
 
 static const struct sandbox_request PLAIN_RQ = { "POST", "/invoke/p/r/f",
     NULL, 0, NULL, 0, "", 0, NULL, 0 };
+
+/* For files that include <check.h> and <string.h> first: a heap with src
+ * loaded under lim. */
+#ifdef ck_assert_msg
+static inline struct sandbox *
+fixture_loaded(const char *src, const struct sandbox_limits *lim)
+{
+	struct sandbox *sb = sandbox_new(lim);
+	struct sandbox_result res;
+
+	ck_assert_ptr_nonnull(sb);
+	ck_assert_msg(sandbox_load(sb, src, strlen(src), "t.js", NULL, NULL,
+	    &res) == 0, "load: %s", res.message);
+	sandbox_result_free(&res);
+	return sb;
+}
+#endif
 
 #endif

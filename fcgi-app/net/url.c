@@ -296,7 +296,7 @@ rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
 	size_t sl = scheme_len(s, len), end;
 	const char *hash;
 	char scheme[8] = "";
-	int special, slashes, own = 0, authority = 0;
+	int special, slashes, own = 0, authority = 0, file;
 
 	*frag = NULL;
 	if ((hash = memchr(s, '#', len)) != NULL) {
@@ -339,6 +339,8 @@ rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
 		}
 	} else
 		special = base_scheme != NULL && url_scheme_special(base_scheme);
+	file = strcmp(own ? scheme : base_scheme != NULL ? base_scheme : "",
+	    "file") == 0;
 	if (!authority && len >= 2 && is_slash(s[0], special) &&
 	    is_slash(s[1], special)) {
 		buf_append(out, "//", 2);
@@ -347,7 +349,7 @@ rewrite(struct buf *out, const char *s, size_t len, const char *base_scheme,
 		authority = 1;
 	}
 	if (authority) {
-		while (special && len > 0 && is_slash(s[0], special)) {
+		while (special && !file && len > 0 && is_slash(s[0], special)) {
 			s++;
 			len--;
 		}

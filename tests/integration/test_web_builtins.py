@@ -12,8 +12,8 @@ import base64
 import json
 import urllib.parse
 
-from fnrun_client import WELL_BEHAVED, FnTestCase, admin, invoke, metrics
-from test_async import HARD_KILLS, RESTARTS, invocation_records, pid_alive
+from fnrun_client import (WELL_BEHAVED, FnTestCase, admin, invocation_records,
+                          invoke, metrics)
 
 
 class WebBuiltinsTest(FnTestCase):
@@ -173,12 +173,7 @@ class WebBuiltinsTest(FnTestCase):
                     self.assertEqual(r.text, want, case)
                 recs = invocation_records(names)
                 self.assertEqual(len(recs), 1, case)
-                pid = recs[0]["pid"]
-                self.assertWellBehavedServes(well, msg=case)
-                m1 = metrics()
-                self.assertEqual(m1.get(HARD_KILLS, 0), m0.get(HARD_KILLS, 0), case)
-                self.assertEqual(m1.get(RESTARTS, 0), m0.get(RESTARTS, 0), case)
-                self.assertTrue(pid_alive(pid), "%s: worker %d was replaced" % (case, pid))
+                self.assertWorkerKept(names, recs[0]["pid"], well, m0, case)
 
     def test_unused_library_is_not_loaded(self):
         # SPEC §11 "Cost": the same hello, one touching nothing and one

@@ -307,13 +307,20 @@
 		this._list.push([String(name), String(value)]);
 		this._update();
 	});
-	define(sp, 'delete', function (name, value) {
+	/* Whether a pair is name's (and value's, when one is given). */
+	function matcher(name, value) {
 		var n = String(name), v = value === undefined ? undefined :
 		    String(value);
 
-		this._list = this._list.filter(function (p) {
-			return !(p[0] === n && (v === undefined || p[1] === v));
-		});
+		return function (p) {
+			return p[0] === n && (v === undefined || p[1] === v);
+		};
+	}
+
+	define(sp, 'delete', function (name, value) {
+		var m = matcher(name, value);
+
+		this._list = this._list.filter(function (p) { return !m(p); });
 		this._update();
 	});
 	define(sp, 'get', function (name) {
@@ -331,12 +338,7 @@
 		    .map(function (p) { return p[1]; });
 	});
 	define(sp, 'has', function (name, value) {
-		var n = String(name), v = value === undefined ? undefined :
-		    String(value);
-
-		return this._list.some(function (p) {
-			return p[0] === n && (v === undefined || p[1] === v);
-		});
+		return this._list.some(matcher(name, value));
 	});
 	define(sp, 'set', function (name, value) {
 		var n = String(name), v = String(value), found = false;
