@@ -451,9 +451,18 @@ normalize_host(const char *h)
 	}
 	buf_append(&b, h, n);
 	free(ace);
-	for (i = 0; i < b.len; i++)
+	for (i = 0; i < b.len; i++) {
+		/* curl has decoded %XX: the Standard's forbidden domain code
+		 * points (§3.2) may be there now. */
+		if ((unsigned char)b.data[i] <= 0x20 ||
+		    (unsigned char)b.data[i] >= 0x7f ||
+		    strchr("#%/:<>?@[\\]^|", b.data[i]) != NULL) {
+			buf_free(&b);
+			return NULL;
+		}
 		if (b.data[i] >= 'A' && b.data[i] <= 'Z')
 			b.data[i] |= 0x20;
+	}
 	return b.data;
 }
 
@@ -551,8 +560,8 @@ out:
 	return ret;
 }
 
-int
-url_parse(struct url *u, const char *in, size_t len, const char *base,
+static int
+parse_once(struct url *u, const char *in, size_t len, const char *base,
     size_t blen, const char **why)
 {
 	struct url b = { 0 };
@@ -622,6 +631,39 @@ out:
 	buf_free(&rewritten);
 	buf_free(&bhref);
 	return ret;
+}
+
+/* Whether host could be an IPv4 address in one of its forms (0x7f.1). */
+static int
+ipv4_like(const char *host)
+{
+	return host[0] != '\0' && strspn(host, "0123456789abcdefx.") ==
+	    strlen(host) && strpbrk(host, "0123456789") != NULL;
+}
+
+int
+url_parse(struct url *u, const char *in, size_t len, const char *base,
+    size_t blen, const char **why)
+{
+	struct url again;
+	struct buf href = { 0 };
+	int rc;
+
+	if (parse_once(u, in, len, base, blen, why) != 0)
+		return -1;
+	if (!ipv4_like(u->host))
+		return 0;
+	/* curl reads IPv4 forms before it decodes %XX in a host, the
+	 * Standard after ("http://%31%32%37.1/" is 127.0.0.1): once more,
+	 * over the decoded host. */
+	url_serialize(u, &href);
+	rc = parse_once(&again, href.data, href.len, NULL, 0, why);
+	buf_free(&href);
+	url_free(u);
+	if (rc != 0)
+		return -1;
+	*u = again;
+	return 0;
 }
 
 void
