@@ -179,28 +179,24 @@
 			v = '/' + v;
 		change(this, PATH, v);
 	});
-	accessor(up, 'search', function () {
-		var q = this._p[QUERY];
+	/* search and hash: a part that may be absent (null) or empty. */
+	function optionalPart(name, i, mark, escape) {
+		accessor(up, name, function () {
+			var v = this._p[i];
 
-		return q === null || q === '' ? '' : '?' + q;
-	}, function (v) {
-		v = String(v);
-		if (v.charAt(0) === '?')
-			v = v.substring(1);
-		change(this, QUERY, v === '' && String(arguments[0]) === '' ?
-		    null : v.replace(/#/g, '%23'));
-	});
-	accessor(up, 'hash', function () {
-		var f = this._p[FRAGMENT];
+			return v === null || v === '' ? '' : mark + v;
+		}, function (v) {
+			var s = String(v);
 
-		return f === null || f === '' ? '' : '#' + f;
-	}, function (v) {
-		v = String(v);
-		if (v.charAt(0) === '#')
-			v = v.substring(1);
-		change(this, FRAGMENT, v === '' && String(arguments[0]) === '' ?
-		    null : v);
-	});
+			/* "" removes the part; the mark alone leaves it empty. */
+			change(this, i, s === '' ? null : escape(s.charAt(0) === mark ?
+			    s.substring(1) : s));
+		});
+	}
+
+	optionalPart('search', QUERY, '?',
+	    function (s) { return s.replace(/#/g, '%23'); });
+	optionalPart('hash', FRAGMENT, '#', function (s) { return s; });
 	accessor(up, 'searchParams', function () {
 		if (this._q === null) {
 			this._q = new URLSearchParams(this._p[QUERY] === null ? '' :
