@@ -1,7 +1,8 @@
 /*
  * sandbox_fixture.h - what the sandbox-level unit tests (check_sandbox.c,
- * check_hotset.c, check_loop.c, check_crypto.c) share: the SPEC §6
- * default limits, a plain request, and a heap loaded with a source.
+ * check_hotset.c, check_loop.c, check_crypto.c, check_lib_web.c) share:
+ * the SPEC §6 default limits, a plain request, and a heap loaded with a
+ * source.
  */
 #ifndef FNRUN_TESTS_SANDBOX_FIXTURE_H
 #define FNRUN_TESTS_SANDBOX_FIXTURE_H

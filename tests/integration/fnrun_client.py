@@ -297,6 +297,33 @@ module.exports = function (req, res) {
 """
 
 
+RESTARTS = "fnrun_worker_restarts_total"
+HARD_KILLS = "fnrun_hard_kills_total"
+
+
+def invocation_records(names):
+    """The invocation log's records of one function, oldest first."""
+    p, rq, f = names
+    out = []
+    with open(os.path.join(log_dir(), "invocations.log"), "rb") as fh:
+        for raw in fh:
+            try:
+                rec = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                continue
+            if (rec.get("project"), rec.get("request"), rec.get("fn")) == (p, rq, f):
+                out.append(rec)
+    return out
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 class FnTestCase(unittest.TestCase):
     maxDiff = 4000
 
@@ -338,6 +365,17 @@ class FnTestCase(unittest.TestCase):
             self.assertEqual(r.status, 200, "%s follow-up call %d: %r" % (msg, i, r))
             self.assertEqual(r.json(), {"ok": True, "sum": 500500, "echo": {"i": i}},
                              "%s follow-up call %d" % (msg, i))
+
+
+    def assertWorkerKept(self, names, pid, well, m0, msg=""):
+        """The worker pid that ran names (taken from the invocation log) is
+        alive, no worker was restarted or killed since metrics m0, and the
+        pool serves the well-behaved function well."""
+        self.assertWellBehavedServes(well, msg=msg)
+        m1 = metrics()
+        self.assertEqual(m1.get(HARD_KILLS, 0), m0.get(HARD_KILLS, 0), msg)
+        self.assertEqual(m1.get(RESTARTS, 0), m0.get(RESTARTS, 0), msg)
+        self.assertTrue(pid_alive(pid), "%s: worker %d was replaced" % (msg, pid))
 
 
 def find_log_lines(needle, path=None, wait_s=3.0):

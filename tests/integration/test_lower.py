@@ -245,8 +245,6 @@ BUILTINS_ABSENT = {
     "String.raw": "String.raw",
     "Array.prototype[Symbol.iterator]": "[][Symbol.iterator]",
     "Symbol.asyncIterator": "Symbol.asyncIterator",
-    "structuredClone": "structuredClone",
-    "URL": "URL",
 }
 
 

@@ -32,6 +32,12 @@ static const struct lazy_name lazy_names[] = {
 	{ "AbortController", LIB_FETCH },
 	{ "AbortSignal", LIB_FETCH },
 	{ "crypto", LIB_CRYPTO },
+	{ "URL", LIB_URL },
+	{ "URLSearchParams", LIB_URL },
+	{ "atob", LIB_BASE64 },
+	{ "btoa", LIB_BASE64 },
+	{ "structuredClone", LIB_CLONE },
+	{ "performance", LIB_PERFORMANCE },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
@@ -42,6 +48,10 @@ static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_TIMERS] = lib_timers_load,
 	[LIB_FETCH] = lib_fetch_load,
 	[LIB_CRYPTO] = lib_crypto_load,
+	[LIB_URL] = lib_url_load,
+	[LIB_BASE64] = lib_base64_load,
+	[LIB_CLONE] = lib_clone_load,
+	[LIB_PERFORMANCE] = lib_performance_load,
 };
 
 static int

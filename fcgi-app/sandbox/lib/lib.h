@@ -23,6 +23,10 @@ enum lib_family {
 	LIB_TIMERS,	/* setTimeout, setInterval and their clears */
 	LIB_FETCH,	/* fetch, Request, Response, Headers, AbortController */
 	LIB_CRYPTO,	/* crypto (TextEncoder/TextDecoder are the engine's) */
+	LIB_URL,	/* URL, URLSearchParams */
+	LIB_BASE64,	/* atob, btoa */
+	LIB_CLONE,	/* structuredClone */
+	LIB_PERFORMANCE,	/* performance */
 	LIB_COUNT
 };
 
@@ -129,5 +133,17 @@ int	lib_fetch_answer(duk_context *ctx);
 
 /* lib_crypto.c + crypto.js. */
 void	lib_crypto_load(duk_context *ctx);
+
+/* lib_url.c + url.js. */
+void	lib_url_load(duk_context *ctx);
+
+/* lib_base64.c. */
+void	lib_base64_load(duk_context *ctx);
+
+/* lib_clone.c + clone.js. */
+void	lib_clone_load(duk_context *ctx);
+
+/* lib_performance.c. */
+void	lib_performance_load(duk_context *ctx);
 
 #endif
