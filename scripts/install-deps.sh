@@ -24,8 +24,6 @@ PACKAGES=(
 	iproute2 libfcgi-bin
 	# fetch(): libcurl (OpenSSL flavour) and the CA bundle it verifies against.
 	libcurl4-openssl-dev ca-certificates
-	# URL hosts to Punycode (UTS #46), as the URL Standard does.
-	libidn2-dev
 	# make bench: nginx's JavaScript module (njs), one of the peers.
 	libnginx-mod-http-js
 	# The compiler that lowers ES2022 and TypeScript at upload

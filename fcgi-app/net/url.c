@@ -10,13 +10,14 @@
  * percent-encoded with its own encode set, %2e dot segments are dots, and
  * the fragment is kept apart (curl's own resolution of "" and "#f" drops
  * the base's last segment and query); after curl, hosts are lower case
- * (Punycode through libidn2, UTS #46 non-transitional, as the Standard),
+ * (Punycode by curl's own IDN conversion, CURLU_PUNYCODE: libidn2's UTS
+ * #46 non-transitional mapping, as the Standard),
  * IPv6 is written the Standard's way, and default ports go.
  * Never hand-parses what curl parses; never does I/O.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <idn2.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +418,46 @@ ipv6_serialize(struct buf *out, const unsigned char a[16])
 	buf_append(out, "]", 1);
 }
 
+/* UTF-8 host h in Punycode (curl_free it), or NULL. curl converts with
+ * libidn2 (IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL), which reads its input
+ * in the locale's charset: the conversion runs under C.UTF-8 for this
+ * thread only, whatever the process's locale is. */
+static char *
+to_punycode(const char *h)
+{
+	static locale_t utf8;
+	struct buf b = { 0 };
+	locale_t old;
+	CURLU *u;
+	char *ace = NULL;
+	size_t i;
+
+	/* Only a host goes in: nothing curl would read as another part. */
+	for (i = 0; h[i] != '\0'; i++)
+		if ((unsigned char)h[i] <= 0x20 ||
+		    strchr("#%/:<>?@[\\]^|", h[i]) != NULL)
+			return NULL;
+	if (utf8 == (locale_t)0 &&
+	    (utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) ==
+	    (locale_t)0)
+		return NULL;
+	if ((u = curl_url()) == NULL)
+		return NULL;
+	buf_append(&b, "http://", 7);
+	buf_append(&b, h, strlen(h));
+	buf_append(&b, "/", 1);
+	if (curl_url_set(u, CURLUPART_URL, b.data, 0) == CURLUE_OK) {
+		old = uselocale(utf8);
+		if (curl_url_get(u, CURLUPART_HOST, &ace, CURLU_PUNYCODE) !=
+		    CURLUE_OK)
+			ace = NULL;
+		uselocale(old);
+	}
+	buf_free(&b);
+	curl_url_cleanup(u);
+	return ace;
+}
+
 /* curl's host as the Standard writes it, malloc'd; NULL when it is not a
  * valid host. */
 static char *
@@ -443,14 +484,14 @@ normalize_host(const char *h)
 		if ((unsigned char)h[i] >= 0x80)
 			ascii = 0;
 	if (!ascii) {
-		if (utf8_valid_prefix(h, n) != n || idn2_to_ascii_8z(h, &ace,
-		    IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+		if (utf8_valid_prefix(h, n) != n || (ace = to_punycode(h)) ==
+		    NULL)
 			return NULL;
 		h = ace;
 		n = strlen(h);
 	}
 	buf_append(&b, h, n);
-	free(ace);
+	curl_free(ace);
 	for (i = 0; i < b.len; i++) {
 		/* curl has decoded %XX: the Standard's forbidden domain code
 		 * points (§3.2) may be there now. */
