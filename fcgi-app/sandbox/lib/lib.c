@@ -31,6 +31,7 @@ static const struct lazy_name lazy_names[] = {
 	{ "Response", LIB_FETCH },
 	{ "AbortController", LIB_FETCH },
 	{ "AbortSignal", LIB_FETCH },
+	{ "fetch", LIB_FETCH },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))

@@ -126,5 +126,14 @@ int	lib_fetch_is_response(duk_context *ctx, duk_idx_t idx);
 /* [ response res ] -> [ error or undefined ]: sends the Response through
  * res.send. Returns 0, or -1 with the error left. Protected itself. */
 int	lib_fetch_answer(duk_context *ctx);
+/* Waits at most timeout_ms for the call's requests and does their work
+ * (the response bytes held stay within what the heap may still take). */
+void	lib_fetch_poll(struct sandbox *sb, int timeout_ms);
+/* Settles the promises of the requests that finished, each followed by a
+ * microtask drain. Returns 0, or -1 when the loop must stop. */
+int	lib_fetch_run_done(struct sandbox *sb);
+/* Cancels the call's requests still pending and moves their records to
+ * res (if not NULL). Allocates nothing in the heap. */
+void	lib_fetch_end(struct sandbox *sb, struct sandbox_result *res);
 
 #endif
