@@ -198,6 +198,16 @@ START_TEST(test_refused_before_start)
 	ck_assert_uint_eq(outbound_start(o, &rq, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, "URL"));
 	ck_assert_uint_eq(outbound_pending(o), 0);
+	/* Request bodies held count against the budget (the memory left). */
+	outbound_set_budget(o, 20);
+	rq = get("http://127.0.0.1:9/");
+	rq.method = "POST";
+	rq.body = "0123456789";
+	rq.body_len = 10;
+	ck_assert_uint_ne(outbound_start(o, &rq, err, sizeof(err)), 0);
+	ck_assert_uint_ne(outbound_start(o, &rq, err, sizeof(err)), 0);
+	ck_assert_uint_eq(outbound_start(o, &rq, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "memory limit"));
 	outbound_free(o, FETCH_FAILED, "x", NULL);
 }
 END_TEST

@@ -75,6 +75,7 @@ struct outbound {
 	unsigned			 started;
 	unsigned			 running;
 	size_t				 buffered;	/* resp bytes held */
+	size_t				 bodies;	/* request bytes held */
 	size_t				 budget;
 	int				 over_budget;
 	struct outbound_records		 rec;
@@ -185,7 +186,7 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
 	struct outbound *o = t->o;
 	size_t len = size * nmemb;
 
-	if (o->buffered + len > o->budget) {
+	if (o->bodies + o->buffered + len > o->budget) {
 		o->over_budget = 1;
 		return 0;	/* CURLE_WRITE_ERROR */
 	}
@@ -494,6 +495,7 @@ follow(struct transfer *t, long status, const char *location)
 	    strcmp(t->method, "POST") == 0)) {
 		free(t->method);
 		t->method = buf_memdup("GET", 3);
+		t->o->bodies -= t->body_len;
 		free(t->body);
 		t->body = NULL;
 		t->body_len = 0;
@@ -640,6 +642,7 @@ transfer_free(struct transfer *t)
 	free(t->method);
 	free(t->url);
 	free(t->display);
+	t->o->bodies -= t->body_len;
 	free(t->body);
 	buf_free(&t->resp);
 	free(t);
@@ -731,6 +734,14 @@ outbound_start(struct outbound *o, const struct outbound_request *rq,
 		    "bytes", o->conf->request_body_max);
 		return 0;
 	}
+	/* Our copies of the bodies count as the responses do: one 6 MiB
+	 * buffer sent 50 times is 300 MiB outside the heap. */
+	if (rq->body != NULL && o->bodies + o->buffered + rq->body_len >
+	    o->budget) {
+		snprintf(err, errlen, "%s", "fetch: the request bodies in "
+		    "flight exceed the function's memory limit");
+		return 0;
+	}
 	if (!token(rq->method)) {
 		snprintf(err, errlen, "fetch: '%s' is not a valid method",
 		    rq->method);
@@ -775,6 +786,7 @@ outbound_start(struct outbound *o, const struct outbound_request *rq,
 		t->body = buf_memdup(rq->body, rq->body_len);
 		t->body_len = rq->body_len;
 		t->has_body = 1;
+		o->bodies += t->body_len;
 	}
 	t->redirect = rq->redirect;
 	o->v[o->n++] = t;

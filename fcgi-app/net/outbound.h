@@ -123,8 +123,10 @@ int	outbound_cancel(struct outbound *o, unsigned id, const char *msg);
 /* Requests started and not yet taken. */
 size_t	outbound_pending(const struct outbound *o);
 
-/* How many response bytes may be held, over all requests; past it every
- * transfer stops and outbound_over_budget answers 1. */
+/* How many bytes may be held outside the heap, over all requests (their
+ * bodies, and what has arrived of their responses): past it a response
+ * stops the transfers and outbound_over_budget answers 1, and a request
+ * body is refused by outbound_start. */
 void	outbound_set_budget(struct outbound *o, size_t bytes);
 int	outbound_over_budget(const struct outbound *o);
 

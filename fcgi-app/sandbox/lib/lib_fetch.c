@@ -59,6 +59,18 @@ require_text(duk_context *ctx, duk_idx_t idx, const char *what)
 	return s;
 }
 
+/* SPEC §12: bodies count against the memory limit from their first byte,
+ * not only once they are in the heap: what is held outside it may not
+ * exceed what the heap may still allocate. */
+static void
+set_budget(struct sandbox *sb)
+{
+	struct sandbox_alloc *a = &sb->alloc;
+
+	outbound_set_budget(sb->lib.net, a->limit > a->used ?
+	    a->limit - a->used : 0);
+}
+
 /* ready(): fetch is for calls; the top level, run once per heap, gets an
  * error it cannot mistake for a network failure. */
 static duk_ret_t
@@ -112,6 +124,7 @@ native_start(duk_context *ctx)
 	    sb->lib.net_conf != NULL ? sb->lib.net_conf : &default_conf)) ==
 	    NULL)
 		return duk_type_error(ctx, "fetch: libcurl is not available");
+	set_budget(sb);
 	if ((id = outbound_start(sb->lib.net, &rq, err, sizeof(err))) == 0) {
 		sandbox_push_ctext(ctx, err);
 		return duk_type_error(ctx, "%s", duk_get_string(ctx, -1));
@@ -228,10 +241,7 @@ lib_fetch_poll(struct sandbox *sb, int timeout_ms)
 
 	if (sb->lib.net == NULL)
 		return;
-	/* SPEC §12: response bodies count against the memory limit from
-	 * their first byte, not only once they are in the heap. */
-	outbound_set_budget(sb->lib.net, a->limit > a->used ?
-	    a->limit - a->used : 0);
+	set_budget(sb);
 	outbound_poll(sb->lib.net, timeout_ms);
 	if (outbound_over_budget(sb->lib.net))
 		a->hit_limit = 1;
