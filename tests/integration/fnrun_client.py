@@ -16,8 +16,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -402,3 +404,74 @@ def run_stack(*args, env=None, timeout=120):
     except OSError as e:
         return False, "cannot run %s: %s" % (STACK_SH, e)
     return p.returncode == 0, p.stdout.decode("utf-8", errors="replace")
+
+
+def invocation_records(names):
+    """The invocation log's records of one function (p, r, f), oldest first."""
+    p, rq, f = names
+    out = []
+    with open(os.path.join(log_dir(), "invocations.log"), "rb") as fh:
+        for raw in fh:
+            try:
+                rec = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                continue
+            if (rec.get("project"), rec.get("request"), rec.get("fn")) == (p, rq, f):
+                out.append(rec)
+    return out
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+class OwnStack:
+    """A stack of a test module's own, with its settings (FNRUN_* overrides),
+    on temporary paths and free ports; start() points this process's
+    FNRUN_PORT/STATE_DIR/STORE_DIR at it (so every helper talks to it) and
+    stop() points them back. Sanitizer reports stay where run.py looks."""
+
+    SAVED = ("FNRUN_PORT", "FNRUN_STATE_DIR", "FNRUN_STORE_DIR")
+
+    def __init__(self, prefix, **overrides):
+        self.saved = {k: os.environ.get(k) for k in self.SAVED}
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.tmp, 0o755)
+        self.state = os.path.join(self.tmp, "state")
+        self.store = os.path.join(self.tmp, "store")
+        os.makedirs(self.state)
+        os.makedirs(self.store)
+        conf = os.path.join(self.tmp, "fnrun.conf")
+        with open(conf, "w") as f:
+            f.write("# %s stack\n" % prefix)
+        self.http_port, mc_port = free_ports(2)
+        o = dict(FNRUN_CONFIG=conf, FNRUN_STATE_DIR=self.state,
+                 FNRUN_STORE_DIR=self.store, FNRUN_PORT=self.http_port,
+                 FNRUN_MEMCACHED_PORT=mc_port)
+        o.update(overrides)
+        self.env = stack_env(**o)
+
+    def start(self):
+        ok, out = run_stack("start", env=self.env, timeout=120)
+        if not ok:
+            run_stack("stop", env=self.env, timeout=90)
+            shutil.rmtree(self.tmp, True)
+            raise AssertionError("%s stack did not start:\n%s" % (self.tmp, out))
+        os.environ.update({"FNRUN_PORT": str(self.http_port),
+                           "FNRUN_STATE_DIR": self.state,
+                           "FNRUN_STORE_DIR": self.store})
+
+    def stop(self):
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        ok, out = run_stack("stop", env=self.env, timeout=90)
+        shutil.rmtree(self.tmp, True)
+        if not ok:
+            raise AssertionError("stack.sh stop failed:\n" + out)

@@ -5,39 +5,13 @@ deadline answered 504 by the event loop, within the limit + 0.5 s, by the
 same worker process (its pid, from the invocation log, is still alive and
 no worker was replaced)."""
 
-import json
-import os
-
-from fnrun_client import (WELL_BEHAVED, FnTestCase, invoke, log_dir, metrics,
-                          timeout_ms, unique_fn, upload)
+from fnrun_client import (WELL_BEHAVED, FnTestCase, invocation_records, invoke,
+                          metrics, pid_alive, timeout_ms, unique_fn, upload)
 
 HARD_MARGIN_S = 0.5     # issue 10: within the limit + 0.5 s
 SLACK_S = 1.0           # noise of a shared machine on top of that bound
 RESTARTS = "fnrun_worker_restarts_total"
 HARD_KILLS = "fnrun_hard_kills_total"
-
-
-def invocation_records(names):
-    """The invocation log's records of one function, oldest first."""
-    p, rq, f = names
-    out = []
-    with open(os.path.join(log_dir(), "invocations.log"), "rb") as fh:
-        for raw in fh:
-            try:
-                rec = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                continue
-            if (rec.get("project"), rec.get("request"), rec.get("fn")) == (p, rq, f):
-                out.append(rec)
-    return out
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 class AsyncHandlerTest(FnTestCase):

@@ -25,9 +25,9 @@ import threading
 import time
 import urllib.parse
 
-from fnrun_client import (WELL_BEHAVED, FnTestCase, admin, free_ports,
-                          invoke, log_dir, metrics, run_stack, stack_env,
-                          unique_fn, upload)
+from fnrun_client import (WELL_BEHAVED, FnTestCase, OwnStack, admin,
+                          free_ports, invocation_records, invoke, log_dir,
+                          metrics, pid_alive, unique_fn, upload)
 
 WORKERS = 2
 SLOW_MS = 200
@@ -200,38 +200,14 @@ def tls_upstream(certfile, keyfile):
     return serve(srv)
 
 
-def invocation_records(names):
-    p, rq, f = names
-    out = []
-    with open(os.path.join(log_dir(), "invocations.log"), "rb") as fh:
-        for raw in fh:
-            try:
-                rec = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                continue
-            if (rec.get("project"), rec.get("request"), rec.get("fn")) == (p, rq, f):
-                out.append(rec)
-    return out
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
 class FetchTest(FnTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.saved = {k: os.environ.get(k) for k in
-                     ("FNRUN_PORT", "FNRUN_STATE_DIR", "FNRUN_STORE_DIR")}
-        cls.tmp = tempfile.mkdtemp(prefix="fnrun-fetch-")
-        os.chmod(cls.tmp, 0o755)
+        cls.tmp = tempfile.mkdtemp(prefix="fnrun-fetch-up-")
         ca, cert, key = make_ca_and_cert(cls.tmp, "good")
         _, ocert, okey = make_ca_and_cert(cls.tmp, "other")
+        os.chmod(cls.tmp, 0o755)
         os.chmod(ca, 0o644)
         cls.up = serve(Upstream(("127.0.0.1", 0), Handler))
         cls.tls = tls_upstream(cert, key)
@@ -245,26 +221,14 @@ class FetchTest(FnTestCase):
         allow = ",".join("127.0.0.1:%d" % p for p in (
             cls.P, cls.tls.server_address[1], cls.tls_other.server_address[1],
             cls.closed_port))
-        st, store = os.path.join(cls.tmp, "state"), os.path.join(cls.tmp, "store")
-        os.makedirs(st)
-        os.makedirs(store)
-        conf = os.path.join(cls.tmp, "fnrun.conf")
-        with open(conf, "w") as f:
-            f.write("# test_fetch stack\n")
-        http_port, mc_port = free_ports(2)
-        cls.env = stack_env(
-            FNRUN_CONFIG=conf, FNRUN_STATE_DIR=st, FNRUN_STORE_DIR=store,
-            FNRUN_PORT=http_port, FNRUN_MEMCACHED_PORT=mc_port,
-            FNRUN_WORKERS=WORKERS, FNRUN_PROJECT_MAX_CONCURRENCY=1024,
-            FNRUN_EGRESS_ALLOW=allow, FNRUN_EGRESS_CA_FILE=ca)
-        ok, out = run_stack("start", env=cls.env, timeout=120)
-        if not ok:
-            run_stack("stop", env=cls.env, timeout=90)
+        cls.stack = OwnStack("fnrun-fetch-", FNRUN_WORKERS=WORKERS,
+                             FNRUN_PROJECT_MAX_CONCURRENCY=1024,
+                             FNRUN_EGRESS_ALLOW=allow, FNRUN_EGRESS_CA_FILE=ca)
+        try:
+            cls.stack.start()
+        except AssertionError:
             cls._close_upstreams()
-            shutil.rmtree(cls.tmp, True)
-            raise AssertionError("fetch stack did not start:\n" + out)
-        os.environ.update({"FNRUN_PORT": str(http_port), "FNRUN_STATE_DIR": st,
-                           "FNRUN_STORE_DIR": store})
+            raise
 
     @classmethod
     def _close_upstreams(cls):
@@ -274,19 +238,14 @@ class FetchTest(FnTestCase):
             s.server_close()
         cls.deny4.close()
         cls.deny6.close()
+        shutil.rmtree(cls.tmp, True)
 
     @classmethod
     def tearDownClass(cls):
-        for k, v in cls.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        ok, out = run_stack("stop", env=cls.env, timeout=90)
-        cls._close_upstreams()
-        shutil.rmtree(cls.tmp, True)
-        if not ok:
-            raise AssertionError("fetch stack: stack.sh stop failed:\n" + out)
+        try:
+            cls.stack.stop()
+        finally:
+            cls._close_upstreams()
 
     # -- helpers
 

@@ -18,16 +18,14 @@ usage says 1 before and after), and the waits for a state that must come
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from fnrun_client import (ROOT_DIR, WELL_BEHAVED, FnTestCase, admin, free_ports,
-                          invoke, metrics, parallel, run_stack, stack_env,
+from fnrun_client import (ROOT_DIR, WELL_BEHAVED, FnTestCase, OwnStack, admin,
+                          invoke, metrics, parallel,
                           state_dir, store_dir, store_snapshot, unique,
                           unique_fn, upload)
 
@@ -110,42 +108,15 @@ class TenantsTest(FnTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.saved = {k: os.environ.get(k) for k in
-                     ("FNRUN_PORT", "FNRUN_STATE_DIR", "FNRUN_STORE_DIR")}
-        cls.tmp = tempfile.mkdtemp(prefix="fnrun-tenants-")
-        os.chmod(cls.tmp, 0o755)
-        st, store = os.path.join(cls.tmp, "state"), os.path.join(cls.tmp, "store")
-        os.makedirs(st)
-        os.makedirs(store)
-        conf = os.path.join(cls.tmp, "fnrun.conf")
-        with open(conf, "w") as f:
-            f.write("# test_tenants stack\n")
-        http_port, mc_port = free_ports(2)
         overrides = dict(QUOTAS)
-        overrides.update(FNRUN_CONFIG=conf, FNRUN_STATE_DIR=st, FNRUN_STORE_DIR=store,
-                         FNRUN_PORT=http_port, FNRUN_MEMCACHED_PORT=mc_port,
-                         FNRUN_WORKERS=WORKERS, FNRUN_PROJECT_MAX_CONCURRENCY=0)
-        # Sanitizer reports stay where run.py looks (the main stack's log dir).
-        cls.env = stack_env(**overrides)
-        ok, out = run_stack("start", env=cls.env, timeout=120)
-        if not ok:
-            run_stack("stop", env=cls.env, timeout=90)
-            shutil.rmtree(cls.tmp, True)
-            raise AssertionError("tenants stack did not start:\n" + out)
-        os.environ.update({"FNRUN_PORT": str(http_port), "FNRUN_STATE_DIR": st,
-                           "FNRUN_STORE_DIR": store})
+        overrides.update(FNRUN_WORKERS=WORKERS, FNRUN_PROJECT_MAX_CONCURRENCY=0)
+        cls.stack = OwnStack("fnrun-tenants-", **overrides)
+        cls.env = cls.stack.env
+        cls.stack.start()
 
     @classmethod
     def tearDownClass(cls):
-        for k, v in cls.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        ok, out = run_stack("stop", env=cls.env, timeout=90)
-        shutil.rmtree(cls.tmp, True)
-        if not ok:
-            raise AssertionError("tenants stack: stack.sh stop failed:\n" + out)
+        cls.stack.stop()
 
     # -- helpers
 
