@@ -166,6 +166,19 @@ lib_define_globals(duk_context *ctx, const char *const *names, size_t n)
 }
 
 void
+lib_push_stash_object(duk_context *ctx, const char *key)
+{
+	duk_push_global_stash(ctx);
+	if (!duk_get_prop_string(ctx, -1, key)) {
+		duk_pop(ctx);
+		duk_push_bare_object(ctx);
+		duk_dup(ctx, -1);
+		duk_put_prop_string(ctx, -3, key);
+	}
+	duk_remove(ctx, -2);
+}
+
+void
 lib_put_native(duk_context *ctx, const char *name, duk_c_function fn,
     duk_idx_t nargs)
 {

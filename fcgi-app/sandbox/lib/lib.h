@@ -69,6 +69,10 @@ void	lib_define_globals(duk_context *ctx, const char *const *names,
  * code. */
 void	lib_report_uncaught(duk_context *ctx, const char *label);
 
+/* [ ] -> [ obj ]: the object the stash holds under key, made (bare) the
+ * first time: a family's per-call table (timers, requests). */
+void	lib_push_stash_object(duk_context *ctx, const char *key);
+
 /* Adds a C function to the object at the top of the stack. */
 void	lib_put_native(duk_context *ctx, const char *name, duk_c_function fn,
 	    duk_idx_t nargs);

@@ -37,14 +37,7 @@ static const struct outbound_conf default_conf = {
 static void
 push_fetches(duk_context *ctx)
 {
-	duk_push_global_stash(ctx);
-	if (!duk_get_prop_string(ctx, -1, HIDDEN_FETCHES)) {
-		duk_pop(ctx);
-		duk_push_bare_object(ctx);
-		duk_dup(ctx, -1);
-		duk_put_prop_string(ctx, -3, HIDDEN_FETCHES);
-	}
-	duk_remove(ctx, -2);
+	lib_push_stash_object(ctx, HIDDEN_FETCHES);
 }
 
 /* A string argument as C text: one with a NUL inside cannot be sent. */

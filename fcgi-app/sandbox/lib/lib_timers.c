@@ -24,14 +24,7 @@
 static void
 push_callbacks(duk_context *ctx)
 {
-	duk_push_global_stash(ctx);
-	if (!duk_get_prop_string(ctx, -1, HIDDEN_TIMERS)) {
-		duk_pop(ctx);
-		duk_push_bare_object(ctx);
-		duk_dup(ctx, -1);
-		duk_put_prop_string(ctx, -3, HIDDEN_TIMERS);
-	}
-	duk_remove(ctx, -2);
+	lib_push_stash_object(ctx, HIDDEN_TIMERS);
 }
 
 /* Inserts tm after every timer due no later than it (so equal due times
