@@ -165,6 +165,20 @@ lib_define_globals(duk_context *ctx, const char *const *names, size_t n)
 	}
 }
 
+int
+lib_run_task(struct sandbox *sb, duk_safe_call_function fn, void *udata)
+{
+	if (duk_safe_call(sb->ctx, fn, udata, 0, 1) != DUK_EXEC_SUCCESS) {
+		if (sandbox_loop_must_stop(sb)) {
+			duk_pop(sb->ctx);
+			return -1;
+		}
+		lib_report_uncaught(sb->ctx, "Uncaught");
+	} else
+		duk_pop(sb->ctx);
+	return lib_promise_drain(sb);
+}
+
 void
 lib_push_stash_object(duk_context *ctx, const char *key)
 {

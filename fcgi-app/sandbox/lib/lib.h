@@ -69,6 +69,13 @@ void	lib_define_globals(duk_context *ctx, const char *const *names,
  * code. */
 void	lib_report_uncaught(duk_context *ctx, const char *label);
 
+/* One task of the event loop: runs fn(udata) (a duk_safe_call function
+ * taking nothing) and then the microtasks; an error it throws is logged
+ * as an uncaught one of the call, unless the loop must stop. Returns 0,
+ * or -1 when the loop must stop. */
+int	lib_run_task(struct sandbox *sb, duk_safe_call_function fn,
+	    void *udata);
+
 /* [ ] -> [ obj ]: the object the stash holds under key, made (bare) the
  * first time: a family's per-call table (timers, requests). */
 void	lib_push_stash_object(duk_context *ctx, const char *key);

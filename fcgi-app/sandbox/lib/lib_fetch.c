@@ -296,17 +296,9 @@ lib_fetch_run_done(struct sandbox *sb)
 
 	while (sb->lib.net != NULL && !sandbox_loop_must_stop(sb) &&
 	    outbound_take(sb->lib.net, &r)) {
-		rc = duk_safe_call(sb->ctx, settle_safe, &r, 0, 1);
+		rc = lib_run_task(sb, settle_safe, &r);
 		outbound_response_free(&r);
-		if (rc != DUK_EXEC_SUCCESS) {
-			if (sandbox_loop_must_stop(sb)) {
-				duk_pop(sb->ctx);
-				return -1;
-			}
-			lib_report_uncaught(sb->ctx, "Uncaught");
-		} else
-			duk_pop(sb->ctx);
-		if (lib_promise_drain(sb) == -1)
+		if (rc == -1)
 			return -1;
 	}
 	return sandbox_loop_must_stop(sb) ? -1 : 0;

@@ -203,16 +203,7 @@ lib_timers_run_due(struct sandbox *sb, int64_t now)
 			/* Room was just made: this cannot fail. */
 			(void)insert(t, &tm);
 		}
-		if (duk_safe_call(sb->ctx, fire_safe, &tm, 0, 1) !=
-		    DUK_EXEC_SUCCESS) {
-			if (sandbox_loop_must_stop(sb)) {
-				duk_pop(sb->ctx);
-				return -1;
-			}
-			lib_report_uncaught(sb->ctx, "Uncaught");
-		} else
-			duk_pop(sb->ctx);
-		if (lib_promise_drain(sb) == -1)
+		if (lib_run_task(sb, fire_safe, &tm) == -1)
 			return -1;
 	}
 	return 0;
