@@ -17,6 +17,7 @@
 #include "duktape.h"
 
 struct sandbox;
+struct sandbox_result;
 
 enum lib_family {
 	LIB_PROMISE,	/* Promise, queueMicrotask, AggregateError */
