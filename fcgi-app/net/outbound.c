@@ -58,6 +58,7 @@ struct transfer {
 	char			 host[256];	/* this hop's, lower case */
 	char			 denied[300];	/* the rule that refused */
 	char			 errbuf[CURL_ERROR_SIZE];
+	char			 why[128];	/* our own reason to stop */
 	struct curl_slist	*hlist;
 	struct buf		 resp;
 	size_t			 header_bytes;
@@ -203,7 +204,8 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
 
 	t->header_bytes += len;
 	if (t->header_bytes > HEADER_BYTES_MAX) {
-		snprintf(t->errbuf, sizeof(t->errbuf), "the response headers "
+		/* Not errbuf: libcurl writes its own words there. */
+		snprintf(t->why, sizeof(t->why), "the response headers "
 		    "exceed %d bytes", HEADER_BYTES_MAX);
 		return 0;
 	}
@@ -380,7 +382,7 @@ start_hop(struct transfer *t, const char *url)
 	}
 	free(t->url);
 	t->url = buf_memdup(norm, strlen(norm));
-	t->denied[0] = t->errbuf[0] = t->status_text[0] = '\0';
+	t->denied[0] = t->errbuf[0] = t->why[0] = t->status_text[0] = '\0';
 	t->o->buffered -= t->resp.len;
 	buf_reset(&t->resp);
 	if (t->easy == NULL && (t->easy = curl_easy_init()) == NULL) {
@@ -562,6 +564,8 @@ finished(struct outbound *o, struct transfer *t, CURLcode cc)
 		else if (o->over_budget)
 			fail(t, FETCH_FAILED, "fetch %s: %s", "the response "
 			    "bodies exceed the function's memory limit");
+		else if (t->why[0] != '\0')
+			fail(t, FETCH_FAILED, "fetch %s: %s", t->why);
 		else if (cc == CURLE_COULDNT_RESOLVE_HOST)
 			fail(t, FETCH_FAILED, "fetch %s: %s", "the host name "
 			    "does not resolve");

@@ -114,6 +114,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif parts[0] == "hang":
             self.server.release.wait(60)
             self._send(200, "{}")
+        elif parts[0] == "raw":
+            # Bytes that are not UTF-8 in the reason, a header and the body.
+            self.wfile.write(b"HTTP/1.1 200 Fine\xff\xfe\r\nX-Bin: a\xffb\r\n"
+                             b"Content-Length: 3\r\n\r\n\xc3\x28!")
+            self.close_connection = True
+        elif parts[0] == "headers":
+            # Response headers past fnrun's bound (256 KiB in all).
+            self.send_response(200)
+            for i in range(4000):
+                self.send_header("X-H%d" % i, "v" * 100)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif parts[0] == "big":
             size = int(q["n"])
             self.send_response(200)
@@ -323,6 +335,18 @@ class FetchTest(FnTestCase):
         r, _ = self.run_fn("  return fetch('%s/status/418');" % self.U)
         self.assertStatus(r, 418)
         self.assertEqual(r.json(), {"error": "nope"})
+
+    def test_hostile_upstream_bytes_and_headers(self):
+        out = self.ok_json(
+            "  var r = await fetch('%s/raw');\n"
+            "  var t = await r.text();\n"
+            "  var e; try { await fetch('%s/headers'); } catch (x) { e = [x.name, x.message]; }\n"
+            "  res.json([r.statusText, r.headers.get('x-bin'), t, e]);" % (self.U, self.U))
+        self.assertEqual(out[0], "Fine\ufffd\ufffd")
+        self.assertEqual(out[1], "a\ufffdb")
+        self.assertEqual(out[2], "\ufffd(!")
+        self.assertEqual(out[3][0], "TypeError")
+        self.assertIn("headers exceed", out[3][1])
 
     # -- redirects
 
