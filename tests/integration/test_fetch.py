@@ -456,9 +456,11 @@ class FetchTest(FnTestCase):
         self.assertEqual(name, "TypeError")
         self.assertIn("resolve", msg)
 
-    def test_only_http_and_https(self):
+    def test_only_http_and_https_and_well_formed_urls(self):
         for url in ("file:///etc/passwd", "ftp://127.0.0.1:%d/" % self.P,
-                    "gopher://127.0.0.1:%d/" % self.P, "/relative"):
+                    "gopher://127.0.0.1:%d/" % self.P, "/relative",
+                    "http://127.0.0.1:%d/a\r\nX-Injected: 1" % self.P,
+                    "http://127.0.0.1:%d/a b" % self.P):
             with self.subTest(url=url):
                 self.assertEqual(self.caught(url)[0], "TypeError")
 
