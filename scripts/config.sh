@@ -35,6 +35,8 @@ FNRUN_CONFIG_KEYS=(
 	send_timeout_s keepalive_timeout_s ip_max_requests
 	worker_bin
 	role fcgi_listen fcgi_allow upstreams memcached_servers
+	egress_allow egress_deny egress_ca_file
+	fetch_max_per_call fetch_max_in_flight fetch_body_max_bytes
 )
 declare -A FNRUN_CONFIG_DEFAULT=(
 	[state_dir]=var
@@ -76,6 +78,12 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[keepalive_timeout_s]=15
 	[ip_max_requests]=256
 	[worker_bin]=build/fnrun-worker
+	[egress_allow]=
+	[egress_deny]=
+	[egress_ca_file]=
+	[fetch_max_per_call]=50
+	[fetch_max_in_flight]=6
+	[fetch_body_max_bytes]=6291456
 	[role]=single
 	[fcgi_listen]=
 	[fcgi_allow]=
@@ -266,6 +274,9 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_SEND_TIMEOUT_S 1 3600
 	fnrun_config_int FNRUN_KEEPALIVE_TIMEOUT_S 0 3600
 	fnrun_config_int FNRUN_IP_MAX_REQUESTS 1 1048576
+	fnrun_config_int FNRUN_FETCH_MAX_PER_CALL 1 100000
+	fnrun_config_int FNRUN_FETCH_MAX_IN_FLIGHT 1 1000
+	fnrun_config_int FNRUN_FETCH_BODY_MAX_BYTES 1 1073741824
 
 	FNRUN_SOCKET=$FNRUN_STATE_DIR/run/fnrun.sock
 	# sun_path holds 108 bytes including the terminating NUL.

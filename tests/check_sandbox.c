@@ -322,7 +322,7 @@ START_TEST(test_call_req_fields)
 	static const struct sandbox_kv env[] = { { "API_KEY", "s3cret", 6 } };
 	static const char body[] = "{\"k\":[1,2]}";
 	struct sandbox_request rq = { "POST", "/invoke/p/r/f", query, 3,
-	    headers, 2, body, sizeof(body) - 1, env, 1 };
+	    headers, 2, body, sizeof(body) - 1, env, 1, NULL };
 
 	run_expect_body("module.exports = function (req, res) {"
 	    " res.send(JSON.stringify({ method: req.method, path: req.path,"

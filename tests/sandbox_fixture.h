@@ -21,7 +21,7 @@ static const struct sandbox_limits LIM = { .memory_bytes = 32 * MiB,
     .timeout_ms = 1000, .response_max = 6 * MiB, .log_max = 64 * KiB };
 
 static const struct sandbox_request PLAIN_RQ = { "POST", "/invoke/p/r/f",
-    NULL, 0, NULL, 0, "", 0, NULL, 0 };
+    NULL, 0, NULL, 0, "", 0, NULL, 0, NULL };
 
 /* A new heap under lim with src loaded as "t.js" (the test fails if it
  * does not load). The caller frees it with sandbox_free. */

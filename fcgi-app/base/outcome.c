@@ -40,3 +40,15 @@ outcome_is_invocation(enum outcome o)
 {
 	return (unsigned)o < OUT_COUNT && table[o].invocation;
 }
+
+static const char *const fetch_labels[FETCH_OUTCOME_COUNT] = {
+#define FETCH_OUTCOME_ROW(name, label)	[FETCH_##name] = label,
+	FETCH_OUTCOME_TABLE(FETCH_OUTCOME_ROW)
+#undef FETCH_OUTCOME_ROW
+};
+
+const char *
+fetch_outcome_label(enum fetch_outcome o)
+{
+	return (unsigned)o < FETCH_OUTCOME_COUNT ? fetch_labels[o] : "failed";
+}

@@ -44,6 +44,24 @@ enum outcome {
 /* The wire code ("function_error"), the HTTP status, whether /metrics
  * counts it as an invocation outcome, and its /metrics label and log word
  * ("throttled" for too_many_requests). */
+/* SPEC §12: how one outbound request (fetch) ended; the label is its
+ * /metrics label, invocation log key and debug envelope word. */
+#define FETCH_OUTCOME_TABLE(X)						\
+	X(OK,		"ok")	/* a 2xx or 3xx answer */		\
+	X(HTTP_ERROR,	"http_error")	/* a 4xx or 5xx answer */	\
+	X(DENIED,	"denied")	/* the egress policy refused it */ \
+	X(FAILED,	"failed")	/* network, DNS, TLS, abort, limits */ \
+	X(TIMEOUT,	"timeout")	/* still running at the deadline */
+
+enum fetch_outcome {
+#define FETCH_OUTCOME_ENUM(name, label)	FETCH_##name,
+	FETCH_OUTCOME_TABLE(FETCH_OUTCOME_ENUM)
+#undef FETCH_OUTCOME_ENUM
+	FETCH_OUTCOME_COUNT
+};
+
+const char	*fetch_outcome_label(enum fetch_outcome o);
+
 const char	*outcome_code(enum outcome o);
 const char	*outcome_label(enum outcome o);
 int		 outcome_status(enum outcome o);

@@ -7,6 +7,7 @@
 #define FNRUN_APP_H
 
 #include "config.h"
+#include "egress.h"
 
 struct cache;
 struct fcgi_conn;
@@ -21,6 +22,7 @@ struct app {
 	struct hotset		*hot;		/* this worker's warm heaps */
 	struct lower		*lower;		/* its compiler, once loaded */
 	struct fcgi_conn	*conn;
+	struct egress_policy	 egress;	/* cfg's egress_allow/deny */
 };
 
 #endif

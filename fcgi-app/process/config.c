@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "egress.h"
 #include "num.h"
 
-enum kind { K_STR, K_UINT, K_UINT0, K_SIZE, K_SECRET_FILE, K_IGNORED };
+enum kind { K_STR, K_UINT, K_UINT0, K_SIZE, K_SECRET_FILE, K_EGRESS,
+    K_IGNORED };
 
 struct setting {
 	const char	*key;
@@ -72,6 +74,12 @@ static const struct setting settings[] = {
 	S("transpile_memory_mb", K_UINT, transpile_memory_mb, "256"),
 	S("typescript_js", K_STR, typescript_js,
 	    "/usr/share/nodejs/typescript/lib/typescript.js"),
+	S("egress_allow", K_EGRESS, egress_allow, ""),
+	S("egress_deny", K_EGRESS, egress_deny, ""),
+	S("egress_ca_file", K_STR, egress_ca_file, ""),
+	S("fetch_max_per_call", K_UINT, fetch_max_per_call, "50"),
+	S("fetch_max_in_flight", K_UINT, fetch_max_in_flight, "6"),
+	S("fetch_body_max_bytes", K_SIZE, fetch_body_max_bytes, "6291456"),
 	{ "state_dir", K_IGNORED, 0, 0, NULL },
 	{ "listen", K_IGNORED, 0, 0, NULL },
 	{ "port", K_IGNORED, 0, 0, NULL },
@@ -96,9 +104,10 @@ int
 config_set(struct config *cfg, const char *key, const char *value, char *err,
     size_t errlen)
 {
+	struct egress_list list;
 	size_t i;
 	uint64_t v;
-	char *field;
+	char *field, sub[320];
 
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const struct setting *s = &settings[i];
@@ -109,6 +118,15 @@ config_set(struct config *cfg, const char *key, const char *value, char *err,
 		switch (s->kind) {
 		case K_IGNORED:
 			return 0;
+		case K_EGRESS:
+			/* SPEC §12's list syntax, checked at start-up. */
+			if (egress_list_parse(value, &list, sub,
+			    sizeof(sub)) == -1) {
+				snprintf(err, errlen, "%s: %s", key, sub);
+				return -1;
+			}
+			egress_list_free(&list);
+			/* FALLTHROUGH */
 		case K_STR:
 		case K_SECRET_FILE:
 			if (strlen(value) >= s->len) {

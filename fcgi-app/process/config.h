@@ -50,6 +50,14 @@ struct config {
 	unsigned	transpile_timeout_ms;
 	unsigned	transpile_memory_mb;
 	char		typescript_js[4096];	/* Debian's node-typescript */
+	/* SPEC §12: outbound requests (fetch). The lists are checked by
+	 * config_set and parsed by the worker (egress_list_parse). */
+	char		egress_allow[4096];	/* addresses, ranges, hosts */
+	char		egress_deny[4096];
+	char		egress_ca_file[4096];	/* "": the system's CAs only */
+	unsigned	fetch_max_per_call;
+	unsigned	fetch_max_in_flight;
+	size_t		fetch_body_max_bytes;	/* a request body */
 };
 
 /* Fills cfg from defaults, then the file named by $FNRUN_CONFIG (default

@@ -26,6 +26,7 @@ struct record {
 	uint64_t	outcome[OUT_COUNT];
 	uint64_t	bucket[NBUCKETS + 1];	/* cumulative at render */
 	uint64_t	duration_us;
+	uint64_t	fetch[FETCH_OUTCOME_COUNT];
 };
 
 struct shared {
@@ -91,6 +92,13 @@ metrics_invocation(enum outcome o, double ms)
 	__atomic_add_fetch(&mine->bucket[i], 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&mine->duration_us, (uint64_t)(ms * 1000),
 	    __ATOMIC_RELAXED);
+}
+
+void
+metrics_fetch(enum fetch_outcome o)
+{
+	if (mine != NULL && (unsigned)o < FETCH_OUTCOME_COUNT)
+		__atomic_add_fetch(&mine->fetch[o], 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -230,6 +238,13 @@ metrics_render(struct buf *out)
 	    "fnrun_invocation_duration_seconds_count %llu\n",
 	    (unsigned long long)cum, (double)SUM(duration_us) / 1e6,
 	    (unsigned long long)total);
+	buf_puts(out, "# HELP fnrun_fetch_requests_total Outbound requests of "
+	    "functions (fetch) by outcome.\n"
+	    "# TYPE fnrun_fetch_requests_total counter\n");
+	for (i = 0; i < FETCH_OUTCOME_COUNT; i++)
+		buf_printf(out, "fnrun_fetch_requests_total{outcome=\"%s\"} "
+		    "%llu\n", fetch_outcome_label((enum fetch_outcome)i),
+		    (unsigned long long)SUM(fetch[i]));
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		counter(out, counters[i].name, counters[i].help,
 		    SUM(counter[counters[i].m]));

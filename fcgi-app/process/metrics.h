@@ -43,6 +43,8 @@ int	metrics_claim(void);
 
 void	metrics_add(enum metric m, uint64_t n);
 void	metrics_invocation(enum outcome o, double ms);
+/* One outbound request of a function (SPEC §12), by how it ended. */
+void	metrics_fetch(enum fetch_outcome o);
 /* Gauges of the calling worker. */
 void	metrics_set_busy(int busy);
 void	metrics_set_warm(size_t count, size_t bytes);

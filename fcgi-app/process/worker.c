@@ -175,6 +175,14 @@ worker_main(void *arg)
 		log_warnx("out of memory");
 		return 1;
 	}
+	/* Checked by config_load already: this cannot fail on syntax. */
+	if (egress_list_parse(app->cfg.egress_allow, &app->egress.allow, err,
+	    sizeof(err)) == -1 ||
+	    egress_list_parse(app->cfg.egress_deny, &app->egress.deny, err,
+	    sizeof(err)) == -1) {
+		log_warnx("egress: %s", err);
+		return 1;
+	}
 	if ((app->conn = fcgi_open(app->cfg.fcgi_allow, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("FastCGI on fd 0 (run me under spawn-fcgi): %s", err);
@@ -206,5 +214,7 @@ worker_main(void *arg)
 	lower_free(app->lower);
 	cache_close(app->cache);
 	store_close(app->store);
+	egress_list_free(&app->egress.allow);
+	egress_list_free(&app->egress.deny);
 	return rc;
 }

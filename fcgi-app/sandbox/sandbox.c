@@ -170,6 +170,8 @@ sandbox_result_init(struct sandbox_result *res)
 	res->nheaders = 0;
 	res->body = NULL;
 	res->body_len = 0;
+	res->fetches.v = NULL;
+	res->fetches.n = 0;
 }
 
 static void
@@ -731,6 +733,7 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 
 	begin(sb, res);
 	sb->lib.in_call = 1;
+	sb->lib.net_conf = rq->net;
 	failed = duk_safe_call(ctx, call_safe, (void *)rq, 0, 1) !=
 	    DUK_EXEC_SUCCESS;
 	/* A function that touched none of the library has nothing to wait
@@ -767,7 +770,7 @@ sandbox_call(struct sandbox *sb, const struct sandbox_request *rq,
 		res->body_len = 0;
 	}
 	end(sb);
-	sandbox_loop_end(sb);
+	sandbox_loop_end(sb, res);
 	return rc;
 }
 
@@ -807,5 +810,6 @@ sandbox_result_free(struct sandbox_result *res)
 	free(res->headers);
 	free(res->body);
 	free(res->stack);
+	outbound_records_free(&res->fetches);
 	sandbox_result_init(res);
 }

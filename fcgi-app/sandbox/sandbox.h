@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "outbound.h"
 #include "outcome.h"
 
 /* The file name code is compiled under: stack traces show it. */
@@ -57,6 +58,9 @@ struct sandbox_request {
 	size_t			 body_len;
 	const struct sandbox_kv	*env;
 	size_t			 nenv;
+	/* What fetch obeys (SPEC §12); NULL: the defaults, with no
+	 * project list. */
+	const struct outbound_conf *net;
 };
 
 struct sandbox_header {
@@ -80,6 +84,8 @@ struct sandbox_result {
 	size_t			 nheaders;
 	char			*body;
 	size_t			 body_len;
+	/* The call's outbound requests, whatever its outcome. */
+	struct outbound_records	 fetches;
 };
 
 struct sandbox_log_entry {

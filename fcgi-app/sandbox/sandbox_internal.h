@@ -30,6 +30,9 @@ struct sandbox_lib {
 	int			 watching;	/* the handler returned a thenable */
 	enum sandbox_settled	 settled;
 	struct lib_timers	 timers;
+	/* fetch: made by the call's first request, ended with the call. */
+	struct outbound		*net;
+	const struct outbound_conf *net_conf;
 };
 
 struct sandbox {
@@ -114,8 +117,9 @@ int	sandbox_loop_must_stop(struct sandbox *sb);
 int	sandbox_loop_answered(const struct sandbox *sb);
 /* Whether a timer or an outbound request is still pending. */
 int	sandbox_loop_pending(const struct sandbox *sb);
-/* Cancels what the call left pending (timers, transfers, microtasks).
+/* Cancels what the call left pending (timers, transfers, microtasks),
+ * giving res (if not NULL) the record of the call's outbound requests.
  * Called once the call's outcome is decided and its deadline cleared. */
-void	sandbox_loop_end(struct sandbox *sb);
+void	sandbox_loop_end(struct sandbox *sb, struct sandbox_result *res);
 
 #endif

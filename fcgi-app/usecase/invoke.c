@@ -23,9 +23,11 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbound.h"
 #include "outcome.h"
 #include "redact.h"
 #include "store.h"
+#include "store_egress.h"
 
 /* Not passed from a function to the caller: hop-by-hop (RFC 9110 §7.6.1),
  * framing, and the headers the runtime itself sets. */
@@ -59,6 +61,37 @@ dropped(const char *name)
 	    listed(name, dropped_headers);
 }
 
+/*
+ * The project's own host allowlist (SPEC §12, PUT /projects/{p}/egress),
+ * asked by outbound.c for the host of the first request and of every
+ * redirect hop, on top of the operator's policy at connect time. The
+ * list comes from the store's per-worker cache (one open and fstat per
+ * ask; read again only when the file changed). A list that cannot be
+ * read refuses: it must not open the way. arg is the struct app.
+ * Returns 1 (allowed), or 0 with reason filled.
+ */
+static int
+project_egress_allows(void *arg, const char *project, const char *host,
+    char *reason, size_t reasonlen)
+{
+	struct app *app = arg;
+	const struct egress_hosts *list;
+	const char *why = "not listed";
+	char err[256];
+
+	if (store_egress_cached(app->store, project, &list, err,
+	    sizeof(err)) != STORE_OK) {
+		log_warnx("invoke: %s", err);
+		snprintf(reason, reasonlen, "the project's host allowlist "
+		    "could not be read");
+		return 0;
+	}
+	if (egress_hosts_allowed(list, host, &why))
+		return 1;
+	snprintf(reason, reasonlen, "%s", why);
+	return 0;
+}
+
 struct call {
 	struct app		*app;
 	const struct fn_id	*id;
@@ -70,6 +103,7 @@ struct call {
 	unsigned		 calls;	/* calls it served before this one */
 	char			 key[360];	/* warm-set key */
 	const char		*heap;	/* "warm", "bytecode" or "source" */
+	struct outbound_conf	 net;	/* what fetch obeys */
 	struct redactor		 red;	/* the project's secret values */
 	double			 duration_ms;
 	size_t			 peak;
@@ -102,6 +136,46 @@ json_logs(struct buf *b, const struct sandbox_log *log,
 	buf_free(&msg);
 }
 
+/* SPEC §12: the call's outbound requests, URLs and errors redacted (a
+ * secret may be in a URL's path, or in an error quoting it). */
+static void
+json_requests(struct buf *b, const struct outbound_records *rec,
+    const struct redactor *red)
+{
+	struct buf tmp = { 0 };
+	const struct outbound_record *r;
+	size_t i;
+
+	buf_append(b, "[", 1);
+	for (i = 0; i < rec->n; i++) {
+		r = &rec->v[i];
+		if (i > 0)
+			buf_append(b, ",", 1);
+		buf_puts(b, "{\"method\":");
+		buf_json_string(b, r->method, strlen(r->method));
+		buf_puts(b, ",\"url\":");
+		buf_reset(&tmp);
+		redact_append(red, &tmp, r->url, strlen(r->url));
+		buf_json_string(b, tmp.data, tmp.len);
+		buf_puts(b, ",\"status\":");
+		buf_uint(b, (unsigned long long)r->status);
+		buf_puts(b, ",\"durationMs\":");
+		buf_ms(b, r->duration_ms);
+		buf_puts(b, ",\"outcome\":\"");
+		buf_puts(b, fetch_outcome_label(r->outcome));
+		buf_puts(b, "\"");
+		if (r->error != NULL) {
+			buf_puts(b, ",\"error\":");
+			buf_reset(&tmp);
+			redact_append(red, &tmp, r->error, strlen(r->error));
+			buf_json_string(b, tmp.data, tmp.len);
+		}
+		buf_append(b, "}", 1);
+	}
+	buf_append(b, "]", 1);
+	buf_free(&tmp);
+}
+
 /* The X-Fn-Debug envelope; error, if not NULL, is the JSON error answer. */
 static void
 envelope(struct resp *rs, const struct call *c, const struct resp *answer,
@@ -126,6 +200,8 @@ envelope(struct resp *rs, const struct call *c, const struct resp *answer,
 	    answer->body.len);
 	buf_puts(&b, ",\"logs\":");
 	json_logs(&b, c->sb != NULL ? sandbox_log(c->sb) : NULL, &c->red);
+	buf_puts(&b, ",\"requests\":");
+	json_requests(&b, &c->res.fetches, &c->red);
 	buf_printf(&b, ",\"durationMs\":%.3f,\"memoryPeakBytes\":%zu,"
 	    "\"version\":%u", c->duration_ms, c->peak, c->version);
 	if (is_error) {
@@ -187,6 +263,34 @@ function_answer(struct resp *rs, const struct call *c)
 	buf_append(&rs->body, c->res.body, c->res.body_len);
 }
 
+/* SPEC §12: the call's outbound requests by outcome, for the invocation
+ * log ("fetch":{"ok":2,"denied":1}) and /metrics; nothing when none. */
+static void
+log_fetch_counts(struct buf *b, const struct outbound_records *rec)
+{
+	unsigned n[FETCH_OUTCOME_COUNT] = { 0 };
+	size_t i;
+	int first = 1;
+
+	if (rec->n == 0)
+		return;
+	for (i = 0; i < rec->n; i++)
+		n[rec->v[i].outcome]++;
+	buf_puts(b, ",\"fetch\":{");
+	for (i = 0; i < FETCH_OUTCOME_COUNT; i++) {
+		if (n[i] == 0)
+			continue;
+		if (!first)
+			buf_append(b, ",", 1);
+		first = 0;
+		buf_puts(b, "\"");
+		buf_puts(b, fetch_outcome_label((enum fetch_outcome)i));
+		buf_puts(b, "\":");
+		buf_uint(b, n[i]);
+	}
+	buf_append(b, "}", 1);
+}
+
 /* Issue 5: one structured line per invocation in the invocation log. */
 static void
 log_call(const struct call *c, const struct req *r, int status)
@@ -221,7 +325,9 @@ log_call(const struct call *c, const struct req *r, int status)
 	buf_uint(&b, c->peak);
 	buf_puts(&b, ",\"heap\":\"");
 	buf_puts(&b, c->heap != NULL ? c->heap : "none");
-	buf_puts(&b, "\"}\n");
+	buf_puts(&b, "\"");
+	log_fetch_counts(&b, &c->res.fetches);
+	buf_puts(&b, "}\n");
 	log_invocation(b.data, b.len);
 	buf_free(&b);
 }
@@ -537,6 +643,15 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		if (nenv > 0 && (envkv = calloc(nenv, sizeof(*envkv))) == NULL)
 			abort();
 		build_request(r, env, nenv, &rq, query, headers, envkv);
+		c.net = (struct outbound_conf){ .policy = &app->egress,
+		    .ca_file = app->cfg.egress_ca_file,
+		    .max_per_call = app->cfg.fetch_max_per_call,
+		    .max_in_flight = app->cfg.fetch_max_in_flight,
+		    .request_body_max = app->cfg.fetch_body_max_bytes,
+		    .project = a->id.project,
+		    .host_check = project_egress_allows,
+		    .host_check_arg = app };
+		rq.net = &c.net;
 		/* The hard bound covers the run and the making of its answer:
 		 * nothing done for an invocation outlives it (issue 8). */
 		prepare_emergency(&c, &on_timeout, &on_fatal);
@@ -564,6 +679,8 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	metrics_add(c.heap != NULL && strcmp(c.heap, "warm") == 0 ?
 	    M_HEAPS_WARM : M_HEAPS_COLD, 1);
 	metrics_invocation(c.res.outcome, c.duration_ms);
+	for (size_t i = 0; i < c.res.fetches.n; i++)
+		metrics_fetch(c.res.fetches.v[i].outcome);
 	if (c.res.outcome == OUT_OK)
 		function_answer(&answer, &c);
 	else

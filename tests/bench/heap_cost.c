@@ -18,7 +18,7 @@ main(void)
 	    .timeout_ms = 1000, .response_max = 6u << 20,
 	    .log_max = 64u << 10 };
 	struct sandbox_request rq = { "POST", "/invoke/p/r/f", NULL, 0, NULL,
-	    0, "", 0, NULL, 0 };
+	    0, "", 0, NULL, 0, NULL };
 	struct sandbox_result res;
 	struct sandbox *sb;
 	size_t loaded;

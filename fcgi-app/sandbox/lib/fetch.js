@@ -1,11 +1,16 @@
 /*
- * fetch.js - Headers, Request, Response, AbortController and AbortSignal
- * of the Fetch standard (SPEC §12), and turning a Response the handler
- * returned into its answer. Loaded by lib_fetch.c with its natives:
+ * fetch.js - fetch, Headers, Request, Response, AbortController and
+ * AbortSignal of the Fetch standard (SPEC §12), and turning a Response the
+ * handler returned into its answer. Loaded by lib_fetch.c with its natives:
  *   native.key         a hidden symbol marking our Response objects
  *   native.deferred()  [promise, resolve, reject] of the heap's Promise
  *   native.text(bytes) the bytes as a string, through the one UTF-8 door
  *   native.setTimeout  the timers family's setTimeout
+ *   native.start(method, url, pairs, bytes, redirect, resolve, reject)
+ *                      starts a request (net/outbound.c); returns its id
+ *   native.cancel(id)  drops it; true if it was still pending
+ *   native.ready()     throws unless a call is running (not the top level)
+ * lib_fetch.c settles a request through complete() or fail() below.
  * Bodies are kept whole: a string, or a Uint8Array of bytes.
  * ECMAScript 5.1 only.
  */
@@ -414,7 +419,68 @@
 		res.send(r._body === null ? '' : r._body, r.status, headers);
 	}
 
+	/* fetch(input, init): the request goes out through libcurl; its
+	 * answer comes back through complete() or fail(). Every error,
+	 * even a bad argument, rejects the promise (Fetch standard). */
+	function fetch(input, init) {
+		var d, req, signal, body, id;
+
+		native.ready();		/* throws at the top level, as timers do */
+		d = native.deferred();
+		try {
+			req = new Request(input, init);
+			signal = req.signal;
+			if (signal && signal.aborted)
+				throw signal.reason;
+			body = req._body;
+			if (typeof body === 'string')
+				body = new TextEncoder().encode(body);
+			id = native.start(req.method, req.url, req.headers._list,
+			    body, req.redirect, d[1], d[2]);
+		} catch (e) {
+			d[2](e);
+			return d[0];
+		}
+		if (signal && typeof signal.addEventListener === 'function')
+			signal.addEventListener('abort', function () {
+				if (native.cancel(id))
+					d[2](signal.reason);
+			});
+		return d[0];
+	}
+
+	/* r: { status, statusText, url, redirected, headers: [[n, v]...],
+	 * body: Uint8Array }, from lib_fetch.c. */
+	function complete(resolve, r) {
+		var res = Object.create(Response.prototype), h = new Headers(), i;
+
+		for (i = 0; i < r.headers.length; i++) {
+			try {
+				h.append(r.headers[i][0], r.headers[i][1]);
+			} catch (e) {
+				/* a header no Headers can hold is left out */
+			}
+		}
+		res[KEY] = true;
+		define(res, 'status', r.status);
+		define(res, 'statusText', r.statusText);
+		define(res, 'headers', h);
+		define(res, 'url', r.url);
+		define(res, 'redirected', r.redirected);
+		define(res, 'type', 'basic');
+		define(res, '_body', r.body);
+		define(res, '_used', false);
+		resolve(res);
+	}
+
+	function fail(reject, message) {
+		reject(new TypeError(message));
+	}
+
 	return {
+		fetch: fetch,
+		complete: complete,
+		fail: fail,
 		Headers: Headers,
 		Request: Request,
 		Response: Response,

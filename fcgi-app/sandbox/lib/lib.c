@@ -38,6 +38,7 @@ static const struct lazy_name lazy_names[] = {
 	{ "btoa", LIB_BASE64 },
 	{ "structuredClone", LIB_CLONE },
 	{ "performance", LIB_PERFORMANCE },
+	{ "fetch", LIB_FETCH },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
@@ -174,6 +175,33 @@ lib_define_globals(duk_context *ctx, const char *const *names, size_t n)
 		duk_get_prop_string(ctx, -1, names[i]);
 		lib_define_global(ctx, names[i]);
 	}
+}
+
+int
+lib_run_task(struct sandbox *sb, duk_safe_call_function fn, void *udata)
+{
+	if (duk_safe_call(sb->ctx, fn, udata, 0, 1) != DUK_EXEC_SUCCESS) {
+		if (sandbox_loop_must_stop(sb)) {
+			duk_pop(sb->ctx);
+			return -1;
+		}
+		lib_report_uncaught(sb->ctx, "Uncaught");
+	} else
+		duk_pop(sb->ctx);
+	return lib_promise_drain(sb);
+}
+
+void
+lib_push_stash_object(duk_context *ctx, const char *key)
+{
+	duk_push_global_stash(ctx);
+	if (!duk_get_prop_string(ctx, -1, key)) {
+		duk_pop(ctx);
+		duk_push_bare_object(ctx);
+		duk_dup(ctx, -1);
+		duk_put_prop_string(ctx, -3, key);
+	}
+	duk_remove(ctx, -2);
 }
 
 void

@@ -17,6 +17,7 @@
 #include "duktape.h"
 
 struct sandbox;
+struct sandbox_result;
 
 enum lib_family {
 	LIB_PROMISE,	/* Promise, queueMicrotask, AggregateError */
@@ -72,6 +73,17 @@ void	lib_define_globals(duk_context *ctx, const char *const *names,
  * a browser. Protected itself: reading the value may run the function's
  * code. */
 void	lib_report_uncaught(duk_context *ctx, const char *label);
+
+/* One task of the event loop: runs fn(udata) (a duk_safe_call function
+ * taking nothing) and then the microtasks; an error it throws is logged
+ * as an uncaught one of the call, unless the loop must stop. Returns 0,
+ * or -1 when the loop must stop. */
+int	lib_run_task(struct sandbox *sb, duk_safe_call_function fn,
+	    void *udata);
+
+/* [ ] -> [ obj ]: the object the stash holds under key, made (bare) the
+ * first time: a family's per-call table (timers, requests). */
+void	lib_push_stash_object(duk_context *ctx, const char *key);
 
 /* Adds a C function to the object at the top of the stack. */
 void	lib_put_native(duk_context *ctx, const char *name, duk_c_function fn,
@@ -130,6 +142,15 @@ int	lib_fetch_is_response(duk_context *ctx, duk_idx_t idx);
 /* [ response res ] -> [ error or undefined ]: sends the Response through
  * res.send. Returns 0, or -1 with the error left. Protected itself. */
 int	lib_fetch_answer(duk_context *ctx);
+/* Waits at most timeout_ms for the call's requests and does their work
+ * (the response bytes held stay within what the heap may still take). */
+void	lib_fetch_poll(struct sandbox *sb, int timeout_ms);
+/* Settles the promises of the requests that finished, each followed by a
+ * microtask drain. Returns 0, or -1 when the loop must stop. */
+int	lib_fetch_run_done(struct sandbox *sb);
+/* Cancels the call's requests still pending and moves their records to
+ * res (if not NULL). Allocates nothing in the heap. */
+void	lib_fetch_end(struct sandbox *sb, struct sandbox_result *res);
 
 /* lib_crypto.c + crypto.js. */
 void	lib_crypto_load(duk_context *ctx);

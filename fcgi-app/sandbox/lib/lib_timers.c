@@ -24,14 +24,7 @@
 static void
 push_callbacks(duk_context *ctx)
 {
-	duk_push_global_stash(ctx);
-	if (!duk_get_prop_string(ctx, -1, HIDDEN_TIMERS)) {
-		duk_pop(ctx);
-		duk_push_bare_object(ctx);
-		duk_dup(ctx, -1);
-		duk_put_prop_string(ctx, -3, HIDDEN_TIMERS);
-	}
-	duk_remove(ctx, -2);
+	lib_push_stash_object(ctx, HIDDEN_TIMERS);
 }
 
 /* Inserts tm after every timer due no later than it (so equal due times
@@ -210,16 +203,7 @@ lib_timers_run_due(struct sandbox *sb, int64_t now)
 			/* Room was just made: this cannot fail. */
 			(void)insert(t, &tm);
 		}
-		if (duk_safe_call(sb->ctx, fire_safe, &tm, 0, 1) !=
-		    DUK_EXEC_SUCCESS) {
-			if (sandbox_loop_must_stop(sb)) {
-				duk_pop(sb->ctx);
-				return -1;
-			}
-			lib_report_uncaught(sb->ctx, "Uncaught");
-		} else
-			duk_pop(sb->ctx);
-		if (lib_promise_drain(sb) == -1)
+		if (lib_run_task(sb, fire_safe, &tm) == -1)
 			return -1;
 	}
 	return 0;
