@@ -11,9 +11,8 @@ import hmac
 import json
 import re
 
-from fnrun_client import (WELL_BEHAVED, FnTestCase, invoke, metrics, parallel,
-                          upload, unique_fn)
-from test_async import invocation_records, pid_alive
+from fnrun_client import (WELL_BEHAVED, FnTestCase, invocation_records, invoke,
+                          metrics, parallel, pid_alive, upload, unique_fn)
 from test_redact import env_put
 
 RESTARTS = "fnrun_worker_restarts_total"
