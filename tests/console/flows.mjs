@@ -351,6 +351,13 @@ FLOWS.invoke = async ({ page, step, project }) => {
     { 'Content-Type': 'application/json', 'X-Echo': 'yes' });
 };
 `);
+  // A fetch the default egress policy refuses (loopback): its entry in the
+  // envelope's requests list, shown without the URL's query.
+  await deploy(project, 'r1', 'fetcher', `module.exports = async function (req, res) {
+  try { await fetch('http://127.0.0.1:1/private?token=s3cret'); } catch (e) { console.log(e.name); }
+  res.send('done');
+};
+`);
   await signIn(page);
   await pickProject(page, project);
   await openFn(page, 'r1/echo');
@@ -398,6 +405,20 @@ FLOWS.invoke = async ({ page, step, project }) => {
     await waitText(page, '#r-error', 'broken after', 'error');
     assertEq(await visibleText(page, '#r-status'), '500', 'status');
     assertEq(await visibleText(page, '#r-version'), '2', 'version');
+  });
+  await step('outbound-requests', async () => {
+    await openFn(page, 'r1/fetcher');
+    await page.click('#invoke');
+    await waitText(page, '#r-body', 'done', 'body');
+    await page.locator('#r-requests').waitFor({ state: 'visible' });
+    const rows = await page.$$eval('#r-requests tbody tr',
+      (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
+    assertEq(rows.length, 1, `requests: ${JSON.stringify(rows)}`);
+    assertEq(rows[0][0], 'GET', 'method');
+    assertEq(rows[0][1], 'http://127.0.0.1:1/private', 'url without its query');
+    assert(/egress/.test(rows[0][4]), `error: ${rows[0][4]}`);
+    assert(!JSON.stringify(rows).includes('s3cret'), 'the query stays out');
+    assert(!(await page.isVisible('#r-requests-none')), 'not "none"');
   });
 };
 

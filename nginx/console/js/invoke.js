@@ -74,8 +74,8 @@ export function showResult(env) {
   }
   if (!(env.logs || []).length) add(logs, [el('li', { class: 'muted', text: 'No output.' })]);
 
-  // SPEC §12 names the entries' fields, not the envelope's key.
-  const reqs = env.requests || env.fetches || env.outbound || [];
+  // SPEC §12: the envelope's outbound requests (README "Outbound requests").
+  const reqs = env.requests || [];
   const rb = $('#r-requests tbody');
   rb.replaceChildren();
   for (const r of reqs) {
