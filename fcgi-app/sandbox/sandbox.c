@@ -431,6 +431,8 @@ static duk_ret_t
 top_level_safe(duk_context *ctx, void *udata)
 {
 	(void)udata;
+	/* The methods the code names, before any of it runs (lib_builtins.c). */
+	lib_builtins_install(ctx, sandbox_of(ctx)->lib.builtins);
 	duk_call(ctx, 0);
 	duk_pop(ctx);
 	duk_push_global_stash(ctx);
@@ -524,6 +526,7 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	}
 	if (sandbox_source_utf8(src, len, res) == -1)
 		goto out;
+	sb->lib.builtins = lib_builtins_scan(src, len);
 	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_SYNTAX_ERROR);
 		duk_pop(ctx);
@@ -582,6 +585,7 @@ sandbox_load_bytecode(struct sandbox *sb, const void *bc, size_t len,
 	int rc = -1;
 
 	begin(sb, res);
+	sb->lib.builtins = lib_builtins_scan(bc, len);
 	if (duk_safe_call(ctx, load_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_FUNCTION_ERROR);
 		duk_pop(ctx);

@@ -31,6 +31,10 @@ static const struct lazy_name lazy_names[] = {
 	{ "Response", LIB_FETCH },
 	{ "AbortController", LIB_FETCH },
 	{ "AbortSignal", LIB_FETCH },
+	{ "Map", LIB_COLLECTIONS },
+	{ "Set", LIB_COLLECTIONS },
+	{ "WeakMap", LIB_COLLECTIONS },
+	{ "WeakSet", LIB_COLLECTIONS },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
@@ -40,6 +44,8 @@ static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_PROMISE] = lib_promise_load,
 	[LIB_TIMERS] = lib_timers_load,
 	[LIB_FETCH] = lib_fetch_load,
+	[LIB_COLLECTIONS] = lib_collections_load,
+	[LIB_BUILTINS] = lib_builtins_load,
 };
 
 static int

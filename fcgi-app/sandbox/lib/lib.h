@@ -23,6 +23,8 @@ enum lib_family {
 	LIB_TIMERS,	/* setTimeout, setInterval and their clears */
 	LIB_FETCH,	/* fetch, Request, Response, Headers, AbortController */
 	LIB_CRYPTO,	/* crypto */
+	LIB_COLLECTIONS,	/* Map, Set, WeakMap, WeakSet */
+	LIB_BUILTINS,	/* Array/Object/String methods (lib_builtins.c) */
 	LIB_COUNT
 };
 
@@ -126,5 +128,21 @@ int	lib_fetch_is_response(duk_context *ctx, duk_idx_t idx);
 /* [ response res ] -> [ error or undefined ]: sends the Response through
  * res.send. Returns 0, or -1 with the error left. Protected itself. */
 int	lib_fetch_answer(duk_context *ctx);
+
+/* lib_collections.c + collections.js. */
+void	lib_collections_load(duk_context *ctx);
+
+/* lib_builtins.c + builtins.js: the methods ES2015+ added to Array,
+ * Object and String that the engine lacks. They are not globals, so no
+ * accessor can load them: a function gets those whose names its code
+ * mentions (lib_builtins_scan of its source or bytecode), installed
+ * before its top level runs (lib_builtins_install). */
+/* The set of the library's method names found in bytes[0..len) as
+ * identifier-like words (of source text or of dumped bytecode, whose
+ * string constants hold every property name the code uses). */
+uint32_t	lib_builtins_scan(const char *bytes, size_t len);
+/* Installs the methods of set want (from lib_builtins_scan). */
+void	lib_builtins_install(duk_context *ctx, uint32_t want);
+void	lib_builtins_load(duk_context *ctx);
 
 #endif
