@@ -164,6 +164,19 @@ START_TEST(test_only_what_the_code_names)
 	    "Array.prototype['fl' + 'at']); };", &LIM, &body), OUT_OK);
 	ck_assert_str_eq(body, "function function undefined");
 	free(body);
+	/* Globals too: no accessor for a name the code does not use. */
+	ck_assert_int_eq(call_once("module.exports = function (req, res) { "
+	    "var g = Object.getOwnPropertyNames(globalThis); "
+	    "res.send((g.indexOf('M' + 'ap') < 0) + ' ' + "
+	    "(g.indexOf('Promise') >= 0)); };", &LIM, &body), OUT_OK);
+	ck_assert_str_eq(body, "true true");
+	free(body);
+	ck_assert_int_eq(call_once("module.exports = function (req, res) { "
+	    "var g = Object.getOwnPropertyNames(globalThis); "
+	    "res.send((g.indexOf('Map') >= 0) + ' ' + (g.indexOf('Set') < 0)); };",
+	    &LIM, &body), OUT_OK);
+	ck_assert_str_eq(body, "true true");
+	free(body);
 }
 END_TEST
 

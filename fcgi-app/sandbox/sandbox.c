@@ -422,6 +422,16 @@ get_global_prop(duk_context *ctx, const char *obj, const char *key)
 	duk_remove(ctx, -2);
 }
 
+/* What of the library the code names (lib_named_scan, lib_builtins_scan):
+ * its source text, or its bytecode, whose string constants hold every
+ * global and property name it reads. */
+static void
+lib_scan_code(struct sandbox *sb, const void *code, size_t len)
+{
+	sb->lib.named = lib_named_scan(code, len);
+	sb->lib.builtins = lib_builtins_scan(code, len);
+}
+
 /* [ program ] -> [ handler found ]: runs the top level, then finds the
  * handler (SPEC §5, the first that applies: export default, which the
  * lowering makes exports.default; a module.exports function; function
@@ -431,7 +441,8 @@ static duk_ret_t
 top_level_safe(duk_context *ctx, void *udata)
 {
 	(void)udata;
-	/* The methods the code names, before any of it runs (lib_builtins.c). */
+	/* The library names the code names, before any of it runs. */
+	lib_install_named(ctx, sandbox_of(ctx)->lib.named);
 	lib_builtins_install(ctx, sandbox_of(ctx)->lib.builtins);
 	duk_call(ctx, 0);
 	duk_pop(ctx);
@@ -526,7 +537,7 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	}
 	if (sandbox_source_utf8(src, len, res) == -1)
 		goto out;
-	sb->lib.builtins = lib_builtins_scan(src, len);
+	lib_scan_code(sb, src, len);
 	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_SYNTAX_ERROR);
 		duk_pop(ctx);
@@ -585,7 +596,7 @@ sandbox_load_bytecode(struct sandbox *sb, const void *bc, size_t len,
 	int rc = -1;
 
 	begin(sb, res);
-	sb->lib.builtins = lib_builtins_scan(bc, len);
+	lib_scan_code(sb, bc, len);
 	if (duk_safe_call(ctx, load_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_FUNCTION_ERROR);
 		duk_pop(ctx);

@@ -40,6 +40,12 @@ static const struct lazy_name lazy_names[] = {
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
 _Static_assert(NLAZY <= 32, "lib_state.assigned is a 32-bit mask");
 
+/* Families whose names get their accessors only in a heap whose code
+ * names them (lib_named_scan): other heaps pay not even the slots. */
+static const unsigned char when_named[LIB_COUNT] = {
+	[LIB_COLLECTIONS] = 1,
+};
+
 static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_PROMISE] = lib_promise_load,
 	[LIB_TIMERS] = lib_timers_load,
@@ -47,6 +53,13 @@ static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_COLLECTIONS] = lib_collections_load,
 	[LIB_BUILTINS] = lib_builtins_load,
 };
+
+static int
+word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
 
 static int
 lazy_index(const char *name)
@@ -110,14 +123,17 @@ lazy_access(duk_context *ctx)
 	return 0;
 }
 
-void
-lib_install(duk_context *ctx)
+/* Defines the accessors of the lazy names of set want (bit i: lazy_names[i])
+ * on the global object at the top of the stack, with the shared accessor
+ * at the top. */
+static void
+define_accessors(duk_context *ctx, uint32_t want)
 {
 	size_t i;
 
-	duk_push_global_object(ctx);
-	duk_push_c_function(ctx, lazy_access, DUK_VARARGS);
 	for (i = 0; i < NLAZY; i++) {
+		if (!(want & (1u << i)))
+			continue;
 		duk_push_string(ctx, lazy_names[i].name);
 		duk_dup(ctx, -2);
 		duk_dup(ctx, -3);
@@ -126,6 +142,65 @@ lib_install(duk_context *ctx)
 		    DUK_DEFPROP_HAVE_SETTER | DUK_DEFPROP_CLEAR_ENUMERABLE |
 		    DUK_DEFPROP_SET_CONFIGURABLE);
 	}
+}
+
+void
+lib_install(duk_context *ctx)
+{
+	uint32_t always = 0;
+	size_t i;
+
+	for (i = 0; i < NLAZY; i++)
+		if (!when_named[lazy_names[i].family])
+			always |= 1u << i;
+	duk_push_global_object(ctx);
+	duk_push_c_function(ctx, lazy_access, DUK_VARARGS);
+	define_accessors(ctx, always);
+	duk_pop_2(ctx);
+}
+
+int
+lib_word_at(const char *bytes, size_t len, size_t i, const char *name)
+{
+	size_t n = strlen(name);
+
+	return n <= len - i && memcmp(bytes + i, name, n) == 0;
+}
+
+int
+lib_word_start(const char *bytes, size_t i)
+{
+	return word_char((unsigned char)bytes[i]) &&
+	    (i == 0 || !word_char((unsigned char)bytes[i - 1]));
+}
+
+uint32_t
+lib_named_scan(const char *bytes, size_t len)
+{
+	uint32_t want = 0;
+	size_t i, k;
+
+	for (i = 0; i < len; i++) {
+		if (!lib_word_start(bytes, i))
+			continue;
+		for (k = 0; k < NLAZY; k++)
+			if (when_named[lazy_names[k].family] &&
+			    lib_word_at(bytes, len, i, lazy_names[k].name))
+				want |= 1u << k;
+	}
+	return want;
+}
+
+void
+lib_install_named(duk_context *ctx, uint32_t want)
+{
+	if (want == 0)
+		return;
+	/* A second accessor function, in these heaps only: keeping the
+	 * first one for this would cost every heap a stash slot. */
+	duk_push_global_object(ctx);
+	duk_push_c_function(ctx, lazy_access, DUK_VARARGS);
+	define_accessors(ctx, want);
 	duk_pop_2(ctx);
 }
 

@@ -33,6 +33,17 @@ enum lib_family {
  * without loading anything). Called once per heap by sandbox_new. */
 void	lib_install(duk_context *ctx);
 
+/* Which of the lazy names that are defined only where the code names
+ * them (lib.c, when_named[]) occur in bytes[0..len) (source text, or
+ * bytecode: see lib_builtins_scan): bit i for lazy name i. */
+uint32_t	lib_named_scan(const char *bytes, size_t len);
+/* Defines the accessors of the names of set want (lib_named_scan). */
+void	lib_install_named(duk_context *ctx, uint32_t want);
+/* Whether a word (of [A-Za-z0-9_$]) of bytes starts at i; whether name
+ * is at i (a prefix of the word there is enough). */
+int	lib_word_start(const char *bytes, size_t i);
+int	lib_word_at(const char *bytes, size_t len, size_t i, const char *name);
+
 /* Loads family f (and what it needs) into the heap unless it is loaded;
  * its globals become plain data properties. Throws on failure. */
 void	lib_require(duk_context *ctx, enum lib_family f);

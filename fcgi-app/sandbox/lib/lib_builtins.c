@@ -42,7 +42,6 @@ enum target {
 
 struct method {
 	const char	*name;
-	size_t		 namelen;
 	enum target	 target;
 	duk_c_function	 fn;	/* NULL: builtins.js's export js */
 	const char	*js;
@@ -57,9 +56,9 @@ static duk_ret_t	array_fill(duk_context *);
 static duk_ret_t	array_find(duk_context *);
 
 #define C_METHOD(t, n, f, nargs, len, magic) \
-	{ n, sizeof(n) - 1, t, f, NULL, nargs, len, magic }
+	{ n, t, f, NULL, nargs, len, magic }
 #define JS_METHOD(t, n, js) \
-	{ n, sizeof(n) - 1, t, NULL, js, 0, 0, 0 }
+	{ n, t, NULL, js, 0, 0, 0 }
 
 static const struct method methods[] = {
 	JS_METHOD(T_ARRAY, "from", "from"),
@@ -88,13 +87,6 @@ static const struct method methods[] = {
 #define NMETHODS	(sizeof(methods) / sizeof(methods[0]))
 _Static_assert(NMETHODS <= 32, "lib_builtins_scan answers a 32-bit set");
 
-static int
-word_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '$';
-}
-
 /* A name counts where a word starts with it: in bytecode the byte after a
  * string constant can be anything, the byte before it is the low byte of
  * its length (< 0x20 for every name here). So "findIndex" also brings
@@ -102,17 +94,14 @@ word_char(unsigned char c)
 uint32_t
 lib_builtins_scan(const char *bytes, size_t len)
 {
-	const unsigned char *b = (const unsigned char *)bytes;
 	uint32_t want = 0;
 	size_t i, m;
 
 	for (i = 0; i < len; i++) {
-		if (!word_char(b[i]) || (i > 0 && word_char(b[i - 1])))
+		if (!lib_word_start(bytes, i))
 			continue;
 		for (m = 0; m < NMETHODS; m++)
-			if (methods[m].namelen <= len - i &&
-			    memcmp(b + i, methods[m].name,
-			    methods[m].namelen) == 0)
+			if (lib_word_at(bytes, len, i, methods[m].name))
 				want |= 1u << m;
 	}
 	return want;
