@@ -432,6 +432,13 @@ lib_scan_code(struct sandbox *sb, const void *code, size_t len)
 	sb->lib.builtins = lib_builtins_scan(code, len);
 }
 
+static void
+lib_scan_code_more(struct sandbox *sb, const void *code, size_t len)
+{
+	sb->lib.named |= lib_named_scan(code, len);
+	sb->lib.builtins |= lib_builtins_scan(code, len);
+}
+
 /* [ program ] -> [ handler found ]: runs the top level, then finds the
  * handler (SPEC §5, the first that applies: export default, which the
  * lowering makes exports.default; a module.exports function; function
@@ -548,6 +555,9 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	if (dump != NULL && duk_safe_call(ctx, dump_safe, &out, 0, 0) == 0) {
 		*dump = out.bytes;
 		*dump_len = out.len;
+		/* As a heap loaded from this bytecode will see it: the
+		 * compiler folds 'M' + 'ap' into a constant "Map". */
+		lib_scan_code_more(sb, out.bytes, out.len);
 	}
 	rc = run_top_level(sb, res);
 out:
