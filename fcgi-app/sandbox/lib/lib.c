@@ -159,36 +159,49 @@ lib_install(duk_context *ctx)
 	duk_pop_2(ctx);
 }
 
-int
-lib_word_at(const char *bytes, size_t len, size_t i, const char *name)
+uint32_t
+lib_scan_words(const char *bytes, size_t len, const char *const *names,
+    size_t n)
 {
-	size_t n = strlen(name);
+	const unsigned char *b = (const unsigned char *)bytes;
+	uint32_t first[256] = { 0 }, want = 0, m;
+	unsigned char word[256];
+	size_t i = 0, k, nlen;
 
-	return n <= len - i && memcmp(bytes + i, name, n) == 0;
-}
-
-int
-lib_word_start(const char *bytes, size_t i)
-{
-	return word_char((unsigned char)bytes[i]) &&
-	    (i == 0 || !word_char((unsigned char)bytes[i - 1]));
+	/* Tables, not branches, per byte: a source can be megabytes. */
+	for (k = 0; k < 256; k++)
+		word[k] = (unsigned char)word_char((unsigned char)k);
+	/* Which names start with each byte: most words start with none. */
+	for (k = 0; k < n && k < 32; k++)
+		if (names[k] != NULL && names[k][0] != '\0')
+			first[(unsigned char)names[k][0]] |= 1u << k;
+	for (;;) {
+		while (i < len && !word[b[i]])
+			i++;
+		if (i >= len)
+			break;
+		for (m = first[b[i]]; m != 0; m &= m - 1) {
+			k = (size_t)__builtin_ctz(m);
+			nlen = strlen(names[k]);
+			if (nlen <= len - i && memcmp(b + i, names[k], nlen) == 0)
+				want |= 1u << k;
+		}
+		while (i < len && word[b[i]])
+			i++;
+	}
+	return want;
 }
 
 uint32_t
 lib_named_scan(const char *bytes, size_t len)
 {
-	uint32_t want = 0;
-	size_t i, k;
+	const char *names[NLAZY];
+	size_t i;
 
-	for (i = 0; i < len; i++) {
-		if (!lib_word_start(bytes, i))
-			continue;
-		for (k = 0; k < NLAZY; k++)
-			if (when_named[lazy_names[k].family] &&
-			    lib_word_at(bytes, len, i, lazy_names[k].name))
-				want |= 1u << k;
-	}
-	return want;
+	for (i = 0; i < NLAZY; i++)
+		names[i] = when_named[lazy_names[i].family] ?
+		    lazy_names[i].name : NULL;
+	return lib_scan_words(bytes, len, names, NLAZY);
 }
 
 void

@@ -39,10 +39,12 @@ void	lib_install(duk_context *ctx);
 uint32_t	lib_named_scan(const char *bytes, size_t len);
 /* Defines the accessors of the names of set want (lib_named_scan). */
 void	lib_install_named(duk_context *ctx, uint32_t want);
-/* Whether a word (of [A-Za-z0-9_$]) of bytes starts at i; whether name
- * is at i (a prefix of the word there is enough). */
-int	lib_word_start(const char *bytes, size_t i);
-int	lib_word_at(const char *bytes, size_t len, size_t i, const char *name);
+/* The set of names[0..n) (n <= 32; NULL entries skipped) found where a
+ * word of [A-Za-z0-9_$] of bytes[0..len) starts: bit k for names[k]. A
+ * name that is the start of a longer word counts ("findIndex" finds
+ * "find"): more than needed, never less. */
+uint32_t	lib_scan_words(const char *bytes, size_t len,
+	    const char *const *names, size_t n);
 
 /* Loads family f (and what it needs) into the heap unless it is loaded;
  * its globals become plain data properties. Throws on failure. */

@@ -94,17 +94,12 @@ _Static_assert(NMETHODS <= 32, "lib_builtins_scan answers a 32-bit set");
 uint32_t
 lib_builtins_scan(const char *bytes, size_t len)
 {
-	uint32_t want = 0;
-	size_t i, m;
+	const char *names[NMETHODS];
+	size_t m;
 
-	for (i = 0; i < len; i++) {
-		if (!lib_word_start(bytes, i))
-			continue;
-		for (m = 0; m < NMETHODS; m++)
-			if (lib_word_at(bytes, len, i, methods[m].name))
-				want |= 1u << m;
-	}
-	return want;
+	for (m = 0; m < NMETHODS; m++)
+		names[m] = methods[m].name;
+	return lib_scan_words(bytes, len, names, NMETHODS);
 }
 
 /* Throws (a timeout, as the executor's own check would) once the call's
