@@ -423,20 +423,13 @@ get_global_prop(duk_context *ctx, const char *obj, const char *key)
 }
 
 /* What of the library the code names (lib_named_scan, lib_builtins_scan):
- * its source text, or its bytecode, whose string constants hold every
- * global and property name it reads. */
+ * its bytecode, whose string constants hold every global and property
+ * name it reads. */
 static void
 lib_scan_code(struct sandbox *sb, const void *code, size_t len)
 {
 	sb->lib.named = lib_named_scan(code, len);
 	sb->lib.builtins = lib_builtins_scan(code, len);
-}
-
-static void
-lib_scan_code_more(struct sandbox *sb, const void *code, size_t len)
-{
-	sb->lib.named |= lib_named_scan(code, len);
-	sb->lib.builtins |= lib_builtins_scan(code, len);
 }
 
 /* [ program ] -> [ handler found ]: runs the top level, then finds the
@@ -544,21 +537,26 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 	}
 	if (sandbox_source_utf8(src, len, res) == -1)
 		goto out;
-	lib_scan_code(sb, src, len);
 	if (duk_safe_call(ctx, compile_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_SYNTAX_ERROR);
 		duk_pop(ctx);
 		goto out;
 	}
 	/* With no return values, a failed dump leaves the stack as it was:
-	 * [ program ]. The program then simply is not cached. */
-	if (dump != NULL && duk_safe_call(ctx, dump_safe, &out, 0, 0) == 0) {
+	 * [ program ]. The program then simply is not cached. The library
+	 * the code names is read from the bytecode, as in a heap loaded from
+	 * it (the source only when there is none: it names more, never
+	 * less). */
+	if (duk_safe_call(ctx, dump_safe, &out, 0, 0) == 0 &&
+	    out.bytes != NULL)
+		lib_scan_code(sb, out.bytes, out.len);
+	else
+		lib_scan_code(sb, src, len);
+	if (dump != NULL) {
 		*dump = out.bytes;
 		*dump_len = out.len;
-		/* As a heap loaded from this bytecode will see it: the
-		 * compiler folds 'M' + 'ap' into a constant "Map". */
-		lib_scan_code_more(sb, out.bytes, out.len);
-	}
+	} else
+		free(out.bytes);
 	rc = run_top_level(sb, res);
 out:
 	end(sb);

@@ -2,9 +2,8 @@
  * builtins.js - the ES2015-ES2022 methods of Array, Object and String
  * that Duktape 2.7 lacks and that are simpler in JavaScript than in C
  * (lib_builtins.c has the others and installs these): Array.from,
- * Array.of, Array.prototype.flat/flatMap, Object.entries/values/
- * fromEntries, String.prototype.padStart/padEnd/trimStart/trimEnd/at/
- * replaceAll. Each follows its ECMAScript 2022 algorithm; what differs is
+ * Array.of, Array.prototype.flat/flatMap, Object.fromEntries,
+ * String.prototype.replaceAll. Each follows its ECMAScript 2022 algorithm; what differs is
  * said where it is. Running in the function's heap, every loop is under
  * its deadline and every allocation under its cap.
  * ECMAScript 5.1 only.
@@ -12,7 +11,6 @@
 (function () {
 	'use strict';
 
-	var keys = Object.keys, isEnumerable = Object.prototype.propertyIsEnumerable;
 	var defineProperty = Object.defineProperty, isArray = Array.isArray;
 	var MAX_LENGTH = 9007199254740991;
 	var ITERATOR = typeof Symbol === 'function' ? Symbol.iterator : undefined;
@@ -159,28 +157,6 @@
 		return flattenInto([], o, 1, mapFn, thisArg);
 	}
 
-	function ownEnumerable(o, each) {
-		var obj = toObject(o, 'Object.entries/values'), k = keys(obj), i;
-
-		for (i = 0; i < k.length; i++)
-			if (isEnumerable.call(obj, k[i]))
-				each(k[i], obj[k[i]]);
-	}
-
-	function entries(o) {
-		var out = [];
-
-		ownEnumerable(o, function (k, v) { out.push([k, v]); });
-		return out;
-	}
-
-	function values(o) {
-		var out = [];
-
-		ownEnumerable(o, function (k, v) { out.push(v); });
-		return out;
-	}
-
 	function fromEntries(iterable) {
 		var out = {};
 
@@ -196,53 +172,6 @@
 			    entry[0] : String(entry[0]), entry[1]);
 		}, 'Object.fromEntries');
 		return out;
-	}
-
-	/* StringPad: the filler repeated by the engine's String.prototype.repeat
-	 * (a huge length ends in the heap's memory limit). */
-	function pad(s, maxLength, fillString, atStart) {
-		var n = toLength(maxLength), filler, fill;
-
-		if (n <= s.length)
-			return s;
-		filler = fillString === undefined ? ' ' : String(fillString);
-		if (filler === '')
-			return s;
-		n -= s.length;
-		fill = filler.repeat(Math.ceil(n / filler.length));
-		if (fill.length > n)
-			fill = fill.slice(0, n);
-		return atStart ? fill + s : s + fill;
-	}
-
-	function padStart(maxLength, fillString) {
-		return pad(thisString(this, 'padStart'), maxLength, fillString, true);
-	}
-
-	function padEnd(maxLength, fillString) {
-		return pad(thisString(this, 'padEnd'), maxLength, fillString, false);
-	}
-
-	/* The engine's trim removes WhiteSpace and LineTerminator at both
-	 * ends; what it kept starts where the leading run ends. */
-	function trimStart() {
-		var s = thisString(this, 'trimStart'), t = s.trim();
-
-		return t === '' ? '' : s.slice(s.indexOf(t));
-	}
-
-	function trimEnd() {
-		var s = thisString(this, 'trimEnd'), t = s.trim();
-
-		return t === '' ? '' : s.slice(0, s.indexOf(t) + t.length);
-	}
-
-	function at(index) {
-		var s = thisString(this, 'at'), k = toIntegerOrInfinity(index);
-
-		if (k < 0)
-			k += s.length;
-		return k < 0 || k >= s.length ? undefined : s.charAt(k);
 	}
 
 	/* GetSubstitution without captures: $$, $&, $` and $'; anything else
@@ -295,7 +224,5 @@
 	}
 
 	return { from: from, of: of, flat: flat, flatMap: flatMap,
-	    entries: entries, values: values, fromEntries: fromEntries,
-	    padStart: padStart, padEnd: padEnd, trimStart: trimStart,
-	    trimEnd: trimEnd, stringAt: at, replaceAll: replaceAll };
+	    fromEntries: fromEntries, replaceAll: replaceAll };
 })

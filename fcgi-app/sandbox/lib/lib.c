@@ -183,7 +183,8 @@ lib_scan_words(const char *bytes, size_t len, const char *const *names,
 		for (m = first[b[i]]; m != 0; m &= m - 1) {
 			k = (size_t)__builtin_ctz(m);
 			nlen = strlen(names[k]);
-			if (nlen <= len - i && memcmp(b + i, names[k], nlen) == 0)
+			if (nlen <= len - i && memcmp(b + i, names[k], nlen) == 0 &&
+			    (nlen == len - i || !word[b[i + nlen]]))
 				want |= 1u << k;
 		}
 		while (i < len && word[b[i]])

@@ -34,15 +34,13 @@ enum lib_family {
 void	lib_install(duk_context *ctx);
 
 /* Which of the lazy names that are defined only where the code names
- * them (lib.c, when_named[]) occur in bytes[0..len) (source text, or
- * bytecode: see lib_builtins_scan): bit i for lazy name i. */
+ * them (lib.c, when_named[]) occur in bytecode[0..len) (see
+ * lib_builtins_scan): bit i for lazy name i. */
 uint32_t	lib_named_scan(const char *bytes, size_t len);
 /* Defines the accessors of the names of set want (lib_named_scan). */
 void	lib_install_named(duk_context *ctx, uint32_t want);
-/* The set of names[0..n) (n <= 32; NULL entries skipped) found where a
- * word of [A-Za-z0-9_$] of bytes[0..len) starts: bit k for names[k]. A
- * name that is the start of a longer word counts ("findIndex" finds
- * "find"): more than needed, never less. */
+/* The set of names[0..n) (n <= 32; NULL entries skipped) found as words
+ * (of [A-Za-z0-9_$]) of bytes[0..len): bit k for names[k]. */
 uint32_t	lib_scan_words(const char *bytes, size_t len,
 	    const char *const *names, size_t n);
 
@@ -148,11 +146,13 @@ void	lib_collections_load(duk_context *ctx);
 /* lib_builtins.c + builtins.js: the methods ES2015+ added to Array,
  * Object and String that the engine lacks. They are not globals, so no
  * accessor can load them: a function gets those whose names its code
- * mentions (lib_builtins_scan of its source or bytecode), installed
- * before its top level runs (lib_builtins_install). */
-/* The set of the library's method names found in bytes[0..len) as
- * identifier-like words (of source text or of dumped bytecode, whose
- * string constants hold every property name the code uses). */
+ * mentions (lib_builtins_scan of its bytecode), installed before its top
+ * level runs (lib_builtins_install). */
+/* The set of the library's method names found as words in bytecode[0..
+ * len) made by duk_dump_function: its string constants hold every global
+ * and property name the code reads, each after its 32-bit big-endian
+ * length and before a type byte or another big-endian length, so a name
+ * constant is a word of its own. */
 uint32_t	lib_builtins_scan(const char *bytes, size_t len);
 /* Installs the methods of set want (from lib_builtins_scan). */
 void	lib_builtins_install(duk_context *ctx, uint32_t want);

@@ -6,17 +6,20 @@
  * Why a scan: these are properties of built-in objects, not globals, so
  * the lazy accessors of lib.c cannot load them on first use, and an
  * accessor per method would cost every heap a property slot and an
- * interned name each. Instead sandbox.c passes the function's source (or
- * the bytecode made from it, whose string constants hold every property
- * name the code reads) to lib_builtins_scan, and installs what it found
- * before the top level runs. A heap whose code mentions none of them pays
- * nothing. A name built at run time (a['pad' + 'Start'], code given to
- * eval from input) is not seen: such a method is then absent (README).
+ * interned name each. Instead sandbox.c passes the function's bytecode
+ * (whose string constants hold every property name the code reads, after
+ * the compiler folded constant expressions: 'pad' + 'Start' is one) to
+ * lib_builtins_scan, and installs what it found before the top level
+ * runs. A heap whose code mentions none of them pays nothing. A name
+ * built at run time (['pad', 'Start'].join(''), code given to eval from
+ * input) is not seen: such a method is then absent (README).
  *
- * The hot searching methods (includes, at, find and its kin, fill) are C
- * functions pushed as lightfuncs: a property slot, no object. Their loops
- * check the deadline themselves (no bytecode runs in them). The others
- * are builtins.js, loaded as family LIB_BUILTINS when one is wanted.
+ * Most are C functions pushed as lightfuncs: a property slot, no object
+ * (the searching ones for speed, the others because code that names
+ * them is common: formatting with padStart, Object.entries over a
+ * query). Their loops check the deadline themselves (no bytecode runs in
+ * them). The others (iterables, recursion, replacement patterns) are
+ * builtins.js, loaded as family LIB_BUILTINS when one is wanted.
  */
 #include <math.h>
 #include <string.h>
@@ -32,6 +35,12 @@ enum target {
 	T_OBJECT,
 	T_STRING_PROTO
 };
+
+/* lightfunc magic of object_entries, string_pad, string_trim */
+#define ENTRIES		0
+#define VALUES		1
+#define AT_START	0
+#define AT_END		1
 
 /* lightfunc magic of the find family */
 #define FIND_LAST	1	/* search from the end */
@@ -54,6 +63,10 @@ static duk_ret_t	array_includes(duk_context *);
 static duk_ret_t	array_at(duk_context *);
 static duk_ret_t	array_fill(duk_context *);
 static duk_ret_t	array_find(duk_context *);
+static duk_ret_t	object_entries(duk_context *);
+static duk_ret_t	string_at(duk_context *);
+static duk_ret_t	string_pad(duk_context *);
+static duk_ret_t	string_trim(duk_context *);
 
 #define C_METHOD(t, n, f, nargs, len, magic) \
 	{ n, t, f, NULL, nargs, len, magic }
@@ -73,24 +86,20 @@ static const struct method methods[] = {
 	    FIND_LAST | FIND_INDEX),
 	JS_METHOD(T_ARRAY_PROTO, "flat", "flat"),
 	JS_METHOD(T_ARRAY_PROTO, "flatMap", "flatMap"),
-	JS_METHOD(T_OBJECT, "entries", "entries"),
-	JS_METHOD(T_OBJECT, "values", "values"),
+	C_METHOD(T_OBJECT, "entries", object_entries, 1, 1, ENTRIES),
+	C_METHOD(T_OBJECT, "values", object_entries, 1, 1, VALUES),
 	JS_METHOD(T_OBJECT, "fromEntries", "fromEntries"),
-	JS_METHOD(T_STRING_PROTO, "padStart", "padStart"),
-	JS_METHOD(T_STRING_PROTO, "padEnd", "padEnd"),
-	JS_METHOD(T_STRING_PROTO, "trimStart", "trimStart"),
-	JS_METHOD(T_STRING_PROTO, "trimEnd", "trimEnd"),
-	JS_METHOD(T_STRING_PROTO, "at", "stringAt"),
+	C_METHOD(T_STRING_PROTO, "padStart", string_pad, 2, 2, AT_START),
+	C_METHOD(T_STRING_PROTO, "padEnd", string_pad, 2, 2, AT_END),
+	C_METHOD(T_STRING_PROTO, "trimStart", string_trim, 0, 0, AT_START),
+	C_METHOD(T_STRING_PROTO, "trimEnd", string_trim, 0, 0, AT_END),
+	C_METHOD(T_STRING_PROTO, "at", string_at, 1, 1, 0),
 	JS_METHOD(T_STRING_PROTO, "replaceAll", "replaceAll"),
 };
 
 #define NMETHODS	(sizeof(methods) / sizeof(methods[0]))
 _Static_assert(NMETHODS <= 32, "lib_builtins_scan answers a 32-bit set");
 
-/* A name counts where a word starts with it: in bytecode the byte after a
- * string constant can be anything, the byte before it is the low byte of
- * its length (< 0x20 for every name here). So "findIndex" also brings
- * "find": more than needed, never less. */
 uint32_t
 lib_builtins_scan(const char *bytes, size_t len)
 {
@@ -272,6 +281,127 @@ array_find(duk_context *ctx)
 		return 1;
 	}
 	return 0;
+}
+
+/* Object.entries / Object.values (magic): own enumerable string-keyed
+ * properties in the engine's Object.keys order, read when reached (a
+ * getter that deletes a later one removes it). */
+static duk_ret_t
+object_entries(duk_context *ctx)
+{
+	duk_int_t magic = duk_get_current_magic(ctx);
+	duk_uarridx_t n = 0;
+
+	duk_to_object(ctx, 0);
+	duk_push_array(ctx);
+	duk_enum(ctx, 0, DUK_ENUM_OWN_PROPERTIES_ONLY);
+	while (duk_next(ctx, -1, 1)) {
+		tick(ctx, (double)n);
+		if (magic == ENTRIES) {
+			/* [ key value ] -> [ [key, value] ] */
+			duk_push_array(ctx);
+			duk_insert(ctx, -3);
+			duk_put_prop_index(ctx, -3, 1);
+			duk_put_prop_index(ctx, -2, 0);
+		} else
+			duk_remove(ctx, -2);
+		duk_put_prop_index(ctx, -3, n++);
+	}
+	duk_pop(ctx);
+	return 1;
+}
+
+/* [ ... ] -> [ ... S ]: ToString(RequireObjectCoercible(this)). */
+static void
+push_this_string(duk_context *ctx)
+{
+	duk_push_this(ctx);
+	if (duk_is_null_or_undefined(ctx, -1))
+		(void)duk_error(ctx, DUK_ERR_TYPE_ERROR,
+		    "String.prototype method called on null or undefined");
+	duk_to_string(ctx, -1);
+}
+
+static duk_ret_t
+string_at(duk_context *ctx)
+{
+	double len, k;
+
+	push_this_string(ctx);
+	len = (double)duk_get_length(ctx, -1);
+	k = integer_or_infinity(ctx, 0);
+	if (k < 0)
+		k += len;
+	if (k < 0 || k >= len)
+		return 0;
+	duk_substring(ctx, -1, (duk_size_t)k, (duk_size_t)k + 1);
+	return 1;
+}
+
+/* padStart / padEnd (magic): the filler doubled until long enough, so a
+ * huge length fails on the heap's cap, never loops. */
+static duk_ret_t
+string_pad(duk_context *ctx)
+{
+	duk_int_t magic = duk_get_current_magic(ctx);
+	double max, fill;
+	duk_size_t len;
+
+	push_this_string(ctx);
+	len = duk_get_length(ctx, -1);
+	max = integer_or_infinity(ctx, 0);
+	if (max <= (double)len)
+		return 1;
+	if (duk_is_undefined(ctx, 1))
+		duk_push_string(ctx, " ");
+	else {
+		duk_dup(ctx, 1);
+		duk_to_string(ctx, -1);
+	}
+	if (duk_get_length(ctx, -1) == 0) {
+		duk_pop(ctx);
+		return 1;
+	}
+	fill = max - (double)len;
+	while ((double)duk_get_length(ctx, -1) < fill) {
+		duk_dup_top(ctx);
+		duk_concat(ctx, 2);
+	}
+	duk_substring(ctx, -1, 0, (duk_size_t)fill);
+	if (magic == AT_START)
+		duk_swap(ctx, -1, -2);
+	duk_concat(ctx, 2);
+	return 1;
+}
+
+/* WhiteSpace and LineTerminator (ECMAScript 2022 §12.2, §12.3), what the
+ * engine's trim removes. */
+static int
+trimmed(duk_codepoint_t c)
+{
+	return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0xa0 ||
+	    c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
+	    c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 ||
+	    c == 0xfeff;
+}
+
+/* trimStart / trimEnd (magic). */
+static duk_ret_t
+string_trim(duk_context *ctx)
+{
+	duk_int_t magic = duk_get_current_magic(ctx);
+	duk_size_t start = 0, end;
+
+	push_this_string(ctx);
+	end = duk_get_length(ctx, -1);
+	if (magic == AT_START)
+		while (start < end && trimmed(duk_char_code_at(ctx, -1, start)))
+			start++;
+	else
+		while (end > 0 && trimmed(duk_char_code_at(ctx, -1, end - 1)))
+			end--;
+	duk_substring(ctx, -1, start, end);
+	return 1;
 }
 
 void
