@@ -56,3 +56,5 @@ t('flatMap args', function () { var out; [5].flatMap(function (v, i, a) { out = 
 throws('flatMap needs a function', function () { [].flatMap(); }, TypeError);
 t('methods are not enumerable', function () { var out = []; for (var k in [1]) out.push(k); return out; }, ['0']);
 t('Array.from keeps Array.isArray', function () { return Array.isArray(Array.from('a')); }, true);
+t('name and length like the engine\'s own', function () { return [[].includes.name, [].findLastIndex.name, [].fill.length, String([].find)]; }, ['includes', 'findLastIndex', 1, 'function find() { [native code] }']);
+t('not constructors', function () { try { new [].includes(); return 'constructed'; } catch (e) { return e instanceof TypeError; } }, true);

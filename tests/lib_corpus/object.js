@@ -21,3 +21,4 @@ t('fromEntries: symbol keys', function () { var s = Symbol('s'); return Object.f
 throws('fromEntries: entry not an object', function () { Object.fromEntries(['a']); }, TypeError);
 throws('fromEntries: null', function () { Object.fromEntries(null); }, TypeError);
 t('over a query (real-world)', function () { var q = { b: '2', a: '1' }; return Object.entries(q).map(function (e) { return e[0] + '=' + e[1]; }).join('&'); }, 'b=2&a=1');
+throws('entries is not a constructor', function () { return new Object.entries({}); }, TypeError);

@@ -27,3 +27,4 @@ t('replaceAll: search coerced', function () { return ['a1b1'.replaceAll(1, 2), '
 t('replaceAll: regexp with function', function () { return 'a1b2'.replaceAll(/\d/g, function (d) { return d * 2; }); }, 'a2b4');
 t('replaceAll: template (real-world)', function () { return 'Hello {name}, {name}!'.replaceAll('{name}', 'Ada'); }, 'Hello Ada, Ada!');
 t('methods not enumerable on String.prototype', function () { var out = []; for (var k in new String('')) out.push(k); return out; }, []);
+t('name and length like the engine\'s own', function () { return [''.padStart.name, ''.padStart.length, ''.trimEnd.length, Object.entries.name, Object.entries.length]; }, ['padStart', 2, 0, 'entries', 1]);

@@ -14,10 +14,9 @@
  * built at run time (['pad', 'Start'].join(''), code given to eval from
  * input) is not seen: such a method is then absent (README).
  *
- * Most are C functions pushed as lightfuncs: a property slot, no object
- * (the searching ones for speed, the others because code that names
- * them is common: formatting with padStart, Object.entries over a
- * query). Their loops check the deadline themselves (no bytecode runs in
+ * Most are C functions (the searching ones for speed, the others
+ * because code that names them is common: formatting with padStart,
+ * Object.entries over a query): a small object each, where named. Their loops check the deadline themselves (no bytecode runs in
  * them). The others (iterables, recursion, replacement patterns) are
  * builtins.js, loaded as family LIB_BUILTINS when one is wanted.
  */
@@ -36,13 +35,13 @@ enum target {
 	T_STRING_PROTO
 };
 
-/* lightfunc magic of object_entries, string_pad, string_trim */
+/* magic of object_entries, string_pad, string_trim */
 #define ENTRIES		0
 #define VALUES		1
 #define AT_START	0
 #define AT_END		1
 
-/* lightfunc magic of the find family */
+/* magic of the find family */
 #define FIND_LAST	1	/* search from the end */
 #define FIND_INDEX	2	/* answer the index, not the element */
 
@@ -122,12 +121,22 @@ tick(duk_context *ctx, double k)
 		(void)duk_error(ctx, DUK_ERR_RANGE_ERROR, "execution timeout");
 }
 
+/* Built-in methods are not constructors (ECMAScript 2022 §18); a
+ * Duktape/C function is one unless it refuses. */
+static void
+refuse_new(duk_context *ctx)
+{
+	if (duk_is_constructor_call(ctx))
+		(void)duk_error(ctx, DUK_ERR_TYPE_ERROR, "not a constructor");
+}
+
 /* [ ... ] -> [ ... O ]: ToObject(this); returns ToLength(O.length). */
 static double
 push_this_object(duk_context *ctx)
 {
 	double n;
 
+	refuse_new(ctx);
 	duk_push_this(ctx);
 	duk_to_object(ctx, -1);
 	duk_get_prop_string(ctx, -1, "length");
@@ -292,6 +301,7 @@ object_entries(duk_context *ctx)
 	duk_int_t magic = duk_get_current_magic(ctx);
 	duk_uarridx_t n = 0;
 
+	refuse_new(ctx);
 	duk_to_object(ctx, 0);
 	duk_push_array(ctx);
 	duk_enum(ctx, 0, DUK_ENUM_OWN_PROPERTIES_ONLY);
@@ -315,6 +325,7 @@ object_entries(duk_context *ctx)
 static void
 push_this_string(duk_context *ctx)
 {
+	refuse_new(ctx);
 	duk_push_this(ctx);
 	if (duk_is_null_or_undefined(ctx, -1))
 		(void)duk_error(ctx, DUK_ERR_TYPE_ERROR,
@@ -427,6 +438,28 @@ push_target(duk_context *ctx, enum target t)
 	}
 }
 
+/* [ ... ] -> [ ... fn ]: method m as a Duktape/C function with its name
+ * and length, as the engine's own methods have them. Not a lightfunc,
+ * which would save ~150 bytes a method where named: a lightfunc's name
+ * and String() show its C address ("light_00005587a79b9360_0012"),
+ * telling the function where the worker's code is. */
+static void
+push_native(duk_context *ctx, const struct method *m)
+{
+	duk_push_c_function(ctx, m->fn, m->nargs);
+	duk_set_magic(ctx, -1, m->magic);
+	duk_push_string(ctx, "name");
+	duk_push_string(ctx, m->name);
+	duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE |
+	    DUK_DEFPROP_CLEAR_WRITABLE | DUK_DEFPROP_CLEAR_ENUMERABLE |
+	    DUK_DEFPROP_SET_CONFIGURABLE);
+	duk_push_string(ctx, "length");
+	duk_push_int(ctx, m->length);
+	duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE |
+	    DUK_DEFPROP_CLEAR_WRITABLE | DUK_DEFPROP_CLEAR_ENUMERABLE |
+	    DUK_DEFPROP_SET_CONFIGURABLE);
+}
+
 void
 lib_builtins_install(duk_context *ctx, uint32_t want)
 {
@@ -440,8 +473,7 @@ lib_builtins_install(duk_context *ctx, uint32_t want)
 		push_target(ctx, m->target);
 		duk_push_string(ctx, m->name);
 		if (m->fn != NULL)
-			duk_push_c_lightfunc(ctx, m->fn, m->nargs, m->length,
-			    m->magic);
+			push_native(ctx, m);
 		else {
 			lib_require(ctx, LIB_BUILTINS);
 			lib_push_exports(ctx, LIB_BUILTINS);
