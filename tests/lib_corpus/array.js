@@ -58,3 +58,4 @@ t('methods are not enumerable', function () { var out = []; for (var k in [1]) o
 t('Array.from keeps Array.isArray', function () { return Array.isArray(Array.from('a')); }, true);
 t('name and length like the engine\'s own', function () { return [[].includes.name, [].findLastIndex.name, [].fill.length, String([].find)]; }, ['includes', 'findLastIndex', 1, 'function find() { [native code] }']);
 t('not constructors', function () { try { new [].includes(); return 'constructed'; } catch (e) { return e instanceof TypeError; } }, true);
+t('at and find past 2^32', function () { var o = { length: 9007199254740991 }; o[9007199254740990] = 'last'; o[4294967296] = 'big'; return [Array.prototype.at.call(o, -1), Array.prototype.includes.call(o, 'big', 4294967290), Array.prototype.findLast.call(o, function (v) { return v !== undefined; })]; }, ['last', true, 'last']);

@@ -16,9 +16,10 @@
  *
  * Most are C functions (the searching ones for speed, the others
  * because code that names them is common: formatting with padStart,
- * Object.entries over a query): a small object each, where named. Their loops check the deadline themselves (no bytecode runs in
- * them). The others (iterables, recursion, replacement patterns) are
- * builtins.js, loaded as family LIB_BUILTINS when one is wanted.
+ * Object.entries over a query): a small object each, where named. Their
+ * loops check the deadline themselves (no bytecode runs in them). The
+ * others (iterables, recursion, replacement patterns) are builtins.js,
+ * loaded as family LIB_BUILTINS when one is wanted.
  */
 #include <math.h>
 #include <string.h>
@@ -115,7 +116,8 @@ lib_builtins_scan(const char *bytes, size_t len)
 static void
 tick(duk_context *ctx, double k)
 {
-	if (((duk_uint32_t)k & TICK_MASK) != 0)
+	/* k <= 2^53: exact in 64 bits. */
+	if (((uint64_t)k & TICK_MASK) != 0)
 		return;
 	if (sandbox_exec_timeout_check(sandbox_of(ctx)))
 		(void)duk_error(ctx, DUK_ERR_RANGE_ERROR, "execution timeout");
@@ -186,6 +188,7 @@ push_key(duk_context *ctx, double k)
 static void
 get_index(duk_context *ctx, duk_idx_t o, double k)
 {
+	o = duk_normalize_index(ctx, o);
 	if (k < 4294967295.0) {
 		duk_get_prop_index(ctx, o, (duk_uarridx_t)k);
 		return;
