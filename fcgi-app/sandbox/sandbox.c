@@ -424,6 +424,16 @@ get_global_prop(duk_context *ctx, const char *obj, const char *key)
 	duk_remove(ctx, -2);
 }
 
+/* What of the library the code names (lib_named_scan, lib_builtins_scan):
+ * its bytecode, whose string constants hold every global and property
+ * name it reads. */
+static void
+lib_scan_code(struct sandbox *sb, const void *code, size_t len)
+{
+	sb->lib.named = lib_named_scan(code, len);
+	sb->lib.builtins = lib_builtins_scan(code, len);
+}
+
 /* [ program ] -> [ handler found ]: runs the top level, then finds the
  * handler (SPEC §5, the first that applies: export default, which the
  * lowering makes exports.default; a module.exports function; function
@@ -433,6 +443,9 @@ static duk_ret_t
 top_level_safe(duk_context *ctx, void *udata)
 {
 	(void)udata;
+	/* The library names the code names, before any of it runs. */
+	lib_install_named(ctx, sandbox_of(ctx)->lib.named);
+	lib_builtins_install(ctx, sandbox_of(ctx)->lib.builtins);
 	duk_call(ctx, 0);
 	duk_pop(ctx);
 	duk_push_global_stash(ctx);
@@ -532,11 +545,20 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		goto out;
 	}
 	/* With no return values, a failed dump leaves the stack as it was:
-	 * [ program ]. The program then simply is not cached. */
-	if (dump != NULL && duk_safe_call(ctx, dump_safe, &out, 0, 0) == 0) {
+	 * [ program ]. The program then simply is not cached. The library
+	 * the code names is read from the bytecode, as in a heap loaded from
+	 * it (the source only when there is none: it names more, never
+	 * less). */
+	if (duk_safe_call(ctx, dump_safe, &out, 0, 0) == 0 &&
+	    out.bytes != NULL)
+		lib_scan_code(sb, out.bytes, out.len);
+	else
+		lib_scan_code(sb, src, len);
+	if (dump != NULL) {
 		*dump = out.bytes;
 		*dump_len = out.len;
-	}
+	} else
+		free(out.bytes);
 	rc = run_top_level(sb, res);
 out:
 	end(sb);
@@ -584,6 +606,7 @@ sandbox_load_bytecode(struct sandbox *sb, const void *bc, size_t len,
 	int rc = -1;
 
 	begin(sb, res);
+	lib_scan_code(sb, bc, len);
 	if (duk_safe_call(ctx, load_safe, &a, 0, 1) != DUK_EXEC_SUCCESS) {
 		take_error(sb, res, OUT_FUNCTION_ERROR);
 		duk_pop(ctx);

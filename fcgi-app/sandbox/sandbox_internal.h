@@ -26,6 +26,8 @@ enum sandbox_settled {
 struct sandbox_lib {
 	unsigned		 loaded;	/* bit per enum lib_family */
 	unsigned		 assigned;	/* lazy names set by the function */
+	uint32_t		 builtins;	/* lib_builtins_scan of the code */
+	uint32_t		 named;		/* lib_named_scan of the code */
 	int			 in_call;	/* timers and fetch: calls only */
 	int			 watching;	/* the handler returned a thenable */
 	enum sandbox_settled	 settled;

@@ -39,10 +39,20 @@ static const struct lazy_name lazy_names[] = {
 	{ "structuredClone", LIB_CLONE },
 	{ "performance", LIB_PERFORMANCE },
 	{ "fetch", LIB_FETCH },
+	{ "Map", LIB_COLLECTIONS },
+	{ "Set", LIB_COLLECTIONS },
+	{ "WeakMap", LIB_COLLECTIONS },
+	{ "WeakSet", LIB_COLLECTIONS },
 };
 
 #define NLAZY	(sizeof(lazy_names) / sizeof(lazy_names[0]))
 _Static_assert(NLAZY <= 32, "lib_state.assigned is a 32-bit mask");
+
+/* Families whose names get their accessors only in a heap whose code
+ * names them (lib_named_scan): other heaps pay not even the slots. */
+static const unsigned char when_named[LIB_COUNT] = {
+	[LIB_COLLECTIONS] = 1,
+};
 
 static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_PROMISE] = lib_promise_load,
@@ -53,7 +63,16 @@ static void (*const loaders[LIB_COUNT])(duk_context *) = {
 	[LIB_BASE64] = lib_base64_load,
 	[LIB_CLONE] = lib_clone_load,
 	[LIB_PERFORMANCE] = lib_performance_load,
+	[LIB_COLLECTIONS] = lib_collections_load,
+	[LIB_BUILTINS] = lib_builtins_load,
 };
+
+static int
+word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
 
 static int
 lazy_index(const char *name)
@@ -117,14 +136,17 @@ lazy_access(duk_context *ctx)
 	return 0;
 }
 
-void
-lib_install(duk_context *ctx)
+/* Defines the accessors of the lazy names of set want (bit i: lazy_names[i])
+ * on the global object at the top of the stack, with the shared accessor
+ * at the top. */
+static void
+define_accessors(duk_context *ctx, uint32_t want)
 {
 	size_t i;
 
-	duk_push_global_object(ctx);
-	duk_push_c_function(ctx, lazy_access, DUK_VARARGS);
 	for (i = 0; i < NLAZY; i++) {
+		if (!(want & (1u << i)))
+			continue;
 		duk_push_string(ctx, lazy_names[i].name);
 		duk_dup(ctx, -2);
 		duk_dup(ctx, -3);
@@ -133,6 +155,79 @@ lib_install(duk_context *ctx)
 		    DUK_DEFPROP_HAVE_SETTER | DUK_DEFPROP_CLEAR_ENUMERABLE |
 		    DUK_DEFPROP_SET_CONFIGURABLE);
 	}
+}
+
+void
+lib_install(duk_context *ctx)
+{
+	uint32_t always = 0;
+	size_t i;
+
+	for (i = 0; i < NLAZY; i++)
+		if (!when_named[lazy_names[i].family])
+			always |= 1u << i;
+	duk_push_global_object(ctx);
+	duk_push_c_function(ctx, lazy_access, DUK_VARARGS);
+	define_accessors(ctx, always);
+	duk_pop_2(ctx);
+}
+
+uint32_t
+lib_scan_words(const char *bytes, size_t len, const char *const *names,
+    size_t n)
+{
+	const unsigned char *b = (const unsigned char *)bytes;
+	uint32_t first[256] = { 0 }, want = 0, m;
+	unsigned char word[256];
+	size_t i = 0, k, nlen;
+
+	/* Tables, not branches, per byte: a source can be megabytes. */
+	for (k = 0; k < 256; k++)
+		word[k] = (unsigned char)word_char((unsigned char)k);
+	/* Which names start with each byte: most words start with none. */
+	for (k = 0; k < n && k < 32; k++)
+		if (names[k] != NULL && names[k][0] != '\0')
+			first[(unsigned char)names[k][0]] |= 1u << k;
+	for (;;) {
+		while (i < len && !word[b[i]])
+			i++;
+		if (i >= len)
+			break;
+		for (m = first[b[i]]; m != 0; m &= m - 1) {
+			k = (size_t)__builtin_ctz(m);
+			nlen = strlen(names[k]);
+			if (nlen <= len - i && memcmp(b + i, names[k], nlen) == 0 &&
+			    (nlen == len - i || !word[b[i + nlen]]))
+				want |= 1u << k;
+		}
+		while (i < len && word[b[i]])
+			i++;
+	}
+	return want;
+}
+
+uint32_t
+lib_named_scan(const char *bytes, size_t len)
+{
+	const char *names[NLAZY];
+	size_t i;
+
+	for (i = 0; i < NLAZY; i++)
+		names[i] = when_named[lazy_names[i].family] ?
+		    lazy_names[i].name : NULL;
+	return lib_scan_words(bytes, len, names, NLAZY);
+}
+
+void
+lib_install_named(duk_context *ctx, uint32_t want)
+{
+	if (want == 0)
+		return;
+	/* A second accessor function, in these heaps only: keeping the
+	 * first one for this would cost every heap a stash slot. */
+	duk_push_global_object(ctx);
+	duk_push_c_function(ctx, lazy_access, DUK_VARARGS);
+	define_accessors(ctx, want);
 	duk_pop_2(ctx);
 }
 

@@ -28,6 +28,8 @@ enum lib_family {
 	LIB_BASE64,	/* atob, btoa */
 	LIB_CLONE,	/* structuredClone */
 	LIB_PERFORMANCE,	/* performance */
+	LIB_COLLECTIONS,	/* Map, Set, WeakMap, WeakSet */
+	LIB_BUILTINS,	/* Array/Object/String methods (lib_builtins.c) */
 	LIB_COUNT
 };
 
@@ -35,6 +37,17 @@ enum lib_family {
  * accessors that load their family on first use (or take an assignment
  * without loading anything). Called once per heap by sandbox_new. */
 void	lib_install(duk_context *ctx);
+
+/* Which of the lazy names that are defined only where the code names
+ * them (lib.c, when_named[]) occur in bytecode[0..len) (see
+ * lib_builtins_scan): bit i for lazy name i. */
+uint32_t	lib_named_scan(const char *bytes, size_t len);
+/* Defines the accessors of the names of set want (lib_named_scan). */
+void	lib_install_named(duk_context *ctx, uint32_t want);
+/* The set of names[0..n) (n <= 32; NULL entries skipped) found as words
+ * (of [A-Za-z0-9_$]) of bytes[0..len): bit k for names[k]. */
+uint32_t	lib_scan_words(const char *bytes, size_t len,
+	    const char *const *names, size_t n);
 
 /* Loads family f (and what it needs) into the heap unless it is loaded;
  * its globals become plain data properties. Throws on failure. */
@@ -166,5 +179,23 @@ void	lib_clone_load(duk_context *ctx);
 
 /* lib_performance.c. */
 void	lib_performance_load(duk_context *ctx);
+
+/* lib_collections.c + collections.js. */
+void	lib_collections_load(duk_context *ctx);
+
+/* lib_builtins.c + builtins.js: the methods ES2015+ added to Array,
+ * Object and String that the engine lacks. They are not globals, so no
+ * accessor can load them: a function gets those whose names its code
+ * mentions (lib_builtins_scan of its bytecode), installed before its top
+ * level runs (lib_builtins_install). */
+/* The set of the library's method names found as words in bytecode[0..
+ * len) made by duk_dump_function: its string constants hold every global
+ * and property name the code reads, each after its 32-bit big-endian
+ * length and before a type byte or another big-endian length, so a name
+ * constant is a word of its own. */
+uint32_t	lib_builtins_scan(const char *bytes, size_t len);
+/* Installs the methods of set want (from lib_builtins_scan). */
+void	lib_builtins_install(duk_context *ctx, uint32_t want);
+void	lib_builtins_load(duk_context *ctx);
 
 #endif

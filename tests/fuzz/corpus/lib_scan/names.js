@@ -1,0 +1,1 @@
+var m = new Map(); [1].includes(1); "x".padStart(3); Object.fromEntries(m); new WeakSet();

@@ -1,0 +1,46 @@
+/* Map: MDN's examples (Map, Map.prototype.*) and ECMAScript 2022 §24.1
+ * edge cases (SameValueZero, iteration while mutating). */
+t('MDN: set/get/size', function () {
+	var m = new Map(); m.set('a', 1); m.set('b', 2); m.set('c', 3);
+	return [m.get('a'), m.size];
+}, [1, 3]);
+t('MDN: set overwrites', function () { var m = new Map(); m.set('a', 1); m.set('a', 97); return [m.get('a'), m.size]; }, [97, 1]);
+t('MDN: delete', function () { var m = new Map([['b', 2]]); return [m.delete('b'), m.delete('b'), m.size]; }, [true, false, 0]);
+t('constructor from entries', function () { var m = new Map([[1, 'one'], [2, 'two']]); return [m.get(1), m.get(2), m.size]; }, ['one', 'two', 2]);
+t('constructor from a Map', function () { var m = new Map(new Map([[1, 2]])); return m.get(1); }, 2);
+t('constructor with undefined', function () { return new Map(undefined).size; }, 0);
+throws('constructor without new', function () { return Map(); }, TypeError);
+throws('entry not an object', function () { return new Map([1]); }, TypeError);
+t('NaN is one key', function () { var m = new Map(); m.set(NaN, 'x'); m.set(Number('foo'), 'y'); return [m.get(NaN), m.size]; }, ['y', 1]);
+t('-0 and +0 are one key, stored as +0', function () { var m = new Map([[-0, 'z']]); var k = m.keys().next().value; return [m.get(0), m.get(-0), 1 / k]; }, ['z', 'z', Infinity]);
+t('"1" and 1 differ', function () { var m = new Map([['1', 's'], [1, 'n']]); return [m.size, m.get('1'), m.get(1)]; }, [2, 's', 'n']);
+t('null, undefined, booleans', function () { var m = new Map([[null, 1], [undefined, 2], [true, 3], [false, 4]]); return [m.get(null), m.get(undefined), m.get(true), m.get(false), m.has(0)]; }, [1, 2, 3, 4, false]);
+t('object keys by identity', function () { var a = {}, b = {}; var m = new Map([[a, 1]]); return [m.get(a), m.get(b), m.has({})]; }, [1, undefined, false]);
+t('function keys', function () { var f = function () {}; var m = new Map([[f, 'f']]); return m.get(f); }, 'f');
+t('frozen object keys', function () { var a = Object.freeze({}), b = Object.freeze({}); var m = new Map([[a, 1], [b, 2]]); m.delete(a); return [m.get(a), m.get(b), m.size]; }, [undefined, 2, 1]);
+t('symbol keys', function () { var s = Symbol('s'); var m = new Map([[s, 1]]); return [m.get(s), m.get(Symbol('s'))]; }, [1, undefined]);
+t('key object stays clean', function () { var a = { x: 1 }; new Map([[a, 1]]); return [Object.keys(a), Object.getOwnPropertyNames(a), Object.getOwnPropertySymbols(a).length, JSON.stringify(a)]; }, [['x'], ['x'], 0, '{"x":1}']);
+t('one object in two maps', function () { var a = {}; var m1 = new Map([[a, 1]]), m2 = new Map([[a, 2]]); return [m1.get(a), m2.get(a)]; }, [1, 2]);
+t('set returns the map', function () { var m = new Map(); return m.set(1, 1) === m; }, true);
+t('insertion order', function () { var m = new Map(); m.set('z', 1); m.set('a', 2); m.set(3, 3); m.set('z', 4); var out = []; m.forEach(function (v, k) { out.push(k, v); }); return out; }, ['z', 4, 'a', 2, 3, 3]);
+t('re-added key goes last', function () { var m = new Map([[1, 1], [2, 2]]); m.delete(1); m.set(1, 1); return Array.from(m.keys()); }, [2, 1]);
+t('entries/keys/values', function () { var m = new Map([['a', 1], ['b', 2]]); return [Array.from(m.entries()), Array.from(m.keys()), Array.from(m.values())]; }, [[['a', 1], ['b', 2]], ['a', 'b'], [1, 2]]);
+t('[Symbol.iterator] is entries', function () { return Map.prototype[Symbol.iterator] === Map.prototype.entries; }, true);
+t('iterator protocol', function () { var it = new Map([[1, 2]])[Symbol.iterator](); var a = it.next(), b = it.next(), c = it.next(); return [a, b.done, c.done, it[Symbol.iterator]() === it]; }, [{ value: [1, 2], done: false }, true, true, true]);
+t('forEach args and thisArg', function () { var m = new Map([['k', 'v']]), out; var ctx = {}; m.forEach(function (v, k, map) { out = [v, k, map === m, this === ctx]; }, ctx); return out; }, ['v', 'k', true, true]);
+throws('forEach needs a function', function () { new Map().forEach(1); }, TypeError);
+t('delete during forEach', function () { var m = new Map([[1, 1], [2, 2], [3, 3]]), seen = []; m.forEach(function (v, k) { seen.push(k); if (k === 1) m.delete(2); }); return seen; }, [1, 3]);
+t('add during forEach is visited', function () { var m = new Map([[1, 1]]), seen = []; m.forEach(function (v, k) { seen.push(k); if (k < 3) m.set(k + 1, 0); }); return seen; }, [1, 2, 3]);
+t('delete the current entry while iterating', function () { var m = new Map([[1, 1], [2, 2], [3, 3]]), it = m.keys(), out = [it.next().value]; m.delete(1); m.delete(2); out.push(it.next().value); return out; }, [1, 3]);
+t('clear while iterating', function () { var m = new Map([[1, 1], [2, 2]]), it = m.keys(); it.next(); m.clear(); m.set(9, 9); return [it.next().value, it.next().done]; }, [9, true]);
+t('finished iterator stays done', function () { var m = new Map(), it = m.keys(); it.next(); m.set(1, 1); return it.next().done; }, true);
+t('clear', function () { var m = new Map([[1, 1], [{}, 2]]); m.clear(); return [m.size, m.has(1)]; }, [0, false]);
+t('size is a getter on the prototype', function () { var d = Object.getOwnPropertyDescriptor(Map.prototype, 'size'); return [typeof d.get, d.set, Object.keys(new Map([[1, 1]]))]; }, ['function', undefined, []]);
+throws('size on a non-Map', function () { return Object.getOwnPropertyDescriptor(Map.prototype, 'size').get.call({}); }, TypeError);
+throws('get on a Set', function () { Map.prototype.get.call(new Set(), 1); }, TypeError);
+t('toStringTag', function () { return Object.prototype.toString.call(new Map()); }, '[object Map]');
+t('methods not enumerable', function () { var out = []; for (var k in new Map()) out.push(k); return out; }, []);
+t('instanceof, constructor', function () { var m = new Map(); return [m instanceof Map, m.constructor === Map]; }, [true, true]);
+t('many keys', function () { var m = new Map(), i; for (i = 0; i < 5000; i++) m.set('k' + i, i); for (i = 0; i < 5000; i += 2) m.delete('k' + i); return [m.size, m.get('k4999'), m.has('k0')]; }, [2500, 4999, false]);
+t('group by (real-world)', function () { var rows = [{ c: 'a', n: 1 }, { c: 'b', n: 2 }, { c: 'a', n: 3 }], g = new Map(); rows.forEach(function (r) { if (!g.has(r.c)) g.set(r.c, []); g.get(r.c).push(r.n); }); return Array.from(g); }, [['a', [1, 3]], ['b', [2]]]);
+t('Object.fromEntries(map)', function () { return Object.fromEntries(new Map([['a', 1]])); }, { a: 1 });
