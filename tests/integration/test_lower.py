@@ -33,6 +33,22 @@ def handler(body):
 # name -> (a source whose handler answers res.json(...), the JSON expected).
 # One family of SPEC §11's syntax list each, in JavaScript.
 CONSTRUCTS = {
+    "private_class_members": (
+        "class Account {\n"
+        "  #balance = 0;\n"
+        "  static #count = 0;\n"
+        "  constructor() { Account.#count++; }\n"
+        "  #check(n) { if (n <= 0) throw new RangeError('amount'); }\n"
+        "  deposit(n) { this.#check(n); this.#balance += n; return this; }\n"
+        "  get balance() { return this.#balance; }\n"
+        "  static isAccount(o) { return #balance in o; }\n"
+        "  static get count() { return Account.#count; }\n"
+        "}\n" + handler(
+            "  const a = new Account().deposit(5).deposit(2); new Account();\n"
+            "  let err = null; try { a.deposit(-1); } catch (e) { err = e.name; }\n"
+            "  res.json([a.balance, Account.count, Account.isAccount(a),\n"
+            "            Account.isAccount({}), Object.keys(a).length, err]);"),
+        [7, 2, True, False, 0, "RangeError"]),
     "let_const_block_scope": (handler(
         "  const fs = [];\n"
         "  for (let i = 0; i < 3; i++) fs.push(function () { return i; });\n"
@@ -184,7 +200,6 @@ UNSUPPORTED = {
     "for_await": ("async function g(xs) {\n  for await (const x of xs) {}\n}\n", 2,
                   "for await"),
     "top_level_await": ("const v =\n  await 1;\n", 2, "top-level await"),
-    "private_class_members": ("class A {\n  #x = 1;\n}\n", 2, "#x"),
 }
 
 

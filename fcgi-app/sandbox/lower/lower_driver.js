@@ -94,8 +94,7 @@
 	}
 
 	/* The identifier child of node that names a property, not a value: a
-	 * use of BigInt or require is never one (a #private name is left to
-	 * be seen). */
+	 * use of BigInt or require is never one. */
 	function propertyName(node) {
 		var name;
 
@@ -179,12 +178,6 @@
 				if (node.escapedText === 'BigInt')
 					report(node, 'BigInt');
 				return false;
-			case K.PrivateIdentifier:
-				/* TypeScript lowers them to WeakMaps, which the
-				 * engine has not. */
-				report(node, 'private class members (#' +
-				    node.escapedText.replace(/^#/, '') + ')');
-				break;
 			case K.ForOfStatement:
 				if (node.awaitModifier !== undefined)
 					report(node, 'for await');
