@@ -449,8 +449,12 @@ to_punycode(const char *h)
 	if (curl_url_set(u, CURLUPART_URL, b.data, 0) == CURLUE_OK) {
 		old = uselocale(utf8);
 		if (curl_url_get(u, CURLUPART_HOST, &ace, CURLU_PUNYCODE) !=
-		    CURLUE_OK)
+		    CURLUE_OK) {
+			/* 7.88 leaves its copy of the host there when the
+			 * conversion fails. */
+			curl_free(ace);
 			ace = NULL;
+		}
 		uselocale(old);
 	}
 	buf_free(&b);
