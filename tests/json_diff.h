@@ -169,6 +169,41 @@ struct json_diff {
 	char	why[256];	/* the disagreement, or "" */
 };
 
+/* Whether the values at a and b are the same to a script: deep_diff, then
+ * their JSON.stringify texts; the disagreement goes to d->why, prefixed
+ * with who. Leaves the value stack as it was. */
+static void
+same_values(duk_context *ctx, duk_idx_t a, duk_idx_t b, const char *who,
+    struct json_diff *d)
+{
+	duk_idx_t	 top = duk_get_top(ctx);
+	const char	*why, *ja, *jb;
+	duk_size_t	 la, lb;
+
+	if ((why = deep_diff(ctx, a, b)) != NULL) {
+		snprintf(d->why, sizeof(d->why), "%svalues differ (%s)", who,
+		    why);
+		return;
+	}
+	duk_dup(ctx, a);
+	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) == 0) {
+		duk_dup(ctx, b);
+		if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) == 0)
+			goto texts;
+	}
+	snprintf(d->why, sizeof(d->why), "%sJSON.stringify threw", who);
+	goto out;
+texts:
+	ja = duk_get_lstring(ctx, -2, &la);
+	jb = duk_get_lstring(ctx, -1, &lb);
+	if (!((ja == NULL && jb == NULL) || (ja != NULL && jb != NULL &&
+	    la == lb && memcmp(ja, jb, la) == 0)))
+		snprintf(d->why, sizeof(d->why), "%sJSON.stringify differs",
+		    who);
+out:
+	duk_set_top(ctx, top);
+}
+
 /* Runs both parsers on s[0..len) in ctx and compares their answers into
  * *d; the value stack is left as it was found. */
 static void
@@ -177,8 +212,6 @@ json_diff_run(duk_context *ctx, const char *s, size_t len,
 {
 	struct fast_call	 fc = { s, len, 0, 0 };
 	duk_idx_t		 top = duk_get_top(ctx);
-	const char		*why, *ja, *jb;
-	duk_size_t		 la, lb;
 
 	d->why[0] = '\0';
 	duk_push_lstring(ctx, s, len);
@@ -201,25 +234,7 @@ json_diff_run(duk_context *ctx, const char *s, size_t len,
 		    "fast path accepted", duk_safe_to_string(ctx, top));
 		goto out;
 	}
-	if ((why = deep_diff(ctx, top, top + 1)) != NULL) {
-		snprintf(d->why, sizeof(d->why), "values differ (%s)", why);
-		goto out;
-	}
-	duk_dup(ctx, top);
-	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) != 0) {
-		snprintf(d->why, sizeof(d->why), "JSON.stringify threw");
-		goto out;
-	}
-	duk_dup(ctx, top + 1);
-	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) != 0) {
-		snprintf(d->why, sizeof(d->why), "JSON.stringify threw");
-		goto out;
-	}
-	ja = duk_get_lstring(ctx, -2, &la);
-	jb = duk_get_lstring(ctx, -1, &lb);
-	if (!((ja == NULL && jb == NULL) || (ja != NULL && jb != NULL &&
-	    la == lb && memcmp(ja, jb, la) == 0)))
-		snprintf(d->why, sizeof(d->why), "JSON.stringify differs");
+	same_values(ctx, top, top + 1, "", d);
 out:
 	duk_set_top(ctx, top);
 }
@@ -246,7 +261,7 @@ json_diff_run_global(duk_context *ctx, const char *s, size_t len,
     struct json_diff *d)
 {
 	duk_idx_t	 top = duk_get_top(ctx);
-	const char	*why, *ja, *jb;
+	const char	*ja, *jb;
 	duk_size_t	 la, lb;
 
 	d->why[0] = '\0';
@@ -268,26 +283,7 @@ json_diff_run_global(duk_context *ctx, const char *s, size_t len,
 			    "%s", ja, jb);
 		goto out;
 	}
-	if ((why = deep_diff(ctx, top, top + 1)) != NULL) {
-		snprintf(d->why, sizeof(d->why), "global: values differ (%s)",
-		    why);
-		goto out;
-	}
-	duk_dup(ctx, top);
-	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) == 0) {
-		duk_dup(ctx, top + 1);
-		if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) == 0)
-			goto texts;
-	}
-	snprintf(d->why, sizeof(d->why), "global: JSON.stringify threw");
-	goto out;
-texts:
-	ja = duk_get_lstring(ctx, -2, &la);
-	jb = duk_get_lstring(ctx, -1, &lb);
-	if (!((ja == NULL && jb == NULL) || (ja != NULL && jb != NULL &&
-	    la == lb && memcmp(ja, jb, la) == 0)))
-		snprintf(d->why, sizeof(d->why), "global: JSON.stringify "
-		    "differs");
+	same_values(ctx, top, top + 1, "global: ", d);
 out:
 	duk_set_top(ctx, top);
 }
