@@ -106,12 +106,7 @@ sandbox_json_define_payload(duk_context *ctx)
 	duk_push_literal(ctx, "payload");
 	duk_swap(ctx, -1, -2);
 	duk_push_global_stash(ctx);
-	if (!duk_get_prop_literal(ctx, -1, STASH_SETTER)) {
-		duk_pop(ctx);
-		duk_push_c_function(ctx, payload_set, 1);
-		duk_dup(ctx, -1);
-		duk_put_prop_literal(ctx, -3, STASH_SETTER);
-	}
+	duk_get_prop_literal(ctx, -1, STASH_SETTER);
 	duk_remove(ctx, -2);
 	/* [ ... req "payload" get set ]: enumerable and configurable, as
 	 * the data property it stands for. */
@@ -150,6 +145,11 @@ json_parse(duk_context *ctx)
 void
 sandbox_json_install(duk_context *ctx)
 {
+	/* Made with the heap, before its tables are compacted. */
+	duk_push_global_stash(ctx);
+	duk_push_c_function(ctx, payload_set, 1);
+	duk_put_prop_literal(ctx, -2, STASH_SETTER);
+	duk_pop(ctx);
 	duk_get_global_literal(ctx, "JSON");
 	duk_push_literal(ctx, "parse");
 	duk_push_c_function(ctx, json_parse, 2);
