@@ -33,14 +33,16 @@
 #
 # --smoke: one 1-second round, 20 many functions, 5 cold ones, state in
 #   var/bench/smoke: proves every peer starts and answers correctly.
-# --profile: fnrun alone under the json workload, with
-#   perf record -e cpu-clock -a; the perf report summary goes to
-#   $OUT/profile-json.txt (needs perf; the bench itself does not).
+# --profile: fnrun alone under the json workload (BENCH_PROFILE names
+#   another: hello, json-payload, async, cpu), with perf record -e cpu-clock
+#   -a; the perf report summary goes to $OUT/profile-<workload>.txt (needs
+#   perf; the bench itself does not).
 #
 # Environment: BENCH_DURATION (s per run, 8), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (32), BENCH_WORKERS (2), BENCH_WARMUP (s, 2),
 # BENCH_NODE (the node binary; default: node on PATH, then nvm's newest),
-# BENCH_OUT (state and results, var/bench). A peer that is not installed is
+# BENCH_OUT (state and results, var/bench), BENCH_PERF_RECORD (more options
+# for --profile's perf record, e.g. "--call-graph dwarf"). A peer that is not installed is
 # left out of the table, with a message. Every process it starts is stopped
 # by PID on exit, failure and interrupt included.
 
@@ -381,14 +383,16 @@ make_functions() {
 if [[ $MODE == profile ]]; then
 	perf record -e cpu-clock -a -o /dev/null -- true >/dev/null 2>&1 ||
 		die "perf record -e cpu-clock -a does not work here (install linux-perf; root or kernel.perf_event_paranoid <= 0)"
-	say "profile: fnrun alone, json workload, wrk -c $CONNS, ${DURATION}s under perf"
+	WL=${BENCH_PROFILE:-json}
+	say "profile: fnrun alone, $WL workload, wrk -c $CONNS, ${DURATION}s under perf"
 	start_stack fnrun "$BUILD/fnrun-worker"
 	make_functions fnrun
-	cell_check "json fnrun"
-	cell_run "json fnrun" "$WARMUP" >/dev/null
+	cell_check "$WL fnrun"
+	cell_run "$WL fnrun" "$WARMUP" >/dev/null
 	# perf runs wrk and records the whole machine while it runs.
-	BENCH_KEY=${KEY[fnrun]} BENCH_PATH=/invoke/bench/r/json BENCH_BODY_FILE=$PAYLOAD \
-		BENCH_SPREAD=0 perf record -e cpu-clock -a -o "$OUT/perf.data" -- \
+	# shellcheck disable=SC2086 # BENCH_PERF_RECORD is words of options
+	BENCH_KEY=${KEY[fnrun]} BENCH_PATH=$(path_of "$WL") BENCH_BODY_FILE=$PAYLOAD \
+		BENCH_SPREAD=0 perf record -e cpu-clock -a ${BENCH_PERF_RECORD:-} -o "$OUT/perf.data" -- \
 		timeout -k 5 $((DURATION + 30)) wrk -t 2 -c "$CONNS" -d "${DURATION}s" \
 		-s "$ROOT/tests/bench/wrk.lua" "${URL[fnrun]}" \
 		>"$OUT/profile-wrk.txt" 2>"$OUT/perf-record.log" &
@@ -410,7 +414,7 @@ if [[ $MODE == profile ]]; then
 	wait "${PEER_PIDS[-1]}" || die "perf record failed: $(cat "$OUT/perf-record.log")"
 	report() { perf report -i "$OUT/perf.data" --stdio "$@" 2>/dev/null | awk '!/^#/ && NF && n++ < 40'; }
 	{
-		echo "perf record -e cpu-clock -a, ${DURATION}s of the json workload on fnrun" \
+		echo "perf record -e cpu-clock -a, ${DURATION}s of the $WL workload on fnrun" \
 			"($WORKERS workers, wrk -t2 -c$CONNS, $(nproc) cores, $(date -u +%F))"
 		grep '^RESULT' "$OUT/profile-wrk.txt" || true
 		echo
@@ -424,8 +428,8 @@ if [[ $MODE == profile ]]; then
 		echo
 		echo "== inside fnrun's workers, percent of the workers' samples"
 		report --pid "$workers" --sort dso,sym --percentage relative
-	} | tee "$OUT/profile-json.txt"
-	say "profile: $OUT/profile-json.txt (perf data: $OUT/perf.data)"
+	} | tee "$OUT/profile-$WL.txt"
+	say "profile: $OUT/profile-$WL.txt (perf data: $OUT/perf.data)"
 	exit 0
 fi
 

@@ -3,6 +3,8 @@
  * through Duktape's own JSON.parse and through json_fast_push in the same
  * heap, compared as tests/json_diff.h says (any observable difference
  * fails; when Duktape fails, the fast path must decline).
+ * Every input also goes through the global JSON.parse a function sees
+ * (sandbox_json.c), against Duktape's parser.
  * Inputs: hand-written edge cases, seeded random documents (structure,
  * strings, numbers) and random mutations of them, a realistic payload.
  */
@@ -19,6 +21,7 @@
 #include "json_fast.h"
 #include "json_payload.h"
 #include "sandbox_alloc.h"
+#include "sandbox_internal.h"
 
 enum expect { ANY, ACCEPT, DECLINE };
 
@@ -62,6 +65,8 @@ compare(duk_context *ctx, const char *s, size_t len, enum expect want,
 {
 	struct json_diff	d;
 
+	json_diff_run_global(ctx, s, len, &d);
+	ck_assert_msg(d.why[0] == '\0', "%s on [%s]", d.why, show(s, len));
 	json_diff_run(ctx, s, len, &d);
 	ck_assert_msg(d.why[0] == '\0', "%s on [%s]", d.why, show(s, len));
 	st->n++;
@@ -78,12 +83,23 @@ compare(duk_context *ctx, const char *s, size_t len, enum expect want,
 	return d.fast;
 }
 
+static duk_ret_t
+install_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	sandbox_json_install(ctx);
+	return 0;
+}
+
+/* A heap whose global JSON.parse is the one functions see. */
 static duk_context *
 new_heap(void)
 {
 	duk_context	*ctx = duk_create_heap_default();
 
 	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(duk_safe_call(ctx, install_safe, NULL, 0, 1), 0);
+	duk_pop(ctx);
 	return ctx;
 }
 

@@ -387,6 +387,124 @@ START_TEST(test_call_payload)
 }
 END_TEST
 
+/* req.payload behaves as the data property it was: the same value on
+ * every read whatever this is, assignable (then a data property),
+ * deletable, enumerable in its place (sandbox_json.c). */
+START_TEST(test_call_payload_accessor)
+{
+	const char *src = "module.exports = function (req, res) {\n"
+	    "  var d = Object.getOwnPropertyDescriptor(req, 'payload');\n"
+	    "  var o = [];\n"
+	    "  o.push(Object.keys(req).join());\n"
+	    "  o.push(d.enumerable && d.configurable);\n"
+	    "  o.push(req.payload === req.payload);\n"
+	    "  o.push(d.get.call(1) === req.payload);\n"
+	    "  o.push(new Proxy(req, {}).payload === req.payload);\n"
+	    "  o.push(Object.create(req).payload === req.payload);\n"
+	    "  o.push(JSON.stringify(req).indexOf('\"payload\":{\"a\":1}') > 0);\n"
+	    "  req.body = 'changed';\n"
+	    "  o.push(req.payload.a);\n"
+	    "  req.payload.a = 2;\n"
+	    "  o.push(req.payload.a);\n"
+	    "  req.payload = undefined;\n"
+	    "  o.push(req.payload);\n"
+	    "  req.payload = 'set';\n"
+	    "  d = Object.getOwnPropertyDescriptor(req, 'payload');\n"
+	    "  o.push(d.value, d.writable && d.enumerable && d.configurable);\n"
+	    "  res.send(JSON.stringify(o));\n"
+	    "};";
+	struct sandbox_request	rq = PLAIN_RQ;
+
+	rq.body = "{\"a\":1}";
+	rq.body_len = strlen(rq.body);
+	run_expect_body(src, &rq, "[\"method,path,query,headers,body,payload,"
+	    "env\",true,true,true,true,true,true,1,2,null,\"set\",true]");
+	/* Frozen before the first read, deleted. */
+	run_expect_body("module.exports = function (req, res) {"
+	    " Object.freeze(req); var a = req.payload.a;"
+	    " Object.freeze(Object.getOwnPropertyDescriptor(req, 'payload')"
+	    ".get); res.send(a + ':' + (req.payload === req.payload)); };",
+	    &rq, "1:true");
+	run_expect_body("module.exports = function (req, res) {"
+	    " delete req.payload; res.send(String('payload' in req)); };",
+	    &rq, "false");
+}
+END_TEST
+
+/* The body is parsed only when the function reads req.payload: a function
+ * that does not, on a large JSON body, peaks far lower than one that
+ * does. */
+START_TEST(test_call_payload_lazy)
+{
+	struct sandbox_request	 rq = PLAIN_RQ;
+	struct sandbox_result	 res;
+	struct sandbox		*sb;
+	char			*body;
+	size_t			 i, n = 100000, peak[2];
+
+	body = malloc(2 * n + 2);
+	ck_assert_ptr_nonnull(body);
+	body[0] = '[';
+	for (i = 0; i < n; i++) {
+		body[1 + 2 * i] = '7';
+		body[2 + 2 * i] = i + 1 < n ? ',' : ']';
+	}
+	rq.body = body;
+	rq.body_len = 2 * n + 1;
+	for (i = 0; i < 2; i++) {
+		sb = loaded(i == 0 ? "module.exports = function (req, res) {"
+		    " res.send(String(req.body.length)); };" :
+		    "module.exports = function (req, res) {"
+		    " res.send(String(req.payload.length)); };", NULL);
+		ck_assert_int_eq(sandbox_call(sb, &rq, &res), 0);
+		ck_assert_str_eq(res.body, i == 0 ? "200001" : "100000");
+		peak[i] = sandbox_memory_peak(sb);
+		sandbox_result_free(&res);
+		sandbox_free(sb);
+	}
+	/* The parsed array alone holds 100,000 values of 8 bytes or more. */
+	ck_assert_msg(peak[1] > peak[0] + 8 * n, "peaks %zu (body only), %zu "
+	    "(payload read)", peak[0], peak[1]);
+	free(body);
+}
+END_TEST
+
+/* The global JSON.parse (json_fast.c first, the engine's behind it) keeps
+ * the built-in's face and its every behaviour: reviver, coercion of
+ * other arguments, the engine's errors. */
+START_TEST(test_call_json_parse_global)
+{
+	const char *src = "module.exports = function (req, res) {\n"
+	    "  var o = [], d = Object.getOwnPropertyDescriptor(JSON, 'parse');\n"
+	    "  function err(f) { try { f(); return 'none'; }\n"
+	    "    catch (e) { return e.name; } }\n"
+	    "  o.push(d.writable && !d.enumerable && d.configurable);\n"
+	    "  o.push(JSON.parse.name, JSON.parse.length, typeof JSON.parse);\n"
+	    "  o.push(JSON.parse('{\"a\":[1,2.5,-0]}').a[1]);\n"
+	    "  o.push(1 / JSON.parse('-0'));\n"
+	    "  o.push(JSON.parse('{\"a\":1,\"b\":2}', function (k, v) {\n"
+	    "    return typeof v === 'number' ? v * 10 : v; }).b);\n"
+	    "  o.push(JSON.parse('[1]', 'not callable')[0]);\n"
+	    "  o.push(JSON.parse(new String('[3]'))[0]);\n"
+	    "  o.push(JSON.parse({ toString: function () { return '4'; } }));\n"
+	    "  o.push(JSON.parse(5), JSON.parse(null), JSON.parse(true));\n"
+	    "  o.push(err(function () { JSON.parse(); }));\n"
+	    "  o.push(err(function () { JSON.parse('{bad'); }));\n"
+	    "  o.push(err(function () { JSON.parse(Symbol('x')); }));\n"
+	    "  o.push(err(function () { new JSON.parse('1'); }));\n"
+	    "  o.push(Object.getPrototypeOf(JSON.parse('{}')) ===\n"
+	    "    Object.prototype);\n"
+	    "  o.push(JSON.parse('{\"__proto__\":1}').hasOwnProperty("
+	    "'__proto__'));\n"
+	    "  res.send(JSON.stringify(o));\n"
+	    "};";
+
+	run_expect_body(src, NULL, "[true,\"parse\",2,\"function\",2.5,"
+	    "null,20,1,3,4,5,null,true,\"SyntaxError\",\"SyntaxError\","
+	    "\"TypeError\",\"TypeError\",true,true]");
+}
+END_TEST
+
 /* ---- call: res ----------------------------------------------------- */
 
 START_TEST(test_call_send_status_headers)
@@ -1318,6 +1436,9 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_call_req_empty);
 	tcase_add_test(tc, test_call_req_body_bytes);
 	tcase_add_test(tc, test_call_payload);
+	tcase_add_test(tc, test_call_payload_accessor);
+	tcase_add_test(tc, test_call_payload_lazy);
+	tcase_add_test(tc, test_call_json_parse_global);
 	tcase_add_test(tc, test_call_send_status_headers);
 	tcase_add_test(tc, test_call_default_content_type);
 	tcase_add_test(tc, test_call_json);

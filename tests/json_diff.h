@@ -6,7 +6,10 @@
  * can observe: types, string bytes, number bits (-0 included), own keys
  * with their order and attributes, prototypes, array lengths, and the
  * JSON.stringify text. When Duktape fails, the fast path must decline.
- * Included by those two files only.
+ * json_diff_run_global does the same for the global JSON.parse a
+ * function sees (sandbox_json.c: json_fast.c, Duktape's parser behind it),
+ * on any bytes as a string of the heap, a Symbol's included; when Duktape
+ * fails, it must throw the same error. Included by those two files only.
  */
 #ifndef FNRUN_TESTS_JSON_DIFF_H
 #define FNRUN_TESTS_JSON_DIFF_H
@@ -166,6 +169,41 @@ struct json_diff {
 	char	why[256];	/* the disagreement, or "" */
 };
 
+/* Whether the values at a and b are the same to a script: deep_diff, then
+ * their JSON.stringify texts; the disagreement goes to d->why, prefixed
+ * with who. Leaves the value stack as it was. */
+static void
+same_values(duk_context *ctx, duk_idx_t a, duk_idx_t b, const char *who,
+    struct json_diff *d)
+{
+	duk_idx_t	 top = duk_get_top(ctx);
+	const char	*why, *ja, *jb;
+	duk_size_t	 la, lb;
+
+	if ((why = deep_diff(ctx, a, b)) != NULL) {
+		snprintf(d->why, sizeof(d->why), "%svalues differ (%s)", who,
+		    why);
+		return;
+	}
+	duk_dup(ctx, a);
+	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) == 0) {
+		duk_dup(ctx, b);
+		if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) == 0)
+			goto texts;
+	}
+	snprintf(d->why, sizeof(d->why), "%sJSON.stringify threw", who);
+	goto out;
+texts:
+	ja = duk_get_lstring(ctx, -2, &la);
+	jb = duk_get_lstring(ctx, -1, &lb);
+	if (!((ja == NULL && jb == NULL) || (ja != NULL && jb != NULL &&
+	    la == lb && memcmp(ja, jb, la) == 0)))
+		snprintf(d->why, sizeof(d->why), "%sJSON.stringify differs",
+		    who);
+out:
+	duk_set_top(ctx, top);
+}
+
 /* Runs both parsers on s[0..len) in ctx and compares their answers into
  * *d; the value stack is left as it was found. */
 static void
@@ -174,8 +212,6 @@ json_diff_run(duk_context *ctx, const char *s, size_t len,
 {
 	struct fast_call	 fc = { s, len, 0, 0 };
 	duk_idx_t		 top = duk_get_top(ctx);
-	const char		*why, *ja, *jb;
-	duk_size_t		 la, lb;
 
 	d->why[0] = '\0';
 	duk_push_lstring(ctx, s, len);
@@ -198,25 +234,56 @@ json_diff_run(duk_context *ctx, const char *s, size_t len,
 		    "fast path accepted", duk_safe_to_string(ctx, top));
 		goto out;
 	}
-	if ((why = deep_diff(ctx, top, top + 1)) != NULL) {
-		snprintf(d->why, sizeof(d->why), "values differ (%s)", why);
+	same_values(ctx, top, top + 1, "", d);
+out:
+	duk_set_top(ctx, top);
+}
+
+/* JSON.parse of the global object, in a protected call: [ s ] -> [ r ]. */
+static duk_ret_t
+global_parse_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_get_global_string(ctx, "JSON");
+	duk_get_prop_string(ctx, -1, "parse");
+	duk_swap(ctx, -1, -2);
+	duk_dup(ctx, -3);
+	duk_call_method(ctx, 1);
+	return 1;
+}
+
+/* Runs Duktape's parser (the C API's, which no script can replace) and
+ * the global JSON.parse of ctx (sandbox_json_install) on s[0..len),
+ * pushed as it is, and compares their answers into *d (d->fast: the
+ * global answered); the value stack is left as it was found. */
+static void
+json_diff_run_global(duk_context *ctx, const char *s, size_t len,
+    struct json_diff *d)
+{
+	duk_idx_t	 top = duk_get_top(ctx);
+	const char	*ja, *jb;
+	duk_size_t	 la, lb;
+
+	d->why[0] = '\0';
+	duk_push_lstring(ctx, s, len);
+	d->duk_ok = duk_safe_call(ctx, decode_safe, NULL, 1, 1) == 0;
+	duk_push_lstring(ctx, s, len);
+	d->fast = duk_safe_call(ctx, global_parse_safe, NULL, 1, 1) == 0;
+	if (d->fast != d->duk_ok) {
+		snprintf(d->why, sizeof(d->why), "Duktape %s, the global %s",
+		    d->duk_ok ? "succeeded" : "failed",
+		    d->fast ? "succeeded" : "failed");
 		goto out;
 	}
-	duk_dup(ctx, top);
-	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) != 0) {
-		snprintf(d->why, sizeof(d->why), "JSON.stringify threw");
+	if (!d->fast) {
+		ja = duk_safe_to_lstring(ctx, top, &la);
+		jb = duk_safe_to_lstring(ctx, top + 1, &lb);
+		if (la != lb || memcmp(ja, jb, la) != 0)
+			snprintf(d->why, sizeof(d->why), "errors differ: %s / "
+			    "%s", ja, jb);
 		goto out;
 	}
-	duk_dup(ctx, top + 1);
-	if (duk_safe_call(ctx, encode_safe, NULL, 1, 1) != 0) {
-		snprintf(d->why, sizeof(d->why), "JSON.stringify threw");
-		goto out;
-	}
-	ja = duk_get_lstring(ctx, -2, &la);
-	jb = duk_get_lstring(ctx, -1, &lb);
-	if (!((ja == NULL && jb == NULL) || (ja != NULL && jb != NULL &&
-	    la == lb && memcmp(ja, jb, la) == 0)))
-		snprintf(d->why, sizeof(d->why), "JSON.stringify differs");
+	same_values(ctx, top, top + 1, "global: ", d);
 out:
 	duk_set_top(ctx, top);
 }

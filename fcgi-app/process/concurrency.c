@@ -96,9 +96,10 @@ unlock(void)
 	(void)flock(lockfd, LOCK_UN);
 }
 
-/* Live records running project, other than skip. Under the lock. */
+/* Records running project, other than skip; with alive, only those of
+ * live workers (which costs system calls per record). Under the lock. */
 static unsigned
-count(const char *project, const struct record *skip)
+count(const char *project, const struct record *skip, int alive)
 {
 	const struct record	*r;
 	unsigned		 n = 0;
@@ -106,12 +107,17 @@ count(const char *project, const struct record *skip)
 
 	for (i = 0; i < RECORDS; i++) {
 		r = &shm->rec[i];
+		/* Records are claimed in order and never given back, only
+		 * taken over (shmfile_claim): the first one never used ends
+		 * the used ones. */
+		if (__atomic_load_n(&r->pid, __ATOMIC_ACQUIRE) == 0)
+			break;
 		if (r == skip ||
 		    !__atomic_load_n(&r->running, __ATOMIC_ACQUIRE) ||
 		    strncmp(r->project, project, sizeof(r->project)) != 0)
 			continue;
 		/* A worker killed mid-call and not yet reaped. */
-		if (shmfile_alive(__atomic_load_n(&r->pid,
+		if (!alive || shmfile_alive(__atomic_load_n(&r->pid,
 		    __ATOMIC_RELAXED)))
 			n++;
 	}
@@ -127,7 +133,10 @@ concurrency_take(const char *project, unsigned limit)
 	    len >= sizeof(mine->project))
 		return CONCURRENCY_OFF;
 	lock();
-	if (count(project, mine) >= limit) {
+	/* A dead worker's record only adds to the count: the liveness of
+	 * each is asked only when the limit looks reached. */
+	if (count(project, mine, 0) >= limit &&
+	    count(project, mine, 1) >= limit) {
 		unlock();
 		return CONCURRENCY_FULL;
 	}
@@ -177,7 +186,7 @@ concurrency_running(const char *project)
 	if (shm == NULL || lockfd == -1 || lockpid != getpid())
 		return 0;
 	lock();
-	n = count(project, NULL);
+	n = count(project, NULL, 1);
 	unlock();
 	return n;
 }

@@ -10,7 +10,6 @@
 
 #include "buf.h"
 #include "clock.h"
-#include "json_fast.h"
 #include "sandbox_internal.h"
 #include "sandbox_lines.h"
 #include "utf8.h"
@@ -84,6 +83,7 @@ install_safe(duk_context *ctx, void *udata)
 {
 	(void)udata;
 	sandbox_api_install(ctx);
+	sandbox_json_install(ctx);
 	lib_install(ctx);
 	return 0;
 }
@@ -635,25 +635,6 @@ push_kv_object(duk_context *ctx, const struct sandbox_kv *kv, size_t n)
 	}
 }
 
-/* [ body ] -> [ payload ]. json_fast.c builds the same value as Duktape's
- * JSON.parse, faster, and declines what it cannot reproduce exactly. Both
- * read the body string already in the heap (valid UTF-8: sandbox_text.c)
- * and run inside this safe call, so hitting the heap cap while parsing
- * falls back to the raw string like any parse failure. */
-static duk_ret_t
-json_decode_safe(duk_context *ctx, void *udata)
-{
-	const char *s;
-	duk_size_t len;
-
-	(void)udata;
-	s = duk_get_lstring(ctx, -1, &len);
-	if (json_fast_push(ctx, s, len))
-		return 1;
-	duk_json_decode(ctx, -1);
-	return 1;
-}
-
 /* Pushes req (SPEC §5). */
 static void
 push_req(duk_context *ctx, const struct sandbox_request *rq)
@@ -668,16 +649,10 @@ push_req(duk_context *ctx, const struct sandbox_request *rq)
 	push_kv_object(ctx, rq->headers, rq->nheaders);
 	duk_put_prop_string(ctx, -2, "headers");
 	sandbox_push_text(ctx, rq->body, rq->body_len);
-	/* payload: the body parsed as JSON when it is JSON, else the string. */
 	duk_dup(ctx, -1);
 	duk_put_prop_string(ctx, -3, "body");
-	if (rq->body_len > 0) {
-		duk_dup(ctx, -1);
-		if (duk_safe_call(ctx, json_decode_safe, NULL, 1, 1) == 0)
-			duk_swap(ctx, -1, -2);
-		duk_pop(ctx);
-	}
-	duk_put_prop_string(ctx, -2, "payload");
+	/* Parsed when the function first reads it: most never do. */
+	sandbox_json_define_payload(ctx);
 	push_kv_object(ctx, rq->env, rq->nenv);
 	duk_put_prop_string(ctx, -2, "env");
 }

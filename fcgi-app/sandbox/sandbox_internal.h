@@ -95,6 +95,14 @@ void	 sandbox_push_bytecode(duk_context *ctx, const void *bc, size_t len);
 void	sandbox_push_text(duk_context *ctx, const char *s, size_t len);
 void	sandbox_push_ctext(duk_context *ctx, const char *s);
 
+/* sandbox_json.c: [ req body ] -> [ req ]: defines req.payload, the body
+ * parsed as JSON on its first read (else the string), and keeps body for
+ * it. Allocates in the heap: protected calls only. */
+void	sandbox_json_define_payload(duk_context *ctx);
+/* Replaces the global JSON.parse with one that tries json_fast.c first and
+ * gives exactly what the engine's gives. */
+void	sandbox_json_install(duk_context *ctx);
+
 /* sandbox_api.c: installs console, module and exports on the global object
  * and removes Duktape; pushes a new res object. */
 void	sandbox_api_install(duk_context *ctx);
