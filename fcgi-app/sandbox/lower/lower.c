@@ -1,5 +1,7 @@
 /*
- * lower.c - the compiler's heap (lower.h): lower_shims.js, then
+ * lower.c - the compiler's heap (lower.h): the library's collections
+ * and built-ins (sandbox/lib: what typescript.js needs and Duktape 2.7
+ * lacks), then
  * TypeScript's compiler (typescript.js, from verified bytecode or its
  * source), then lower_driver.js, whose lower() is kept in the heap's stash
  * and called once per upload. The heap is a sandbox of its own
@@ -15,7 +17,7 @@
 
 #include "lower.h"
 #include "lower_driver_js.h"
-#include "lower_shims_js.h"
+#include "lib.h"
 #include "sandbox_internal.h"
 
 #define STASH_LOWER	"lower"
@@ -70,9 +72,11 @@ load_safe(duk_context *ctx, void *udata)
 {
 	struct load_args *a = udata;
 
-	run_builtin(ctx, lower_shims_js, sizeof(lower_shims_js),
-	    "lower_shims.js");
-	duk_pop(ctx);
+	/* What typescript.js calls and the engine lacks (Map, Set,
+	 * Array.from, find, includes, Object.entries, padStart, ...): the
+	 * library a function gets, all of it. */
+	lib_require(ctx, LIB_COLLECTIONS);
+	lib_builtins_install(ctx, UINT32_MAX);
 	if (a->bc != NULL)
 		sandbox_push_bytecode(ctx, a->bc, a->bclen);
 	else {

@@ -36,7 +36,8 @@ struct lower_result {
 
 struct lower;
 
-/* A compiler heap within lim: lower_shims.js, then typescript.js from
+/* A compiler heap within lim: the library's collections and built-ins
+ * (sandbox/lib), then typescript.js from
  * bytecode bc (made by an earlier load's dump, and verified: Duktape does
  * not check bytecode) when bc is not NULL, else compiled from its source
  * src[0..srclen), then lower_driver.js. When compiled from source and dump

@@ -1,6 +1,6 @@
 /*
  * lower_driver.js - the compiler heap's entry point (sandbox/lower/lower.c):
- * given TypeScript's `ts` (typescript.js, run after lower_shims.js), it
+ * given TypeScript's `ts` (typescript.js, run after the library), it
  * evaluates to function lower(src, typescript) that lowers one uploaded
  * source to the ECMAScript 5.1 the engine runs, and returns either
  *   { code, lines }  the lowered code, and its line map: one decimal per
