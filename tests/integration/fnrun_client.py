@@ -430,6 +430,21 @@ def stack_env(**overrides):
     return env
 
 
+def sh(*argv, check=True, ns=None, env=None, inp=None, timeout=60):
+    """Runs argv (inside network namespace ns when given); returns the
+    CompletedProcess (stdout and stderr together). check: a non-zero exit
+    fails the test, naming the command and its output."""
+    cmd = list(argv)
+    if ns is not None:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    p = subprocess.run(cmd, env=env, input=inp, timeout=timeout,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
+                                                     p.stdout.decode("utf-8", "replace")))
+    return p
+
+
 def run_stack(*args, env=None, timeout=120):
     """Runs scripts/stack.sh args... (default: stack_env()); returns (ok, output)."""
     try:

@@ -28,7 +28,7 @@ import tempfile
 import time
 import unittest
 
-from fnrun_client import FnTestCase, stack_env
+from fnrun_client import FnTestCase, sh, stack_env
 
 PORT = 8081                     # every listener's port, inside the namespace
 ALLOWED = "10.77.0.2"           # the one address egress_allow admits
@@ -80,16 +80,6 @@ FETCHER = """module.exports = async function (req, res) {
     res.json(['status', r.status, await r.text()]);
   } catch (e) { res.json([e.name, e.message]); }
 };"""
-
-
-def sh(*argv, ns=None, check=True, env=None, inp=None, timeout=120):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
-    p = subprocess.run(cmd, env=env, input=inp, timeout=timeout,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if check and p.returncode != 0:
-        raise AssertionError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
-                                                     p.stdout.decode("utf-8", "replace")))
-    return p
 
 
 class EgressNetnsTest(FnTestCase):
@@ -154,7 +144,7 @@ class EgressNetnsTest(FnTestCase):
                             FNRUN_EGRESS_ALLOW="%s:%d" % (ALLOWED, PORT))
         cls.started = True
         p = sh(os.path.join(cls.root(), "scripts", "stack.sh"), "start",
-               ns=cls.ns, env=cls.env, check=False)
+               ns=cls.ns, env=cls.env, check=False, timeout=120)
         if p.returncode != 0:
             raise AssertionError("the stack did not start in the namespace:\n" +
                                  p.stdout.decode("utf-8", "replace"))
@@ -171,7 +161,7 @@ class EgressNetnsTest(FnTestCase):
     def _teardown(cls):
         if cls.started:
             sh(os.path.join(cls.root(), "scripts", "stack.sh"), "stop",
-               ns=cls.ns, env=cls.env, check=False)
+               ns=cls.ns, env=cls.env, check=False, timeout=120)
             cls.started = False
         if cls.listener is not None:
             cls.listener.kill()

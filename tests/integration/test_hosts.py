@@ -31,7 +31,7 @@ import threading
 import time
 import unittest
 
-from fnrun_client import FnTestCase, free_ports, stack_env, unique_fn
+from fnrun_client import FnTestCase, free_ports, sh, stack_env, unique_fn
 
 WORKERS = 2             # per pool
 FCGI_PORT = 9000
@@ -42,19 +42,6 @@ WAIT_S = 40.0           # for a state that must come (never asserted as a time)
 
 def say(fmt, *args):
     print("  [hosts] " + (fmt % args if args else fmt), flush=True)
-
-
-def sh(*argv, check=True, ns=None, env=None, inp=None, timeout=60):
-    """Runs argv (inside namespace ns when given); returns CompletedProcess."""
-    cmd = list(argv)
-    if ns is not None:
-        cmd = ["ip", "netns", "exec", ns] + cmd
-    p = subprocess.run(cmd, env=env, input=inp, timeout=timeout,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if check and p.returncode != 0:
-        raise AssertionError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
-                                                     p.stdout.decode("utf-8", "replace")))
-    return p
 
 
 def pick_subnet():
