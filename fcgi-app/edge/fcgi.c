@@ -28,6 +28,7 @@
 struct fcgi_conn {
 	FCGX_Request	req;
 	int		active;		/* between accept and finish */
+	int		input_read;	/* the request's input was read to its end */
 	struct buf	err;		/* error-stream lines, sent with the answer */
 };
 
@@ -166,6 +167,7 @@ fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max)
 	if (b.data == NULL)
 		buf_append(&b, "", 0);
 	request_set_body(r, b.data, b.len);
+	c->input_read = 1;
 	return FCGI_BODY_OK;
 }
 
@@ -240,7 +242,15 @@ fcgi_finish(struct fcgi_conn *c)
 	if (!c->active)
 		return;
 	flush_err(c);
+	/* libfcgi's close shuts down the write side and then waits, up to 2
+	 * s, for nginx to close first, so that unread input never turns into
+	 * a reset that loses the answer. Once the input was read to its end
+	 * there is nothing to reset: the worker closes at once instead of
+	 * idling until nginx's event loop comes round (libfcgi's "detached"
+	 * request closes without that wait). */
+	c->req.detached = c->input_read;
 	FCGX_Finish_r(&c->req);
+	c->input_read = 0;
 	c->active = 0;
 }
 
