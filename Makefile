@@ -152,6 +152,8 @@ lower-cost: $(BUILD)/bench-lower-cost
 
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi
+$(BUILD)/bench-ceil-close: tests/bench/ceiling.c
+	$(CC) $(CFLAGS) -DCEILING_CLOSE_AT_ONCE -o $@ $< -lfcgi
 
 # The body every benchmark request posts, from tests/json_payload.h.
 $(BUILD)/bench-payload: tests/bench/payload.c tests/json_payload.h
@@ -226,7 +228,7 @@ fuzz fuzz-build:
 	$(MAKE) FUZZ=1 $@
 endif
 
-BENCH_NEEDS = all $(BUILD)/bench-ceiling $(BUILD)/bench/payload.json
+BENCH_NEEDS = all $(BUILD)/bench-ceiling $(BUILD)/bench-ceil-close $(BUILD)/bench/payload.json
 bench: $(BENCH_NEEDS)
 	scripts/bench.sh $(BUILD)
 

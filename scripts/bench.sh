@@ -6,6 +6,8 @@
 #
 #   ceiling  a bare libfcgi responder (tests/bench/ceiling.c, no JavaScript)
 #            behind fnrun's own nginx config, spawn-fcgi pool, no keep-conn
+#   ceiling-close  the same, closing at once once the input was read (as
+#            fnrun's worker does) instead of libfcgi's lingering close
 #   node     Node behind nginx: tests/bench/node/server.js (node:http, each
 #            handler required once, cluster workers) behind proxy_pass with
 #            kept-alive upstream connections (open-runtimes' architecture)
@@ -94,7 +96,7 @@ for v in DURATION ROUNDS CONNS WORKERS WARMUP; do
 done
 ((DURATION >= 1 && ROUNDS >= 1 && CONNS >= 1 && WORKERS >= 1)) ||
 	die "BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_WORKERS must be at least 1"
-for f in "$BUILD/fnrun-worker" "$BUILD/bench-ceiling" "$PAYLOAD"; do
+for f in "$BUILD/fnrun-worker" "$BUILD/bench-ceiling" "$BUILD/bench-ceil-close" "$PAYLOAD"; do
 	[[ -e $f ]] || die "$f is missing: run make bench"
 done
 command -v wrk >/dev/null || die "wrk is missing: run make deps"
@@ -319,12 +321,12 @@ cell_check() {
 arch_pids() {
 	local slot dir=$OUT/$1
 	case $1 in
-	ceiling | fnrun | many)
+	ceiling | ceiling-close | fnrun | many)
 		for slot in $(read_pids "$dir/run/nginx.pid") $(read_pids "$dir/run/fnrun-workers.pid"); do
 			echo "$slot"
 			descendants "$slot"
 		done
-		[[ $1 == ceiling ]] || read_pids "$dir/run/memcached.pid"
+		[[ $1 == ceiling* ]] || read_pids "$dir/run/memcached.pid"
 		;;
 	node | njs)
 		slot=${PEER_NGINX[$1]}
@@ -434,7 +436,7 @@ if [[ $MODE == profile ]]; then
 fi
 
 # The cells, in the order each round runs them.
-CELLS=("ceiling ceiling")
+CELLS=("ceiling ceiling" "ceiling ceiling-close")
 start_node
 start_njs
 PEERS=()
@@ -455,6 +457,7 @@ say "$MODE: ${#CELLS[@]} (workload, target) pairs, $ROUNDS rounds of ${DURATION}
 	"(at most $((estimate + ${#CELLS[@]} * (ROUNDS + 1) * 35)) s)"
 
 start_stack ceiling "$BUILD/bench-ceiling"
+start_stack ceiling-close "$BUILD/bench-ceil-close"
 start_stack fnrun "$BUILD/fnrun-worker"
 start_stack many "$BUILD/fnrun-worker"
 make_functions fnrun
@@ -483,7 +486,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
-for arch in ceiling "${PEERS[@]}" fnrun many; do
+for arch in ceiling ceiling-close "${PEERS[@]}" fnrun many; do
 	printf '%s\t%s\n' "$arch" "$(memory_of "$arch" | tr ' ' '\t')" >>"$OUT/memory.tsv"
 done
 WARM=$(metric many fnrun_warm_heaps)

@@ -4,6 +4,12 @@
  * config as fnrun. It reads the whole request body (as fnrun does) and
  * answers a short body, so the table's ratios show what fnrun adds on top
  * of nginx + FastCGI. Not part of the product.
+ *
+ * Built twice: bench-ceiling closes as libfcgi does by default (shut down
+ * the write side, then wait for nginx to close first); bench-ceil-close
+ * (-DCEILING_CLOSE_AT_ONCE) closes at once once the input was read, as
+ * fnrun's worker does (fcgi-app/edge/fcgi.c), so the bench shows fnrun's
+ * cost against both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +35,9 @@ main(void)
 		else
 			FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain"
 			    "\r\n\r\nhello", req.out);
+#ifdef CEILING_CLOSE_AT_ONCE
+		req.detached = FCGX_GetError(req.in) == 0;
+#endif
 		FCGX_Finish_r(&req);
 	}
 	return 0;

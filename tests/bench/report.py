@@ -23,9 +23,9 @@ import os
 import statistics
 import sys
 
-TARGETS = ("ceiling", "node", "njs", "fnrun")
-TITLES = {"ceiling": "bare libfcgi", "node": "Node + nginx", "njs": "njs",
-          "fnrun": "fnrun"}
+TARGETS = ("ceiling", "ceiling-close", "node", "njs", "fnrun")
+TITLES = {"ceiling": "bare libfcgi", "ceiling-close": "bare, closing at once",
+          "node": "Node + nginx", "njs": "njs", "fnrun": "fnrun"}
 WORKLOADS = ("hello", "async", "json", "json-payload", "cpu", "many")
 WHAT = {
     "hello": 'hello: ignore the body, send "hello"',
@@ -44,8 +44,8 @@ def source(workload, target):
     json-payload's reference; many is fnrun's alone."""
     if target == "fnrun":
         return (workload, "fnrun")
-    if target == "ceiling":
-        return None if workload == "cpu" else ("ceiling", "ceiling")
+    if target in ("ceiling", "ceiling-close"):
+        return None if workload == "cpu" else ("ceiling", target)
     if workload == "json-payload":
         return ("json", target)
     if workload == "async":
@@ -122,15 +122,15 @@ def main(outdir, title, many):
     md = [title, "", "Requests per second (median of the rounds) and fnrun's ratio to each peer "
           "(median of the rounds' ratios):", ""]
     md.append("| workload | " + " | ".join(TITLES[t] for t in TARGETS) +
-              " | fnrun ÷ bare | fnrun ÷ Node | fnrun ÷ njs |")
-    md.append("|---" * (len(TARGETS) + 4) + "|")
+              " | fnrun ÷ bare | fnrun ÷ bare closing at once | fnrun ÷ Node | fnrun ÷ njs |")
+    md.append("|---" * (len(TARGETS) + 5) + "|")
     for w in WORKLOADS:
         cells = []
         for t in TARGETS:
             s, m = fig(w, t)
             cells.append("—" if m is None else
-                         fmt_int(m["rps"]) + ("" if s[0] == w or t == "ceiling" else " (%s)" % s[0]))
-        ratios = [rat(w, t, "rps") for t in ("ceiling", "node", "njs")]
+                         fmt_int(m["rps"]) + ("" if s[0] == w or s[0] == "ceiling" else " (%s)" % s[0]))
+        ratios = [rat(w, t, "rps") for t in ("ceiling", "ceiling-close", "node", "njs")]
         md.append("| " + WHAT[w].format(many=many) + " | " + " | ".join(cells) + " | " +
                   " | ".join(ratios) + " |")
     md += ["", "Latency in ms, p50 / p99 (median of the rounds):", ""]
@@ -149,8 +149,9 @@ def main(outdir, title, many):
                "|---|---|---|---|"]
         names = dict(TITLES, fnrun="fnrun (hello, json, cpu warm; memcached included)",
                      many="fnrun with {:,} warm functions (many)".format(many),
-                     ceiling="bare libfcgi (nginx + workers)")
-        for t in ("ceiling", "node", "njs", "fnrun", "many"):
+                     ceiling="bare libfcgi (nginx + workers)",
+                     **{"ceiling-close": "bare libfcgi closing at once (nginx + workers)"})
+        for t in ("ceiling", "ceiling-close", "node", "njs", "fnrun", "many"):
             if t in memory:
                 n, rss, pss = memory[t]
                 md.append("| %s | %d | %.1f | %.1f |" % (names[t], n, rss / 1024, pss / 1024))
