@@ -28,6 +28,7 @@
 #include "redact.h"
 #include "store.h"
 #include "store_egress.h"
+#include "store_view.h"
 
 /* Not passed from a function to the caller: hop-by-hop (RFC 9110 §7.6.1),
  * framing, and the headers the runtime itself sets. */
@@ -548,7 +549,7 @@ take_slot(struct app *app, struct call *c, const struct req *r,
 	unsigned limit;
 
 	*taken = 0;
-	if (store_project_limits_get(app->store, c->id->project, &set, err,
+	if (store_view_limits(app->store, c->id->project, &set, err,
 	    sizeof(err)) != STORE_OK)
 		log_warnx("invoke: %s: the default concurrency applies", err);
 	limit = limits_project_concurrency(&app->cfg, &set);
@@ -588,7 +589,7 @@ resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
 		    "version must be a positive integer");
 		return -1;
 	}
-	st = store_get_active(app->store, id, version, err, sizeof(err));
+	st = store_view_active(app->store, id, version, err, sizeof(err));
 	if (st == STORE_OK)
 		return 0;
 	if (st == STORE_NOT_FOUND) {
@@ -608,7 +609,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
 {
 	struct call c;
-	struct store_env_var *env = NULL;
+	const struct store_env_var *env = NULL;
 	struct sandbox_request rq;
 	struct sandbox_kv query[REQ_MAX_QUERY], headers[REQ_MAX_HEADERS];
 	struct sandbox_kv *envkv = NULL;
@@ -625,13 +626,15 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	c.app = app;
 	c.id = &a->id;
 	c.debug = dbg != NULL && strcmp(dbg, "1") == 0;
+	/* What the store said is kept by the view until the store changes:
+	 * a change applies to the next call, on every worker and host. */
+	store_view_begin(app->store);
 	if (resolve_version(app, &a->id, r, &c.version, rs) == -1)
 		goto out;
-	st = store_get_version(app->store, &a->id, c.version, &c.meta, err,
+	st = store_view_meta(app->store, &a->id, c.version, &c.meta, err,
 	    sizeof(err));
-	/* Read on every call: a changed variable applies at once. */
 	if (st == STORE_OK)
-		st = store_env_list(app->store, a->id.project, 1, &env, &nenv,
+		st = store_view_env(app->store, a->id.project, &env, &nenv,
 		    err, sizeof(err));
 	/* Taken before the function runs; released below, or by the
 	 * guard, or by the supervisor, however the invocation ends. */
@@ -704,6 +707,5 @@ out:
 	release(&c);
 	sandbox_result_free(&c.res);
 	response_free(&answer);
-	store_env_free(env, nenv);
 	free(envkv);
 }
