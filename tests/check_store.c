@@ -1321,8 +1321,9 @@ START_TEST(test_crash_first_version_written)
 	    sizeof(err)), STORE_OK);
 	ck_assert_uint_eq(n, 0);
 	free(fns);
-	/* Nothing outside .tmp was created. */
-	assert_entries("", (const char *const[]){ ".tmp", ".trash", NULL });
+	/* Nothing outside .tmp was created (.generation is the store's). */
+	assert_entries("", (const char *const[]){ ".generation", ".tmp",
+	    ".trash", NULL });
 	ck_assert_int_eq(count_entries(".tmp"), 1);
 }
 END_TEST

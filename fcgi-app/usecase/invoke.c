@@ -6,6 +6,7 @@
  * JSON error, or (X-Fn-Debug: 1) the debug envelope. Secret values are
  * kept out of everything but the function's own answer.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "outbound.h"
 #include "outcome.h"
 #include "redact.h"
+#include "self.h"
 #include "store.h"
 #include "store_egress.h"
 #include "store_view.h"
@@ -321,7 +323,7 @@ log_call(const struct call *c, const struct req *r, int status)
 	/* Which worker ran it: a timeout answered by the event loop leaves
 	 * it serving, one answered by the watchdog does not. */
 	buf_puts(&b, ",\"pid\":");
-	buf_uint(&b, (unsigned)getpid());
+	buf_uint(&b, (unsigned)self_pid());
 	buf_puts(&b, ",\"heapPeak\":");
 	buf_uint(&b, c->peak);
 	buf_puts(&b, ",\"heap\":\"");
@@ -617,6 +619,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	const char *dbg = request_header(r, "x-fn-debug");
 	char err[ERRSTR_MAX];
 	size_t nenv = 0;
+	uint64_t tag;
 	int st, guarded = 0, taken = 0;
 
 	/* Everything but res, which sandbox_result_init empties without
@@ -656,10 +659,18 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		    .host_check_arg = app };
 		rq.net = &c.net;
 		/* The hard bound covers the run and the making of its answer:
-		 * nothing done for an invocation outlives it (issue 8). */
-		prepare_emergency(&c, &on_timeout, &on_fatal);
-		guard_begin(app->conn, &on_timeout, &on_fatal, c.lim.timeout_ms,
-		    app->cfg.hard_grace_ms);
+		 * nothing done for an invocation outlives it (issue 8). Its
+		 * answers say only the version and the time limit (the
+		 * grace is the worker's), unless the envelope is asked for:
+		 * the last call's are used again when those are the same. */
+		tag = c.debug ? 0 : (uint64_t)c.version << 32 |
+		    c.lim.timeout_ms;
+		if (guard_begin_again(app->conn, tag, c.lim.timeout_ms,
+		    app->cfg.hard_grace_ms) == -1) {
+			prepare_emergency(&c, &on_timeout, &on_fatal);
+			guard_begin_tagged(app->conn, &on_timeout, &on_fatal,
+			    tag, c.lim.timeout_ms, app->cfg.hard_grace_ms);
+		}
 		guarded = 1;
 		st = run(&c, &rq, err, sizeof(err));
 	}
