@@ -246,9 +246,10 @@ START_TEST(test_open_creates_layout)
 	snprintf(path, sizeof(path), "%s/.trash", root);
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert(S_ISDIR(sb.st_mode));
-	/* Opening again is harmless. */
+	/* Opening again is harmless. .tmp, .trash and .generation
+	 * (store_gen.c). */
 	reopen();
-	ck_assert_int_eq(count_entries(""), 2);
+	ck_assert_int_eq(count_entries(""), 3);
 }
 END_TEST
 
@@ -752,8 +753,8 @@ START_TEST(test_invalid_names_touch_nothing)
 	    sizeof(err)), STORE_ERROR);
 	ck_assert_int_eq(store_env_list(st, ".", 1, &vars, &n, err,
 	    sizeof(err)), STORE_ERROR);
-	/* Only the store's own directories exist. */
-	ck_assert_int_eq(count_entries(""), 2);
+	/* Only the store's own entries exist: .tmp, .trash, .generation. */
+	ck_assert_int_eq(count_entries(""), 3);
 	ck_assert_int_eq(count_entries(".tmp"), 0);
 }
 END_TEST
@@ -1320,8 +1321,9 @@ START_TEST(test_crash_first_version_written)
 	    sizeof(err)), STORE_OK);
 	ck_assert_uint_eq(n, 0);
 	free(fns);
-	/* Nothing outside .tmp was created. */
-	assert_entries("", (const char *const[]){ ".tmp", ".trash", NULL });
+	/* Nothing outside .tmp was created (.generation is the store's). */
+	assert_entries("", (const char *const[]){ ".generation", ".tmp",
+	    ".trash", NULL });
 	ck_assert_int_eq(count_entries(".tmp"), 1);
 }
 END_TEST

@@ -39,6 +39,8 @@ static struct {
 	char			*bytes;		/* malloc'd, any size */
 	size_t			 len;
 	int			 fd;
+	int			 request_id;	/* encoded into bytes */
+	uint64_t		 tag;		/* the caller's; 0: none */
 } emergency[FCGI_EMERGENCY_COUNT];
 static volatile sig_atomic_t emergency_ready[FCGI_EMERGENCY_COUNT];
 
@@ -287,7 +289,7 @@ record(struct buf *out, int type, int id, const char *p, size_t len)
 
 void
 fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
-    const struct resp *rs)
+    const struct resp *rs, uint64_t tag)
 {
 	struct buf payload = { 0 }, out = { 0 };
 	FCGI_EndRequestBody end;
@@ -311,9 +313,33 @@ fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
 	emergency[which].bytes = out.data;	/* taken from out */
 	emergency[which].len = out.len;
 	emergency[which].fd = c->req.ipcFd;
+	emergency[which].request_id = c->req.requestId;
+	emergency[which].tag = tag;
 	atomic_signal_fence(memory_order_seq_cst);
 	emergency_ready[which] = 1;
 	buf_free(&payload);
+}
+
+int
+fcgi_emergency_reuse(struct fcgi_conn *c, uint64_t tag)
+{
+	int i;
+
+	if (tag == 0)
+		return -1;
+	for (i = 0; i < FCGI_EMERGENCY_COUNT; i++)
+		if (emergency[i].bytes == NULL || emergency[i].tag != tag ||
+		    emergency[i].request_id != c->req.requestId)
+			return -1;
+	/* Not ready (guard_end cleared them) while the fd changes. */
+	for (i = 0; i < FCGI_EMERGENCY_COUNT; i++) {
+		emergency_ready[i] = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		emergency[i].fd = c->req.ipcFd;
+		atomic_signal_fence(memory_order_seq_cst);
+		emergency_ready[i] = 1;
+	}
+	return 0;
 }
 
 void

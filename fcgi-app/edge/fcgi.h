@@ -6,6 +6,8 @@
 #ifndef FNRUN_FCGI_H
 #define FNRUN_FCGI_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 #include "request.h"
@@ -58,9 +60,15 @@ void	fcgi_finish(struct fcgi_conn *c);
 void	fcgi_log_sink(void *ctx, const char *line, size_t len);
 
 /* Encodes rs as the complete FastCGI record sequence answering the current
- * request and keeps it for fcgi_emergency_send. */
+ * request and keeps it for fcgi_emergency_send. tag, when not 0, is the
+ * caller's name for what rs says, for fcgi_emergency_reuse. */
 void	fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
-	    const struct resp *rs);
+	    const struct resp *rs, uint64_t tag);
+/* Makes the answers kept by the last prepare of every kind ready again,
+ * for c's connection, when all were prepared with tag (not 0) and for
+ * c's FastCGI request id: the bytes say the same. Returns 0, or -1 (then
+ * prepare them). */
+int	fcgi_emergency_reuse(struct fcgi_conn *c, uint64_t tag);
 /* Forgets the prepared answers (the request is being answered normally). */
 void	fcgi_emergency_clear(void);
 /* Async-signal-safe: writes the prepared answer, if any, straight to the

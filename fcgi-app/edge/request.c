@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "arena.h"
 #include "num.h"
 #include "request.h"
 
@@ -21,15 +21,14 @@ hexval(int c)
 	return -1;
 }
 
-char *
-request_decode(const char *s, size_t len, int plus_space, size_t *outlen)
+/* Percent-decodes len bytes of s into out (room for len + 1). */
+static void
+decode_into(char *out, const char *s, size_t len, int plus_space,
+    size_t *outlen)
 {
-	char *out;
 	size_t i, o = 0;
 	int hi, lo;
 
-	if ((out = malloc(len + 1)) == NULL)
-		abort();
 	for (i = 0; i < len; i++) {
 		if (s[i] == '%' && i + 2 < len &&
 		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
@@ -44,6 +43,27 @@ request_decode(const char *s, size_t len, int plus_space, size_t *outlen)
 	out[o] = '\0';
 	if (outlen != NULL)
 		*outlen = o;
+}
+
+char *
+request_decode(const char *s, size_t len, int plus_space, size_t *outlen)
+{
+	char *out;
+
+	if ((out = malloc(len + 1)) == NULL)
+		abort();
+	decode_into(out, s, len, plus_space, outlen);
+	return out;
+}
+
+/* As request_decode, into the request's arena. */
+static char *
+decode(struct req *r, const char *s, size_t len, int plus_space,
+    size_t *outlen)
+{
+	char *out = arena_alloc(&r->arena, len + 1);
+
+	decode_into(out, s, len, plus_space, outlen);
 	return out;
 }
 
@@ -62,7 +82,7 @@ split_path(struct req *r)
 			r->too_many_segments = 1;
 			return;
 		}
-		r->segment[r->nsegments] = request_decode(p, (size_t)(e - p), 0,
+		r->segment[r->nsegments] = decode(r, p, (size_t)(e - p), 0,
 		    &r->segment_len[r->nsegments]);
 		r->nsegments++;
 		p = *e == '/' ? e + 1 : e;
@@ -88,10 +108,10 @@ split_query(struct req *r, const char *q)
 			eq = memchr(q, '=', (size_t)(e - q));
 			if (eq == NULL)
 				eq = e;
-			qp->name = request_decode(q, (size_t)(eq - q), 1, NULL);
+			qp->name = decode(r, q, (size_t)(eq - q), 1, NULL);
 			qp->value = eq < e ?
-			    request_decode(eq + 1, (size_t)(e - eq - 1), 1,
-			    &qp->value_len) : buf_memdup("", 0);
+			    decode(r, eq + 1, (size_t)(e - eq - 1), 1,
+			    &qp->value_len) : arena_memdup(&r->arena, "", 0);
 		}
 		q = *e == '&' ? e + 1 : e;
 	}
@@ -109,12 +129,12 @@ add_header(struct req *r, const char *name, size_t nlen, const char *value)
 		return;
 	}
 	h = &r->header[r->nheaders++];
-	h->name = buf_memdup(name, nlen);
+	h->name = arena_memdup(&r->arena, name, nlen);
 	for (i = 0; i < nlen; i++)
 		h->name[i] = h->name[i] == '_' ? '-' :
 		    (char)tolower((unsigned char)h->name[i]);
 	h->value_len = strlen(value);
-	h->value = buf_memdup(value, h->value_len);
+	h->value = arena_memdup(&r->arena, value, h->value_len);
 }
 
 int
@@ -156,7 +176,8 @@ request_from_params(struct req *r, char *const *envp)
 	}
 	strcpy(r->method, method);
 	q = strchr(uri, '?');
-	r->path = buf_memdup(uri, q != NULL ? (size_t)(q - uri) : strlen(uri));
+	r->path = arena_memdup(&r->arena, uri, q != NULL ? (size_t)(q - uri) :
+	    strlen(uri));
 	split_path(r);
 	if (q != NULL)
 		split_query(r, q + 1);
@@ -228,19 +249,8 @@ request_query_uint(const struct req *r, const char *name, unsigned *out)
 void
 request_free(struct req *r)
 {
-	size_t i;
-
-	free(r->path);
-	for (i = 0; i < r->nsegments; i++)
-		free(r->segment[i]);
-	for (i = 0; i < r->nquery; i++) {
-		free(r->query[i].name);
-		free(r->query[i].value);
-	}
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->header[i].name);
-		free(r->header[i].value);
-	}
+	/* Path, segments, query and headers: all in the arena. */
+	arena_free(&r->arena);
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "arena.h"
+
 #define REQ_MAX_SEGMENTS	8
 #define REQ_MAX_HEADERS		128
 #define REQ_MAX_QUERY		128
@@ -35,6 +37,9 @@ struct req {
 	size_t		 content_length;	/* from CONTENT_LENGTH, 0 if absent */
 	char		*body;			/* NUL-terminated, may hold NULs */
 	size_t		 body_len;
+	/* Owns path, segment, query and header strings: one or two
+	 * allocations a request instead of two a header. */
+	struct arena	 arena;
 };
 
 /* Fills r from a FastCGI environment (NULL-terminated "NAME=value" list).

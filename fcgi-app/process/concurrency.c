@@ -19,6 +19,7 @@
 
 #include "concurrency.h"
 #include "names.h"
+#include "self.h"
 #include "shmfile.h"
 
 /* Two pools of the largest size scripts/config.sh allows (1024) overlap
@@ -63,7 +64,7 @@ concurrency_claim(void)
 	if (shm == NULL)
 		return -1;
 	/* An inherited descriptor shares its lock with the parent. */
-	if (lockfd != -1 && lockpid != getpid()) {
+	if (lockfd != -1 && lockpid != self_pid()) {
 		close(lockfd);
 		lockfd = -1;
 	}
@@ -71,7 +72,7 @@ concurrency_claim(void)
 	if (lockfd == -1) {
 		if ((lockfd = open(file, O_RDWR | O_CLOEXEC)) == -1)
 			return -1;
-		lockpid = getpid();
+		lockpid = self_pid();
 	}
 	for (i = 0; i < RECORDS; i++) {
 		if (shmfile_claim(&shm->rec[i].pid)) {
@@ -129,7 +130,7 @@ concurrency_take(const char *project, unsigned limit)
 {
 	size_t	len = strlen(project);
 
-	if (mine == NULL || lockfd == -1 || lockpid != getpid() ||
+	if (mine == NULL || lockfd == -1 || lockpid != self_pid() ||
 	    len >= sizeof(mine->project))
 		return CONCURRENCY_OFF;
 	lock();
@@ -169,7 +170,7 @@ concurrency_reap(pid_t pid)
 void
 concurrency_close(void)
 {
-	if (lockfd != -1 && lockpid == getpid())
+	if (lockfd != -1 && lockpid == self_pid())
 		close(lockfd);
 	lockfd = -1;
 	mine = NULL;
@@ -183,7 +184,7 @@ concurrency_running(const char *project)
 {
 	unsigned	n;
 
-	if (shm == NULL || lockfd == -1 || lockpid != getpid())
+	if (shm == NULL || lockfd == -1 || lockpid != self_pid())
 		return 0;
 	lock();
 	n = count(project, NULL, 1);

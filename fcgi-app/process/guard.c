@@ -57,9 +57,28 @@ void
 guard_begin(struct fcgi_conn *c, const struct resp *on_timeout,
     const struct resp *on_fatal_rs, unsigned timeout_ms, unsigned grace_ms)
 {
-	fcgi_emergency_prepare(c, FCGI_EMERGENCY_TIMEOUT, on_timeout);
-	fcgi_emergency_prepare(c, FCGI_EMERGENCY_FATAL, on_fatal_rs);
+	guard_begin_tagged(c, on_timeout, on_fatal_rs, 0, timeout_ms,
+	    grace_ms);
+}
+
+void
+guard_begin_tagged(struct fcgi_conn *c, const struct resp *on_timeout,
+    const struct resp *on_fatal_rs, uint64_t tag, unsigned timeout_ms,
+    unsigned grace_ms)
+{
+	fcgi_emergency_prepare(c, FCGI_EMERGENCY_TIMEOUT, on_timeout, tag);
+	fcgi_emergency_prepare(c, FCGI_EMERGENCY_FATAL, on_fatal_rs, tag);
 	watchdog_arm(timeout_ms + grace_ms);
+}
+
+int
+guard_begin_again(struct fcgi_conn *c, uint64_t tag, unsigned timeout_ms,
+    unsigned grace_ms)
+{
+	if (fcgi_emergency_reuse(c, tag) == -1)
+		return -1;
+	watchdog_arm(timeout_ms + grace_ms);
+	return 0;
 }
 
 void

@@ -923,7 +923,7 @@ store_open(const char *root, char *err, size_t errlen)
 		fs_seterr(err, errlen, "calloc: %s", strerror(errno));
 		return NULL;
 	}
-	st->rootfd = st->tmp.fd = st->trashfd = -1;
+	st->rootfd = st->tmp.fd = st->trashfd = st->genfd = -1;
 	atomic_init(&st->tmp.counter, 0);
 	st->resolve = getenv(WALK_ENV) != NULL &&
 	    strcmp(getenv(WALK_ENV), "1") == 0 ? FS_WALK : FS_OPENAT2;
@@ -945,6 +945,8 @@ store_open(const char *root, char *err, size_t errlen)
 		goto out;
 	fs_sweep(st->tmp.fd, LEFTOVER_AGE);
 	fs_sweep(st->trashfd, LEFTOVER_AGE);
+	if (store_gen_open(st, err, errlen) == -1)
+		goto out;
 	ok = 1;
 out:
 	if (!ok) {
@@ -962,6 +964,8 @@ store_close(struct store *st)
 	fs_close(&st->trashfd);
 	fs_close(&st->tmp.fd);
 	fs_close(&st->rootfd);
+	store_gen_close(st);
+	store_view_free(st);
 	store_egress_cache_free(st);
 	free(st);
 }
@@ -1129,6 +1133,7 @@ existing:
 		*existed = 1;
 	rc = STORE_OK;
 out:
+	store_gen_bump(st);
 	if (have_tmp)
 		(void)fs_rm_tree(st->tmp.fd, name, 0);
 	free(drop);
@@ -1259,6 +1264,7 @@ store_set_active(struct store *st, const struct fn_id *id,
 	if ((rc = version_read(verfd, version, &v, err, errlen)) != STORE_OK)
 		goto out;
 	rc = active_write(st, fnfd, version, err, errlen);
+	store_gen_bump(st);
 out:
 	fs_close(&verfd);
 	fs_close(&lockfd);
@@ -1382,6 +1388,8 @@ store_delete_fn(struct store *st, const struct fn_id *id, char *err,
 	}
 	rc = STORE_OK;
 out:
+	if (moved)
+		store_gen_bump(st);
 	fs_close(&lockfd);
 	fs_close(&fnfd);
 	fs_close(&reqfd);

@@ -127,6 +127,7 @@ store_egress_set(struct store *st, const char *project,
 		rc = fs_write_atomic(&st->tmp, projfd, EGRESS_FILE,
 		    b.data != NULL ? b.data : "", b.len, FILE_MODE,
 		    st->crash_hook, "egress-written", err, errlen);
+	store_gen_bump(st);
 	fs_close(&projfd);
 	buf_free(&b);
 	return rc == STORE_OK ? STORE_OK : STORE_ERROR;
@@ -144,6 +145,7 @@ store_egress_delete(struct store *st, const char *project, char *err,
 	    errlen)) == STORE_OK)
 		rc = fs_unlink_durable(projfd, EGRESS_FILE, EGRESS_FILE, err,
 		    errlen);
+	store_gen_bump(st);
 	fs_close(&projfd);
 	return rc;
 }

@@ -32,7 +32,27 @@ struct store {
 	void			(*crash_hook)(const char *);
 	struct store_egress_cache *egress;	/* store_egress.c, made on
 						 * first use */
+	int			 genfd;		/* .generation, or -1 */
+	int			 gen_reopen;	/* opened per use (NFS) */
+	struct store_view	*view;		/* store_view.c, made on
+						 * first use */
 };
+
+/* The generation token (store_gen.c, whose header says why it makes the
+ * view exact). store_gen_open, at store_open, creates the file when
+ * missing and writes a fresh token: 0, or -1 with err filled. Every
+ * function that changes the store calls store_gen_bump once its change
+ * is made (success or not). store_gen_read copies the current token
+ * into tok: 0, or -1 when it cannot be read (then nothing may be
+ * trusted from a cache). */
+#define STORE_GEN_LEN	16
+int	store_gen_open(struct store *st, char *err, size_t errlen);
+void	store_gen_close(struct store *st);
+void	store_gen_bump(struct store *st);
+int	store_gen_read(struct store *st, unsigned char tok[STORE_GEN_LEN]);
+
+/* Frees the view (store_view.c); store_close. */
+void	store_view_free(struct store *st);
 
 /* Frees what store_egress_cached kept (store_egress.c); store_close. */
 void	store_egress_cache_free(struct store *st);

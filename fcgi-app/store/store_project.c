@@ -195,6 +195,7 @@ store_env_set(struct store *st, const char *project, const char *name,
 		goto out;
 	rc = fs_write_atomic(&st->tmp, envfd, name, value != NULL ? value : "",
 	    len, ENV_FILE_MODE, st->crash_hook, "env-written", err, errlen);
+	store_gen_bump(st);
 out:
 	fs_close(&envfd);
 	fs_close(&lockfd);
@@ -215,6 +216,7 @@ store_env_unset(struct store *st, const char *project, const char *name,
 	if ((rc = env_open(st, project, 0, &envfd, err, errlen)) != STORE_OK)
 		goto out;
 	rc = fs_unlink_durable(envfd, name, name, err, errlen);
+	store_gen_bump(st);
 out:
 	fs_close(&envfd);
 	return rc;
@@ -359,6 +361,7 @@ store_project_limits_set(struct store *st, const char *project,
 		rc = fs_write_atomic(&st->tmp, projfd, LIMITS_FILE, buf,
 		    (size_t)len, FILE_MODE, st->crash_hook, "limits-written",
 		    err, errlen);
+	store_gen_bump(st);
 	fs_close(&projfd);
 	return rc == STORE_OK ? STORE_OK : STORE_ERROR;
 }

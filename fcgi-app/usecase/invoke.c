@@ -6,6 +6,7 @@
  * JSON error, or (X-Fn-Debug: 1) the debug envelope. Secret values are
  * kept out of everything but the function's own answer.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,10 @@
 #include "outbound.h"
 #include "outcome.h"
 #include "redact.h"
+#include "self.h"
 #include "store.h"
 #include "store_egress.h"
+#include "store_view.h"
 
 /* Not passed from a function to the caller: hop-by-hop (RFC 9110 §7.6.1),
  * framing, and the headers the runtime itself sets. */
@@ -320,7 +323,7 @@ log_call(const struct call *c, const struct req *r, int status)
 	/* Which worker ran it: a timeout answered by the event loop leaves
 	 * it serving, one answered by the watchdog does not. */
 	buf_puts(&b, ",\"pid\":");
-	buf_uint(&b, (unsigned)getpid());
+	buf_uint(&b, (unsigned)self_pid());
 	buf_puts(&b, ",\"heapPeak\":");
 	buf_uint(&b, c->peak);
 	buf_puts(&b, ",\"heap\":\"");
@@ -548,7 +551,7 @@ take_slot(struct app *app, struct call *c, const struct req *r,
 	unsigned limit;
 
 	*taken = 0;
-	if (store_project_limits_get(app->store, c->id->project, &set, err,
+	if (store_view_limits(app->store, c->id->project, &set, err,
 	    sizeof(err)) != STORE_OK)
 		log_warnx("invoke: %s: the default concurrency applies", err);
 	limit = limits_project_concurrency(&app->cfg, &set);
@@ -588,7 +591,7 @@ resolve_version(struct app *app, const struct fn_id *id, const struct req *r,
 		    "version must be a positive integer");
 		return -1;
 	}
-	st = store_get_active(app->store, id, version, err, sizeof(err));
+	st = store_view_active(app->store, id, version, err, sizeof(err));
 	if (st == STORE_OK)
 		return 0;
 	if (st == STORE_NOT_FOUND) {
@@ -608,7 +611,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
     struct resp *rs)
 {
 	struct call c;
-	struct store_env_var *env = NULL;
+	const struct store_env_var *env = NULL;
 	struct sandbox_request rq;
 	struct sandbox_kv query[REQ_MAX_QUERY], headers[REQ_MAX_HEADERS];
 	struct sandbox_kv *envkv = NULL;
@@ -616,6 +619,7 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	const char *dbg = request_header(r, "x-fn-debug");
 	char err[ERRSTR_MAX];
 	size_t nenv = 0;
+	uint64_t tag;
 	int st, guarded = 0, taken = 0;
 
 	/* Everything but res, which sandbox_result_init empties without
@@ -625,13 +629,15 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	c.app = app;
 	c.id = &a->id;
 	c.debug = dbg != NULL && strcmp(dbg, "1") == 0;
+	/* What the store said is kept by the view until the store changes:
+	 * a change applies to the next call, on every worker and host. */
+	store_view_begin(app->store);
 	if (resolve_version(app, &a->id, r, &c.version, rs) == -1)
 		goto out;
-	st = store_get_version(app->store, &a->id, c.version, &c.meta, err,
+	st = store_view_meta(app->store, &a->id, c.version, &c.meta, err,
 	    sizeof(err));
-	/* Read on every call: a changed variable applies at once. */
 	if (st == STORE_OK)
-		st = store_env_list(app->store, a->id.project, 1, &env, &nenv,
+		st = store_view_env(app->store, a->id.project, &env, &nenv,
 		    err, sizeof(err));
 	/* Taken before the function runs; released below, or by the
 	 * guard, or by the supervisor, however the invocation ends. */
@@ -653,10 +659,18 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 		    .host_check_arg = app };
 		rq.net = &c.net;
 		/* The hard bound covers the run and the making of its answer:
-		 * nothing done for an invocation outlives it (issue 8). */
-		prepare_emergency(&c, &on_timeout, &on_fatal);
-		guard_begin(app->conn, &on_timeout, &on_fatal, c.lim.timeout_ms,
-		    app->cfg.hard_grace_ms);
+		 * nothing done for an invocation outlives it (issue 8). Its
+		 * answers say only the version and the time limit (the
+		 * grace is the worker's), unless the envelope is asked for:
+		 * the last call's are used again when those are the same. */
+		tag = c.debug ? 0 : (uint64_t)c.version << 32 |
+		    c.lim.timeout_ms;
+		if (guard_begin_again(app->conn, tag, c.lim.timeout_ms,
+		    app->cfg.hard_grace_ms) == -1) {
+			prepare_emergency(&c, &on_timeout, &on_fatal);
+			guard_begin_tagged(app->conn, &on_timeout, &on_fatal,
+			    tag, c.lim.timeout_ms, app->cfg.hard_grace_ms);
+		}
 		guarded = 1;
 		st = run(&c, &rq, err, sizeof(err));
 	}
@@ -704,6 +718,5 @@ out:
 	release(&c);
 	sandbox_result_free(&c.res);
 	response_free(&answer);
-	store_env_free(env, nenv);
 	free(envkv);
 }

@@ -384,6 +384,38 @@ class HostsTest(FnTestCase):
         self.assertEqual(misses, [0] * HOSTS)
         self.assertEqual(hits, [1] * HOSTS)
 
+    def test_2b_a_change_applies_to_the_next_call_on_every_pool(self):
+        # Each worker keeps what it read from the store until the store's
+        # generation token changes (fcgi-app/store/store_view.c): a change
+        # made through one host applies to the next call on every host.
+        names = unique_fn()
+        src = ("module.exports = function (req, res) {\n"
+               "  res.json({v: %d, key: req.env.KEY || null}); };")
+        self.upload(names, src % 1)
+
+        def all_answer(want):
+            # Several calls per pool, so that each of its workers answers.
+            for i in range(HOSTS):
+                for _ in range(3 * WORKERS):
+                    st, body, raw = self.direct(i, "POST", "/invoke/%s/%s/%s" % names,
+                                                b"{}", {"X-Fn-Key": self.key})
+                    self.assertEqual(st, 200, raw)
+                    self.assertEqual(json.loads(body), want, "pool %d" % (i + 1))
+
+        all_answer({"v": 1, "key": None})
+        self.upload(names, src % 2)
+        all_answer({"v": 2, "key": None})
+        st, body, _ = self.front("PUT", "/projects/%s/env/KEY" % names[0], b"x",
+                                 {"Authorization": "Bearer " + self.admin})
+        self.assertEqual(st, 204, body)
+        all_answer({"v": 2, "key": "x"})
+        st, body, _ = self.front("PUT", "/functions/%s/%s/%s/active" % names,
+                                 b'{"version": 1}',
+                                 {"Authorization": "Bearer " + self.admin,
+                                  "Content-Type": "application/json"})
+        self.assertEqual(st, 200, body)
+        all_answer({"v": 1, "key": "x"})
+
     # -- 3. fcgi_allow
 
     def test_3_pool_refuses_an_address_not_in_fcgi_allow(self):

@@ -82,6 +82,30 @@ class LimitsTest(FnTestCase):
         self.assertGreaterEqual(r.elapsed, 1.5, "deadline cut short")
         self.assertLess(r.elapsed, 1.5 + HARD_MARGIN_S + SLACK_S)
 
+    def test_watchdog_answer_names_the_version_and_limit_that_ran(self):
+        # The watchdog's answers are built once and used again while the
+        # version and the limit stay the same (invoke.c): after warm calls,
+        # and after a new version with another limit, the answer is the
+        # running one's. /(a+)+$/ is one native call the interrupt never
+        # reaches, so the watchdog (not the event loop) answers.
+        src = ("module.exports = function (req, res) {\n"
+               "  if (req.payload && req.payload.hang) {\n"
+               "    var s = new Array(41).join('a') + 'b';\n"
+               "    res.send('x' + /(a+)+$/.test(s)); return; }\n"
+               "  res.send('ok %d');\n};")
+        names = unique_fn()
+        for version, ms in ((1, 300), (2, 400)):
+            r = upload(*names, src % version, query="timeoutMs=%d" % ms)
+            self.assertStatus(r, 201)
+            for _ in range(4):
+                r = invoke(*names, b"{}")
+                self.assertStatus(r, 200)
+                self.assertEqual(r.body, b"ok %d" % version)
+            r = invoke(*names, b'{"hang":true}')
+            got = self.assertError(r, 504, "timeout")
+            self.assertIn("%d ms" % ms, got["message"])
+            self.assertEqual(r.header("X-Fn-Version"), str(version))
+
     def test_smaller_memory(self):
         names, body = self.deploy_limited(hold_mb(16), "memoryMb=8")
         if "memoryMb" in body:
