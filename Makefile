@@ -224,7 +224,8 @@ lower-cost: $(BUILD)/bench-lower-cost
 	$(BUILD)/bench-lower-cost
 
 # The training run's workloads, timed (per cold and warm call) on this
-# build's library: make pgo-bench, and make PGO=0 pgo-bench to compare.
+# build's library: make pgo-bench; make PGO=0 BUILD=<another dir>
+# pgo-bench to compare (PGO=0 in build/ would rebuild it all).
 $(BUILD)/bench-pgo: tests/bench/pgo_train.c tests/json_payload.h $(BUILD)/libfnrun.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
 
