@@ -17,6 +17,9 @@
 #   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
 #                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
 #                   make fuzz-build only builds them, in build-fuzz/fuzz/
+#   make pgo-bench  the training run's workloads timed in-process
+#
+#   PGO=0           build without the profile-guided optimisation (below)
 
 SAN ?= 0
 FUZZ ?= 0
@@ -70,8 +73,40 @@ FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
+# Profile-guided optimisation (README "Building and testing"): libfnrun.a's
+# objects, Duktape's included, are compiled twice, first instrumented
+# (-fprofile-generate) into $(PGO_DIR), linked into the training driver
+# tests/bench/pgo_train.c, whose run writes the profile (the .gcda files
+# beside the instrumented objects), then optimised with it
+# (-fprofile-use; -fprofile-partial-training: code the training never
+# ran is optimised as without a profile, not for size). On by default
+# where the compiler has -fprofile-partial-training (gcc 10 and later);
+# PGO=0 switches it off. Never in the sanitizer and fuzz builds, and not
+# by default when OPT or DUK_OPT is given (coverage, -O0, ...).
+PGO_DIR = $(BUILD)/pgo
+ifneq ($(SAN)$(FUZZ),00)
+override PGO = 0
+else ifneq ($(filter command line environment,$(origin OPT) $(origin DUK_OPT)),)
+PGO ?= 0
+endif
+ifndef PGO
+PGO := $(shell $(CC) -fprofile-partial-training -E -x c /dev/null \
+	>/dev/null 2>&1 && echo 1 || echo 0)
+endif
+# A build directory holds the objects of one set of flags: the file
+# $(BUILD_FLAGS) changes (and every object is rebuilt) when PGO, CC, OPT
+# or DUK_OPT does. An optimised object and its profile must come from
+# the same flags, or gcc refuses the profile.
+BUILD_FLAGS = $(BUILD)/flags
+FLAGS_LINE = PGO=$(PGO) CC=$(CC) OPT=$(OPT) DUK_OPT=$(DUK_OPT)
+$(shell mkdir -p $(BUILD) && echo '$(FLAGS_LINE)' | \
+	cmp -s - $(BUILD_FLAGS) || echo '$(FLAGS_LINE)' > $(BUILD_FLAGS))
+PGO_APP_OBJS = $(APP_OBJS:$(BUILD)/%=$(PGO_DIR)/%)
+PGO_DUK_OBJ = $(PGO_DIR)/duk/duktape.o
+
 .PHONY: all run stop test unit integration check-asan valgrind bench bench-smoke \
-	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost lower-cost
+	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost lower-cost \
+	pgo-bench
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -95,14 +130,52 @@ $(BUILD)/duk/duktape.h: $(DUK_SRC)/duktape.h
 $(BUILD)/duk/duktape.c: $(DUK_SRC)/duktape.c
 	@mkdir -p $(@D)
 	cp $< $@
-$(DUK_OBJ): $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
-	$(CC) -std=c99 $(DUK_OPT) -w -I$(BUILD)/duk -c $< -o $@
+DUK_DEPS = $(BUILD)/duk/duktape.c $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h
+$(DUK_OBJ) $(PGO_DUK_OBJ): $(BUILD_FLAGS)
+$(DUK_OBJ): $(DUK_DEPS)
+	$(CC) -std=c99 $(DUK_OPT) -w $(PGO_USE) -I$(BUILD)/duk -c $(BUILD)/duk/duktape.c -o $@
 
 # The objects of a folder with .js files include their arrays.
-$(foreach d,$(sort $(dir $(APP_JS))),$(filter $(BUILD)/obj/$(d:fcgi-app/%=%)%,$(APP_OBJS))): $(APP_JS_H)
-$(BUILD)/obj/%.o: fcgi-app/%.c $(APP_HDRS) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
+JS_OBJS = $(foreach d,$(sort $(dir $(APP_JS))),$(filter $(BUILD)/obj/$(d:fcgi-app/%=%)%,$(APP_OBJS)))
+$(JS_OBJS) $(JS_OBJS:$(BUILD)/%=$(PGO_DIR)/%): $(APP_JS_H)
+APP_DEPS = $(APP_HDRS) $(BUILD)/duk/duktape.h $(BUILD)/duk/duk_config.h $(BUILD)/duk/engine_build.h
+$(BUILD)/obj/process/main.o $(APP_OBJS) $(PGO_APP_OBJS): $(BUILD_FLAGS)
+$(BUILD)/obj/%.o: fcgi-app/%.c $(APP_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PGO_USE) -c $< -o $@
+
+# The profile-guided build. Each optimised object is rebuilt when its
+# instrumented twin is (so with a profile of its current code), after
+# the training run; a training run alone rebuilds nothing (make clean
+# for a build wholly from a new profile). -dumpdir names where gcc finds
+# the object's profile.
+ifeq ($(PGO),1)
+$(DUK_OBJ): private PGO_USE = -fprofile-use -fprofile-partial-training \
+	-dumpdir $(PGO_DIR)/duk/
+$(DUK_OBJ): $(PGO_DUK_OBJ) | $(PGO_DIR)/trained
+$(APP_OBJS): private PGO_USE = -fprofile-use -fprofile-partial-training \
+	-dumpdir $(PGO_DIR)/obj/$(dir $*)
+$(APP_OBJS): $(BUILD)/obj/%.o: $(PGO_DIR)/obj/%.o | $(PGO_DIR)/trained
+
+$(PGO_DUK_OBJ): $(DUK_DEPS)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(DUK_OPT) -w -fprofile-generate -I$(BUILD)/duk \
+	    -c $(BUILD)/duk/duktape.c -o $@
+$(PGO_DIR)/obj/%.o: fcgi-app/%.c $(APP_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fprofile-generate -c $< -o $@
+# The driver links every instrumented object (not an archive, which
+# would leave out those it does not call): each gets a profile, if an
+# empty one, and -fprofile-use finds none missing.
+$(PGO_DIR)/pgo-train: tests/bench/pgo_train.c tests/json_payload.h $(PGO_APP_OBJS) $(PGO_DUK_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fprofile-generate -o $@ $< \
+	    $(PGO_APP_OBJS) $(PGO_DUK_OBJ) $(LDLIBS)
+# A run adds to the counts it finds: the old ones go first.
+$(PGO_DIR)/trained: $(PGO_DIR)/pgo-train $(wildcard tests/bench/functions/*.js)
+	find $(PGO_DIR) -name '*.gcda' -delete
+	$(PGO_DIR)/pgo-train tests/bench/functions > $(PGO_DIR)/train.log
+	touch $@
+endif
 
 # Made by a pattern rule, they would be deleted as intermediates.
 .SECONDARY: $(APP_JS_H)
@@ -149,6 +222,15 @@ $(BUILD)/bench-lower-cost: tests/bench/lower_cost.c $(BUILD)/libfnrun.a
 
 lower-cost: $(BUILD)/bench-lower-cost
 	$(BUILD)/bench-lower-cost
+
+# The training run's workloads, timed (per cold and warm call) on this
+# build's library: make pgo-bench; make PGO=0 BUILD=<another dir>
+# pgo-bench to compare (PGO=0 in build/ would rebuild it all).
+$(BUILD)/bench-pgo: tests/bench/pgo_train.c tests/json_payload.h $(BUILD)/libfnrun.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS)
+
+pgo-bench: $(BUILD)/bench-pgo
+	$(BUILD)/bench-pgo tests/bench/functions 5
 
 $(BUILD)/bench-ceiling: tests/bench/ceiling.c
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi
