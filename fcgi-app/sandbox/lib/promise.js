@@ -16,15 +16,15 @@
 	var KEY = native.key;
 	var stop = native.stop;
 	var uncaught = native.uncaught;
+	var create = Object.create;
+	/* The queue holds each job as four slots: a run* function and its
+	 * three arguments, so queueing a job allocates nothing. */
 	var queue = [];
 	var head = 0;
 	var unhandled = [];
-	var PENDING = 0, FULFILLED = 1, REJECTED = 2;
+	var watchRes;
+	var proto;	/* Promise.prototype, read-only as the standard's */
 	var hasSymbol = typeof Symbol === 'function';
-
-	function enqueue(job) {
-		queue.push(job);
-	}
 
 	function isObject(x) {
 		return x !== null && (typeof x === 'object' || typeof x === 'function');
@@ -34,60 +34,69 @@
 		return isObject(p) ? p[KEY] : undefined;
 	}
 
-	/* A promise's state: s (PENDING, FULFILLED, REJECTED), v (value or
-	 * reason), r (reactions while pending), h (a handler was attached). */
+	/* A promise's state: s (0 pending, 1 fulfilled, 2 rejected: literals,
+	 * as an outer name costs a lookup by name in this engine), v (value or
+	 * reason), r (reactions while pending: undefined or a flat array of
+	 * [onFulfilled, onRejected, target] triples), h (a handler was
+	 * attached). A hidden symbol names nothing the function's code can
+	 * reach, and is never enumerated: a plain put is enough. The record
+	 * points to nothing that points back to it, so a promise is freed by
+	 * reference counting alone, never left to the mark-and-sweep. */
 	function init(p) {
-		var rec = { s: PENDING, v: undefined, r: [], h: false, p: p };
-		Object.defineProperty(p, KEY, { value: rec });
+		var rec = { s: 0, v: undefined, r: undefined, h: false };
+
+		p[KEY] = rec;
 		return rec;
 	}
 
 	function settle(rec, state, value) {
-		var reactions = rec.r, i;
+		var r = rec.r, i;
 
-		if (rec.s !== PENDING)
+		if (rec.s !== 0)
 			return;
 		rec.s = state;
 		rec.v = value;
-		rec.r = null;
-		for (i = 0; i < reactions.length; i++)
-			schedule(rec, reactions[i]);
-		if (state === REJECTED && !rec.h)
+		if (r !== undefined) {
+			rec.r = undefined;
+			for (i = 0; i < r.length; i += 3)
+				queue.push(runReaction, rec, state === 1 ?
+				    r[i] : r[i + 1], r[i + 2]);
+		}
+		if (state === 2 && !rec.h)
 			unhandled.push(rec);
 	}
 
-	/* The promise resolve function's steps (ECMAScript 27.2.1.3.2). */
+	/* The promise resolve function's steps (ECMAScript 27.2.1.3.2).
+	 * A promise of ours whose then is ours is adopted without calling
+	 * then through the function's reach: same job, same order. */
 	function resolveWith(rec, x) {
-		var then;
+		var then, xrec;
 
-		if (x === rec.p) {
-			settle(rec, REJECTED, new TypeError('a promise cannot be ' +
-			    'resolved with itself'));
+		if (x === null || (typeof x !== 'object' &&
+		    typeof x !== 'function')) {
+			settle(rec, 1, x);
 			return;
 		}
-		if (!isObject(x)) {
-			settle(rec, FULFILLED, x);
+		xrec = x[KEY];
+		if (xrec === rec) {
+			settle(rec, 2, new TypeError('a promise cannot be ' +
+			    'resolved with itself'));
 			return;
 		}
 		try {
 			then = x.then;
 		} catch (e) {
-			settle(rec, REJECTED, e);
+			settle(rec, 2, e);
 			return;
 		}
 		if (typeof then !== 'function') {
-			settle(rec, FULFILLED, x);
+			settle(rec, 1, x);
 			return;
 		}
-		enqueue(function () {
-			var fns = resolvers(rec);
-
-			try {
-				then.call(x, fns.resolve, fns.reject);
-			} catch (e) {
-				fns.reject(e);
-			}
-		});
+		if (then === promiseThen && xrec !== undefined)
+			queue.push(runAdopt, rec, x, undefined);
+		else
+			queue.push(runThenable, rec, x, then);
 	}
 
 	/* A resolve/reject pair sharing one "already resolved" flag. */
@@ -105,43 +114,92 @@
 				if (done)
 					return;
 				done = true;
-				settle(rec, REJECTED, e);
+				settle(rec, 2, e);
 			}
 		};
 	}
 
-	/* Reaction: f, r (handlers) and c, the capability the handler's
-	 * outcome goes to ({resolve, reject}), or null. */
-	function schedule(rec, reaction) {
-		enqueue(function () {
-			var fn = rec.s === FULFILLED ? reaction.f : reaction.r;
-			var c = reaction.c, v;
+	/* NewPromiseReactionJob: fn is the handler for rec's state; t the
+	 * target: the record of a promise of ours (resolved by this reaction
+	 * only: it needs no resolving functions), a foreign capability
+	 * {resolve, reject, promise}, or null. */
+	function runReaction(rec, fn, t) {
+		var v, ok = rec.s === 1;
 
-			if (typeof fn !== 'function') {
-				if (c !== null)
-					(rec.s === FULFILLED ? c.resolve : c.reject)(rec.v);
-				return;
-			}
+		if (typeof fn === 'function') {
 			try {
 				v = fn(rec.v);
+				ok = true;
 			} catch (e) {
-				if (c !== null)
-					c.reject(e);
-				return;
+				v = e;
+				ok = false;
 			}
-			if (c !== null)
-				c.resolve(v);
-		});
+		} else
+			v = rec.v;
+		if (t === null)
+			return;
+		if (t.s === undefined)
+			(ok ? t.resolve : t.reject)(v);
+		else if (ok)
+			resolveWith(t, v);
+		else
+			settle(t, 2, v);
 	}
 
-	function react(rec, f, r, c) {
-		var reaction = { f: f, r: r, c: c };
+	/* NewPromiseResolveThenableJob for any thenable. */
+	function runThenable(rec, x, then) {
+		var fns = resolvers(rec);
 
+		try {
+			then.call(x, fns.resolve, fns.reject);
+		} catch (e) {
+			fns.reject(e);
+		}
+	}
+
+	/* The same job for a promise of ours with our then: what then would
+	 * do, reading x.constructor as it does. When the species is Promise,
+	 * the resolving functions and then's own derived promise are
+	 * unobservable: rec itself is the reaction's target. */
+	function runAdopt(rec, x) {
+		var C, fns;
+
+		try {
+			C = speciesOf(x.constructor);
+		} catch (e) {
+			settle(rec, 2, e);
+			return;
+		}
+		if (C === Promise) {
+			react(x[KEY], undefined, undefined, rec);
+			return;
+		}
+		fns = resolvers(rec);
+		try {
+			thenOf(x[KEY], C, fns.resolve, fns.reject);
+		} catch (e) {
+			fns.reject(e);
+		}
+	}
+
+	function runMicrotask(callback) {
+		try {
+			callback();
+		} catch (e) {
+			uncaught('Uncaught', e);
+		}
+	}
+
+	/* PerformPromiseThen: t is the target (resolveTarget). */
+	function react(rec, f, r, t) {
 		rec.h = true;
-		if (rec.s === PENDING)
-			rec.r.push(reaction);
-		else
-			schedule(rec, reaction);
+		if (rec.s === 0) {
+			if (rec.r === undefined)
+				rec.r = [f, r, t];
+			else
+				rec.r.push(f, r, t);
+		} else
+			queue.push(runReaction, rec, rec.s === 1 ? f : r, t);
 	}
 
 	function Promise(executor) {
@@ -160,13 +218,14 @@
 		}
 	}
 
-	/* NewPromiseCapability(C): our own promises without an executor's
-	 * closures; a subclass or foreign constructor through its executor. */
+	/* NewPromiseCapability(C) with resolving functions: for the
+	 * combinators, which pass them around, and for other constructors,
+	 * through their executor. */
 	function capability(C) {
 		var cap = {}, p;
 
 		if (C === Promise || C === undefined) {
-			p = Object.create(Promise.prototype);
+			p = create(proto);
 			cap = resolvers(init(p));
 			cap.promise = p;
 			return cap;
@@ -187,9 +246,8 @@
 		return cap;
 	}
 
-	function speciesOf(p) {
-		var C = p.constructor;
-
+	/* SpeciesConstructor for a promise's constructor C (as read). */
+	function speciesOf(C) {
 		if (C === undefined)
 			return Promise;
 		if (!isObject(C))
@@ -197,22 +255,57 @@
 		return C;
 	}
 
-	function then(onFulfilled, onRejected) {
-		var rec = record(this), cap;
+	/* then on the promise of record rec once its species C is known. */
+	function thenOf(rec, C, onFulfilled, onRejected) {
+		var p, cap;
 
-		if (rec === undefined)
-			throw new TypeError('Promise.prototype.then called on ' +
-			    'something that is not a promise');
-		cap = capability(speciesOf(this));
+		if (C === Promise) {
+			p = create(proto);
+			react(rec, onFulfilled, onRejected, init(p));
+			return p;
+		}
+		cap = capability(C);
 		react(rec, onFulfilled, onRejected, cap);
 		return cap.promise;
 	}
 
+	/* The hot path of every async function, inlined by hand: each call
+	 * and each outer name costs in this engine. */
+	function promiseThen(onFulfilled, onRejected) {
+		var rec = this === null || this === undefined ? undefined :
+		    this[KEY], C, p, t;
+
+		if (rec === undefined)
+			throw new TypeError('Promise.prototype.then called on ' +
+			    'something that is not a promise');
+		C = this.constructor;
+		if (C !== Promise && C !== undefined)
+			return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
+		p = create(proto);
+		t = { s: 0, v: undefined, r: undefined, h: false };
+		p[KEY] = t;
+		rec.h = true;
+		if (rec.s === 0) {
+			if (rec.r === undefined)
+				rec.r = [onFulfilled, onRejected, t];
+			else
+				rec.r.push(onFulfilled, onRejected, t);
+		} else
+			queue.push(runReaction, rec, rec.s === 1 ? onFulfilled :
+			    onRejected, t);
+		return p;
+	}
+
 	function promiseResolve(C, x) {
-		var cap;
+		var cap, p;
 
 		if (record(x) !== undefined && x.constructor === C)
 			return x;
+		if (C === Promise) {
+			p = create(proto);
+			resolveWith(init(p), x);
+			return p;
+		}
 		cap = capability(C);
 		cap.resolve(x);
 		return cap.promise;
@@ -223,7 +316,11 @@
 		    configurable: true, enumerable: false });
 	}
 
-	define(Promise.prototype, 'then', then);
+	/* As the standard's: a function cannot swap the prototype that every
+	 * promise the library makes is given. */
+	Object.defineProperty(Promise, 'prototype', { writable: false });
+	proto = Promise.prototype;
+	define(proto, 'then', promiseThen);
 	define(Promise.prototype, 'catch', function (onRejected) {
 		return this.then(undefined, onRejected);
 	});
@@ -235,7 +332,7 @@
 			    'a non-object');
 		if (typeof onFinally !== 'function')
 			return this.then(onFinally, onFinally);
-		C = speciesOf(this);
+		C = speciesOf(this.constructor);
 		return this.then(function (v) {
 			return promiseResolve(C, onFinally()).then(function () {
 				return v;
@@ -251,14 +348,29 @@
 		    { value: 'Promise', configurable: true });
 
 	define(Promise, 'resolve', function (x) {
+		var p;
+
+		/* Not a promise of ours: a value to fulfill a new one with. */
+		if (this === Promise && (x === null || (typeof x !== 'object' &&
+		    typeof x !== 'function') || x[KEY] === undefined)) {
+			p = create(proto);
+			resolveWith(init(p), x);
+			return p;
+		}
 		if (!isObject(this))
 			throw new TypeError('Promise.resolve called on a ' +
 			    'non-object');
 		return promiseResolve(this, x);
 	});
 	define(Promise, 'reject', function (e) {
-		var cap = capability(this);
+		var cap, p;
 
+		if (this === Promise) {
+			p = create(proto);
+			settle(init(p), 2, e);
+			return p;
+		}
+		cap = capability(this);
 		cap.reject(e);
 		return cap.promise;
 	});
@@ -420,13 +532,7 @@
 		if (typeof callback !== 'function')
 			throw new TypeError('queueMicrotask: the callback is not ' +
 			    'a function');
-		enqueue(function () {
-			try {
-				callback();
-			} catch (e) {
-				uncaught('Uncaught', e);
-			}
-		});
+		queue.push(runMicrotask, callback, undefined, undefined);
 	}
 
 	function reportUnhandled() {
@@ -444,39 +550,66 @@
 	 * jobs queued meanwhile run in the same drain (HTML "perform a
 	 * microtask checkpoint"). */
 	function drain() {
+		var job, a, b, c;
+
 		while (head < queue.length) {
 			if (stop())
 				return;
-			var job = queue[head];
-			queue[head++] = undefined;
-			job();
-			if (head >= 4096) {
+			job = queue[head];
+			a = queue[head + 1];
+			b = queue[head + 2];
+			c = queue[head + 3];
+			queue[head] = queue[head + 1] = queue[head + 2] =
+			    queue[head + 3] = undefined;
+			head += 4;
+			job(a, b, c);
+			if (head >= 16384) {
 				queue.splice(0, head);
 				head = 0;
 			}
 		}
 		queue.length = 0;
 		head = 0;
-		reportUnhandled();
+		if (unhandled.length > 0)
+			reportUnhandled();
 	}
 
 	function reset() {
-		queue = [];
+		queue.length = 0;
 		head = 0;
-		unhandled = [];
+		unhandled.length = 0;
+		watchRes = undefined;
 	}
 
-	/* The handler's return value: adopted like Promise.resolve would,
-	 * without going through anything the function could have replaced. */
-	function watch(value, res) {
-		var p = Object.create(Promise.prototype), rec = init(p);
+	function watchFulfilled(v) {
+		native.settled(true, v, watchRes);
+	}
 
-		resolvers(rec).resolve(value);
-		react(rec, function (v) {
-			native.settled(true, v, res);
-		}, function (e) {
-			native.settled(false, e, res);
-		}, null);
+	function watchRejected(e) {
+		native.settled(false, e, watchRes);
+	}
+
+	/* The handler's return value, adopted as await adopts it: a promise
+	 * of ours with our then gets the watch as its reaction directly;
+	 * anything else goes through the resolve steps. Nothing the function
+	 * could have replaced is called. */
+	function watch(value, res) {
+		var rec = value[KEY], fast = false, C;
+
+		watchRes = res;
+		if (rec !== undefined)
+			try {
+				C = value.constructor;
+				fast = value.then === promiseThen &&
+				    (C === Promise || C === undefined);
+			} catch (e) {
+				fast = false;
+			}
+		if (!fast) {
+			rec = init(create(proto));
+			resolveWith(rec, value);
+		}
+		react(rec, watchFulfilled, watchRejected, null);
 	}
 
 	function deferred() {
