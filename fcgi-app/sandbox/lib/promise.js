@@ -535,43 +535,17 @@
 		queue.push(runMicrotask, callback, undefined, undefined);
 	}
 
+	/* Rejections reported may run the function's code (a stack
+	 * getter), which may reject more: those are reported too. */
 	function reportUnhandled() {
 		var list = unhandled, i;
 
-		unhandled = [];
 		for (i = 0; i < list.length; i++)
 			if (!list[i].h) {
 				list[i].h = true;
 				uncaught('Uncaught (in promise)', list[i].v);
 			}
-	}
-
-	/* Runs jobs in order until none is left or the loop must stop;
-	 * jobs queued meanwhile run in the same drain (HTML "perform a
-	 * microtask checkpoint"). */
-	function drain() {
-		var job, a, b, c;
-
-		while (head < queue.length) {
-			if (stop())
-				return;
-			job = queue[head];
-			a = queue[head + 1];
-			b = queue[head + 2];
-			c = queue[head + 3];
-			queue[head] = queue[head + 1] = queue[head + 2] =
-			    queue[head + 3] = undefined;
-			head += 4;
-			job(a, b, c);
-			if (head >= 16384) {
-				queue.splice(0, head);
-				head = 0;
-			}
-		}
-		queue.length = 0;
-		head = 0;
-		if (unhandled.length > 0)
-			reportUnhandled();
+		list.length = 0;
 	}
 
 	function reset() {
@@ -579,6 +553,44 @@
 		head = 0;
 		unhandled.length = 0;
 		watchRes = undefined;
+	}
+
+	/* Runs jobs in order until none is left or the loop must stop;
+	 * jobs queued meanwhile run in the same drain (HTML "perform a
+	 * microtask checkpoint"). The queue and the position are read into
+	 * locals: outer names cost a lookup each here. Returns true when it
+	 * stopped: the call ends, and what was queued is dropped now. */
+	function drain() {
+		var q = queue, h = head, must = stop, job, a, b, c;
+
+		try {
+			while (h < q.length) {
+				if (must()) {
+					h = 0;
+					reset();
+					return true;
+				}
+				job = q[h];
+				a = q[h + 1];
+				b = q[h + 2];
+				c = q[h + 3];
+				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
+				h += 4;
+				job(a, b, c);
+				if (h >= 16384) {
+					q.splice(0, h);
+					h = 0;
+				}
+			}
+			q.length = 0;
+			h = 0;
+		} finally {
+			/* A job that threw: the next drain goes on after it. */
+			head = h;
+		}
+		if (unhandled.length > 0)
+			reportUnhandled();
+		return false;
 	}
 
 	function watchFulfilled(v) {
@@ -624,6 +636,8 @@
 		queueMicrotask: queueMicrotask,
 		drain: drain,
 		reset: reset,
+		queue: queue,
+		unhandled: unhandled,
 		watch: watch,
 		deferred: deferred
 	};
