@@ -112,12 +112,35 @@ call_export_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
+/* The length of the stashed array key; reads only (no getter, no
+ * allocation): safe outside a protected call. */
+static duk_size_t
+stashed_length(duk_context *ctx, const char *key)
+{
+	duk_size_t n;
+
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, key);
+	n = duk_get_length(ctx, -1);
+	duk_pop_2(ctx);
+	return n;
+}
+
+/* Whether a job is queued or a rejection waits to be reported. */
+static int
+work_left(duk_context *ctx)
+{
+	return stashed_length(ctx, HIDDEN_QUEUE) != 0 ||
+	    stashed_length(ctx, HIDDEN_UNHANDLED) != 0;
+}
+
 int
 lib_promise_drain(struct sandbox *sb)
 {
 	duk_context *ctx = sb->ctx;
 
-	if (!lib_loaded(sb, LIB_PROMISE))
+	/* Most checkpoints find nothing to do: no JavaScript runs then. */
+	if (!lib_loaded(sb, LIB_PROMISE) || !work_left(ctx))
 		return sandbox_loop_must_stop(sb) ? -1 : 0;
 	/* A job may throw out of the queue (a foreign capability's resolve
 	 * function); the jobs after it still run, as after any uncaught
@@ -134,20 +157,6 @@ lib_promise_drain(struct sandbox *sb)
 	return sandbox_loop_must_stop(sb) ? -1 : 0;
 }
 
-/* The length of the stashed array key; reads only (no getter, no
- * allocation): safe outside a protected call. */
-static duk_size_t
-stashed_length(duk_context *ctx, const char *key)
-{
-	duk_size_t n;
-
-	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, key);
-	n = duk_get_length(ctx, -1);
-	duk_pop_2(ctx);
-	return n;
-}
-
 void
 lib_promise_reset(struct sandbox *sb)
 {
@@ -157,8 +166,7 @@ lib_promise_reset(struct sandbox *sb)
 		return;
 	/* Most calls leave nothing: a drain that stops drops the queue
 	 * itself (promise.js). */
-	if (stashed_length(ctx, HIDDEN_QUEUE) == 0 &&
-	    stashed_length(ctx, HIDDEN_UNHANDLED) == 0)
+	if (!work_left(ctx))
 		return;
 	(void)duk_safe_call(ctx, call_export_safe, (void *)"reset", 0, 1);
 	duk_pop(ctx);

@@ -34,35 +34,38 @@
 		return isObject(p) ? p[KEY] : undefined;
 	}
 
-	/* A promise's state: s (0 pending, 1 fulfilled, 2 rejected: literals,
-	 * as an outer name costs a lookup by name in this engine), v (value or
-	 * reason), r (reactions while pending: undefined or a flat array of
-	 * [onFulfilled, onRejected, target] triples), h (a handler was
-	 * attached). A hidden symbol names nothing the function's code can
-	 * reach, and is never enumerated: a plain put is enough. The record
-	 * points to nothing that points back to it, so a promise is freed by
-	 * reference counting alone, never left to the mark-and-sweep. */
+	/* A promise's record, two properties (each one costs in this engine):
+	 *   s  the state in bits 0-1 (0 pending, 1 fulfilled, 2 rejected),
+	 *      and 4 once a handler was attached (a rejection is handled);
+	 *      literals, as an outer name costs a lookup by name here
+	 *   v  while pending, its reactions: undefined or a flat array of
+	 *      [onFulfilled, onRejected, target] triples; then the value or
+	 *      the reason.
+	 * A hidden symbol names nothing the function's code can reach, and is
+	 * never enumerated: a plain put is enough. The record points to
+	 * nothing that points back to it, so a promise is freed by reference
+	 * counting alone, never left to the mark-and-sweep. */
 	function init(p) {
-		var rec = { s: 0, v: undefined, r: undefined, h: false };
+		var rec = { s: 0, v: undefined };
 
 		p[KEY] = rec;
 		return rec;
 	}
 
 	function settle(rec, state, value) {
-		var r = rec.r, i;
+		var s = rec.s, r = rec.v, q, i;
 
-		if (rec.s !== 0)
+		if ((s & 3) !== 0)
 			return;
-		rec.s = state;
+		rec.s = s | state;
 		rec.v = value;
 		if (r !== undefined) {
-			rec.r = undefined;
+			q = queue;
 			for (i = 0; i < r.length; i += 3)
-				queue.push(runReaction, rec, state === 1 ?
-				    r[i] : r[i + 1], r[i + 2]);
+				q.push(runReaction, rec, state === 1 ? r[i] : r[i + 1],
+				    r[i + 2]);
 		}
-		if (state === 2 && !rec.h)
+		if (state === 2 && (s & 4) === 0)
 			unhandled.push(rec);
 	}
 
@@ -124,7 +127,7 @@
 	 * only: it needs no resolving functions), a foreign capability
 	 * {resolve, reject, promise}, or null. */
 	function runReaction(rec, fn, t) {
-		var v, ok = rec.s === 1;
+		var v, ok = (rec.s & 3) === 1;
 
 		if (typeof fn === 'function') {
 			try {
@@ -139,7 +142,7 @@
 		if (t === null)
 			return;
 		if (t.s === undefined)
-			(ok ? t.resolve : t.reject)(v);
+			(ok ? t.resolve : t.reject)(v);	/* this: undefined */
 		else if (ok)
 			resolveWith(t, v);
 		else
@@ -192,14 +195,16 @@
 
 	/* PerformPromiseThen: t is the target (resolveTarget). */
 	function react(rec, f, r, t) {
-		rec.h = true;
-		if (rec.s === 0) {
-			if (rec.r === undefined)
-				rec.r = [f, r, t];
+		var s = rec.s;
+
+		rec.s = s | 4;
+		if ((s & 3) === 0) {
+			if (rec.v === undefined)
+				rec.v = [f, r, t];
 			else
-				rec.r.push(f, r, t);
+				rec.v.push(f, r, t);
 		} else
-			queue.push(runReaction, rec, rec.s === 1 ? f : r, t);
+			queue.push(runReaction, rec, (s & 3) === 1 ? f : r, t);
 	}
 
 	function Promise(executor) {
@@ -272,8 +277,8 @@
 	/* The hot path of every async function, inlined by hand: each call
 	 * and each outer name costs in this engine. */
 	function promiseThen(onFulfilled, onRejected) {
-		var rec = this === null || this === undefined ? undefined :
-		    this[KEY], C, p, t;
+		var K = KEY, rec = this === null || this === undefined ?
+		    undefined : this[K], C, p, t, s;
 
 		if (rec === undefined)
 			throw new TypeError('Promise.prototype.then called on ' +
@@ -282,16 +287,17 @@
 		if (C !== Promise && C !== undefined)
 			return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
 		p = create(proto);
-		t = { s: 0, v: undefined, r: undefined, h: false };
-		p[KEY] = t;
-		rec.h = true;
-		if (rec.s === 0) {
-			if (rec.r === undefined)
-				rec.r = [onFulfilled, onRejected, t];
+		t = { s: 0, v: undefined };
+		p[K] = t;
+		s = rec.s;
+		rec.s = s | 4;
+		if ((s & 3) === 0) {
+			if (rec.v === undefined)
+				rec.v = [onFulfilled, onRejected, t];
 			else
-				rec.r.push(onFulfilled, onRejected, t);
+				rec.v.push(onFulfilled, onRejected, t);
 		} else
-			queue.push(runReaction, rec, rec.s === 1 ? onFulfilled :
+			queue.push(runReaction, rec, (s & 3) === 1 ? onFulfilled :
 			    onRejected, t);
 		return p;
 	}
@@ -350,11 +356,12 @@
 	define(Promise, 'resolve', function (x) {
 		var p;
 
-		/* Not a promise of ours: a value to fulfill a new one with. */
+		/* Not an object: a new promise fulfilled with it, as the
+		 * resolve steps would make it. */
 		if (this === Promise && (x === null || (typeof x !== 'object' &&
-		    typeof x !== 'function') || x[KEY] === undefined)) {
+		    typeof x !== 'function'))) {
 			p = create(proto);
-			resolveWith(init(p), x);
+			p[KEY] = { s: 1, v: x };
 			return p;
 		}
 		if (!isObject(this))
@@ -541,8 +548,8 @@
 		var list = unhandled, i;
 
 		for (i = 0; i < list.length; i++)
-			if (!list[i].h) {
-				list[i].h = true;
+			if ((list[i].s & 4) === 0) {
+				list[i].s |= 4;
 				uncaught('Uncaught (in promise)', list[i].v);
 			}
 		list.length = 0;
@@ -593,13 +600,16 @@
 		return false;
 	}
 
-	function watchFulfilled(v) {
-		native.settled(true, v, watchRes);
-	}
-
-	function watchRejected(e) {
-		native.settled(false, e, watchRes);
-	}
+	/* The target of the watch's reaction, made once: it takes the place
+	 * of a capability (runReaction calls its resolve or reject). */
+	var watchTarget = {
+		resolve: function (v) {
+			native.settled(true, v, watchRes);
+		},
+		reject: function (e) {
+			native.settled(false, e, watchRes);
+		}
+	};
 
 	/* The handler's return value, adopted as await adopts it: a promise
 	 * of ours with our then gets the watch as its reaction directly;
@@ -621,7 +631,7 @@
 			rec = init(create(proto));
 			resolveWith(rec, value);
 		}
-		react(rec, watchFulfilled, watchRejected, null);
+		react(rec, undefined, undefined, watchTarget);
 	}
 
 	function deferred() {
