@@ -142,6 +142,9 @@ lib_promise_drain(struct sandbox *sb)
 	/* Most checkpoints find nothing to do: no JavaScript runs then. */
 	if (!lib_loaded(sb, LIB_PROMISE) || !work_left(ctx))
 		return sandbox_loop_must_stop(sb) ? -1 : 0;
+	/* promise.js asks after each job only. */
+	if (sandbox_loop_must_stop(sb))
+		return -1;
 	/* A job may throw out of the queue (a foreign capability's resolve
 	 * function); the jobs after it still run, as after any uncaught
 	 * exception. */

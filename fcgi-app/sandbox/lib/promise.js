@@ -564,19 +564,16 @@
 
 	/* Runs jobs in order until none is left or the loop must stop;
 	 * jobs queued meanwhile run in the same drain (HTML "perform a
-	 * microtask checkpoint"). The queue and the position are read into
-	 * locals: outer names cost a lookup each here. Returns true when it
-	 * stopped: the call ends, and what was queued is dropped now. */
+	 * microtask checkpoint"). Called only when the loop need not stop
+	 * (lib_promise_drain asks first), so the question is asked after each
+	 * job, not before. The queue and the position are read into locals:
+	 * outer names cost a lookup each here. Returns true when it stopped:
+	 * the call ends, and what was queued is dropped now. */
 	function drain() {
 		var q = queue, h = head, must = stop, job, a, b, c;
 
 		try {
 			while (h < q.length) {
-				if (must()) {
-					h = 0;
-					reset();
-					return true;
-				}
 				job = q[h];
 				a = q[h + 1];
 				b = q[h + 2];
@@ -584,6 +581,13 @@
 				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
 				h += 4;
 				job(a, b, c);
+				if (must()) {
+					h = 0;
+					q.length = 0;
+					unhandled.length = 0;
+					watchRes = undefined;
+					return true;
+				}
 				if (h >= 16384) {
 					q.splice(0, h);
 					h = 0;
