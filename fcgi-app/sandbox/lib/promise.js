@@ -17,8 +17,11 @@
 	var stop = native.stop;
 	var uncaught = native.uncaught;
 	var create = Object.create;
-	/* The queue holds each job as four slots: a run* function and its
-	 * three arguments, so queueing a job allocates nothing. */
+	/* The queue holds each job as four slots, so queueing a job allocates
+	 * nothing: a run* function and its three arguments, or, for the most
+	 * common job, a promise reaction (NewPromiseReactionJob), undefined
+	 * and the reaction's rec, handler and target, run by the drain itself
+	 * (see there). */
 	var queue = [];
 	var head = 0;
 	var unhandled = [];
@@ -62,7 +65,7 @@
 		if (r !== undefined) {
 			q = queue;
 			for (i = 0; i < r.length; i += 3)
-				q.push(runReaction, rec, state === 1 ? r[i] : r[i + 1],
+				q.push(undefined, rec, state === 1 ? r[i] : r[i + 1],
 				    r[i + 2]);
 		}
 		if (state === 2 && (s & 4) === 0)
@@ -122,32 +125,6 @@
 		};
 	}
 
-	/* NewPromiseReactionJob: fn is the handler for rec's state; t the
-	 * target: the record of a promise of ours (resolved by this reaction
-	 * only: it needs no resolving functions), a foreign capability
-	 * {resolve, reject, promise}, or null. */
-	function runReaction(rec, fn, t) {
-		var v, ok = (rec.s & 3) === 1;
-
-		if (typeof fn === 'function') {
-			try {
-				v = fn(rec.v);
-				ok = true;
-			} catch (e) {
-				v = e;
-				ok = false;
-			}
-		} else
-			v = rec.v;
-		if (t === null)
-			return;
-		if (t.s === undefined)
-			(ok ? t.resolve : t.reject)(v);	/* this: undefined */
-		else if (ok)
-			resolveWith(t, v);
-		else
-			settle(t, 2, v);
-	}
 
 	/* NewPromiseResolveThenableJob for any thenable. */
 	function runThenable(rec, x, then) {
@@ -204,7 +181,7 @@
 			else
 				rec.v.push(f, r, t);
 		} else
-			queue.push(runReaction, rec, (s & 3) === 1 ? f : r, t);
+			queue.push(undefined, rec, (s & 3) === 1 ? f : r, t);
 	}
 
 	function Promise(executor) {
@@ -297,7 +274,7 @@
 			else
 				rec.v.push(onFulfilled, onRejected, t);
 		} else
-			queue.push(runReaction, rec, (s & 3) === 1 ? onFulfilled :
+			queue.push(undefined, rec, (s & 3) === 1 ? onFulfilled :
 			    onRejected, t);
 		return p;
 	}
@@ -570,7 +547,7 @@
 	 * outer names cost a lookup each here. Returns true when it stopped:
 	 * the call ends, and what was queued is dropped now. */
 	function drain() {
-		var q = queue, h = head, must = stop, job, a, b, c;
+		var q = queue, h = head, must = stop, job, a, b, c, v, ok;
 
 		try {
 			while (h < q.length) {
@@ -580,7 +557,39 @@
 				c = q[h + 3];
 				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
 				h += 4;
-				job(a, b, c);
+				if (job !== undefined)
+					job(a, b, c);
+				else {
+					/* NewPromiseReactionJob, inline (a call
+					 * costs here): b is the handler for the
+					 * state of record a; c the target: the
+					 * record of a promise of ours (resolved by
+					 * this reaction only: it needs no resolving
+					 * functions), a foreign capability
+					 * {resolve, reject, promise}, or null. */
+					ok = (a.s & 3) === 1;
+					if (typeof b === 'function') {
+						try {
+							v = b(a.v);
+							ok = true;
+						} catch (e) {
+							v = e;
+							ok = false;
+						}
+					} else
+						v = a.v;
+					if (c === null)
+						;
+					else if (c.s === undefined)
+						(ok ? c.resolve : c.reject)(v);
+					else if (!ok)
+						settle(c, 2, v);
+					else if (v === null || (typeof v !== 'object' &&
+					    typeof v !== 'function'))
+						settle(c, 1, v);
+					else
+						resolveWith(c, v);
+				}
 				if (must()) {
 					h = 0;
 					q.length = 0;
@@ -605,7 +614,7 @@
 	}
 
 	/* The target of the watch's reaction, made once: it takes the place
-	 * of a capability (runReaction calls its resolve or reject). */
+	 * of a capability (the drain calls its resolve or reject). */
 	var watchTarget = {
 		resolve: function (v) {
 			native.settled(true, v, watchRes);
@@ -635,7 +644,12 @@
 			rec = init(create(proto));
 			resolveWith(rec, value);
 		}
-		react(rec, undefined, undefined, watchTarget);
+		if ((rec.s & 3) === 0 && rec.v === undefined) {
+			/* react(), for the common case: nothing else waits. */
+			rec.s |= 4;
+			rec.v = [undefined, undefined, watchTarget];
+		} else
+			react(rec, undefined, undefined, watchTarget);
 	}
 
 	function deferred() {
