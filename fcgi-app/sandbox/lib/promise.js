@@ -170,7 +170,9 @@
 		}
 	}
 
-	/* PerformPromiseThen: t is the target (resolveTarget). */
+	/* PerformPromiseThen: t is the reaction's target (see drain).
+	 * promiseThen and watch repeat it inline: the call costs a fifth of
+	 * an async hello's then. */
 	function react(rec, f, r, t) {
 		var s = rec.s;
 
@@ -266,6 +268,7 @@
 		p = create(proto);
 		t = { s: 0, v: undefined };
 		p[K] = t;
+		/* react(rec, onFulfilled, onRejected, t), inline. */
 		s = rec.s;
 		rec.s = s | 4;
 		if ((s & 3) === 0) {
