@@ -545,12 +545,16 @@
 	/* Runs jobs in order until none is left or the loop must stop;
 	 * jobs queued meanwhile run in the same drain (HTML "perform a
 	 * microtask checkpoint"). Called only when the loop need not stop
-	 * (lib_promise_drain asks first), so the question is asked after each
-	 * job, not before. The queue and the position are read into locals:
-	 * outer names cost a lookup each here. Returns true when it stopped:
-	 * the call ends, and what was queued is dropped now. */
+	 * (lib_promise_drain asks first), so the question is asked after the
+	 * function's code ran, not before each job: only its code can give
+	 * the answer (the deadline and the memory cap also throw). Once the
+	 * answer is known, a reaction's target is not even resolved: nothing
+	 * after it can be seen. The queue and the position are read into
+	 * locals: outer names cost a lookup each here. Returns true when it
+	 * stopped: the call ends, and what was queued is dropped now. */
 	function drain() {
-		var q = queue, h = head, must = stop, job, a, b, c, v, ok;
+		var q = queue, h = head, must = stop, stopped = false, job, a, b,
+		    c, v, ok;
 
 		try {
 			while (h < q.length) {
@@ -560,9 +564,11 @@
 				c = q[h + 3];
 				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
 				h += 4;
-				if (job !== undefined)
+				if (job !== undefined) {
 					job(a, b, c);
-				else {
+					if ((stopped = must()))
+						break;
+				} else {
 					/* NewPromiseReactionJob, inline (a call
 					 * costs here): b is the handler for the
 					 * state of record a; c the target: the
@@ -579,26 +585,29 @@
 							v = e;
 							ok = false;
 						}
+						if ((stopped = must()))
+							break;
 					} else
 						v = a.v;
+					/* Where the function's code may run (a
+					 * foreign resolve, a then getter), the
+					 * question is asked again. */
 					if (c === null)
 						;
-					else if (c.s === undefined)
+					else if (c.s === undefined) {
 						(ok ? c.resolve : c.reject)(v);
-					else if (!ok)
+						if ((stopped = must()))
+							break;
+					} else if (!ok)
 						settle(c, 2, v);
 					else if (v === null || (typeof v !== 'object' &&
 					    typeof v !== 'function'))
 						settle(c, 1, v);
-					else
+					else {
 						resolveWith(c, v);
-				}
-				if (must()) {
-					h = 0;
-					q.length = 0;
-					unhandled.length = 0;
-					watchRes = undefined;
-					return true;
+						if ((stopped = must()))
+							break;
+					}
 				}
 				if (h >= 16384) {
 					q.splice(0, h);
@@ -607,6 +616,11 @@
 			}
 			q.length = 0;
 			h = 0;
+			if (stopped) {
+				unhandled.length = 0;
+				watchRes = undefined;
+				return true;
+			}
 		} finally {
 			/* A job that threw: the next drain goes on after it. */
 			head = h;
