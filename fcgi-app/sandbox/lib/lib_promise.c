@@ -94,7 +94,8 @@ lib_promise_load(duk_context *ctx)
 	duk_pop_2(ctx);
 }
 
-/* [ ] -> [ ]: the stashed export udata names, called with no arguments. */
+/* [ ] -> [ result ]: the stashed export udata names, called with no
+ * arguments. */
 static duk_ret_t
 call_stashed_safe(duk_context *ctx, void *udata)
 {
@@ -113,7 +114,8 @@ call_export_safe(duk_context *ctx, void *udata)
 }
 
 /* The length of the stashed array key; reads only (no getter, no
- * allocation): safe outside a protected call. */
+ * allocation, two value stack slots, as lib_fetch_end uses): safe outside
+ * a protected call. */
 static duk_size_t
 stashed_length(duk_context *ctx, const char *key)
 {
