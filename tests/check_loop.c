@@ -501,6 +501,183 @@ START_TEST(test_fetch_classes)
 }
 END_TEST
 
+/* Reactions run in the order they were
+ * attached, whether the promise was settled then or later (checked
+ * against Node). */
+START_TEST(test_order_then_across_states)
+{
+	expect_body(
+	    "module.exports = function (req, res) {\n"
+	    "var done = function (s) { res.send(s); };\n"
+	    "var log = [], later;\n"
+	    "var a = Promise.resolve('a');\n"
+	    "var b = new Promise(function (r) { later = r; });\n"
+	    "b.then(function (v) { log.push(v + '1'); });\n"
+	    "a.then(function (v) { log.push(v + '1'); });\n"
+	    "later('b');\n"
+	    "a.then(function (v) { log.push(v + '2'); }).then(function () { log.push('a3'); });\n"
+	    "b.then(function (v) { log.push(v + '2'); });\n"
+	    "Promise.reject('r').then(null, function (v) { log.push(v + '1'); });\n"
+	    "queueMicrotask(function () { log.push('m'); });\n"
+	    "setTimeout(function () { done(log.join(' ')); }, 0);\n"
+	    "};\n",
+	    "a1 b1 a2 b2 r1 m a3");
+}
+END_TEST
+
+/* A foreign thenable takes one job more than a
+ * value, adopting a promise of ours two (checked against Node). */
+START_TEST(test_order_thenables_and_adoption)
+{
+	expect_body(
+	    "module.exports = function (req, res) {\n"
+	    "var done = function (s) { res.send(s); };\n"
+	    "var log = [];\n"
+	    "var thenable = { then: function (r) { log.push('then'); r('t'); } };\n"
+	    "Promise.resolve(thenable).then(function (v) { log.push(v); });\n"
+	    "new Promise(function (r) { r(Promise.resolve('p')); }).then(function (v) { log.push(v); });\n"
+	    "Promise.resolve().then(function () { return Promise.resolve('q'); }).then(function (v) { log.push(v); });\n"
+	    "Promise.resolve().then(function () { log.push(1); }).then(function () { log.push(2); })\n"
+	    "    .then(function () { log.push(3); }).then(function () { log.push(4); })\n"
+	    "    .then(function () { log.push(5); });\n"
+	    "setTimeout(function () { done(log.join(' ')); }, 0);\n"
+	    "};\n",
+	    "then 1 t 2 p 3 q 4 5");
+}
+END_TEST
+
+/* Adopting a promise of ours reads its constructor once, as its
+ * then would; an own then is called; a frozen promise still settles
+ * (checked against Node). */
+START_TEST(test_adoption_as_then_would)
+{
+	expect_body(
+	    "module.exports = function (req, res) {\n"
+	    "var done = function (s) { res.send(s); };\n"
+	    "var log = [], reads = 0;\n"
+	    "var x = Promise.resolve('x');\n"
+	    "Object.defineProperty(x, 'constructor', { get: function () { reads++; return Promise; } });\n"
+	    "var y = new Promise(function (r) { r(x); });\n"
+	    "y.then(function (v) { log.push(v + reads); });\n"
+	    "var w = Promise.resolve('w');\n"
+	    "w.then = function (f) { log.push('own'); f('w2'); };\n"
+	    "new Promise(function (r) { r(w); }).then(function (v) { log.push(v); });\n"
+	    "var fz = new Promise(function (r) { setTimeout(function () { r('f'); }, 0); });\n"
+	    "Object.freeze(fz);\n"
+	    "fz.then(function (v) { log.push(v); });\n"
+	    "Promise.resolve(Promise.resolve('same')).then(function (v) { log.push(v); });\n"
+	    "setTimeout(function () { setTimeout(function () { done(log.join(' ') + ' ' + reads); }, 0); }, 0);\n"
+	    "};\n",
+	    "own same w2 x1 f 1");
+}
+END_TEST
+
+/* A promise's state is no property the function sees;
+ * Promise.prototype cannot be replaced (as in Node). */
+START_TEST(test_state_hidden_prototype_fixed)
+{
+	expect_body(
+	    "module.exports = function (req, res) {\n"
+	    "  var p = Promise.resolve(1), q = new Promise(function () {}), k = [], x;\n"
+	    "  for (x in p) k.push(x);\n"
+	    "  try { Promise.prototype = {}; } catch (e) { k.push(e.name); }\n"
+	    "  res.send([JSON.stringify(p), JSON.stringify(q), Object.keys(p).length, Object.getOwnPropertyNames(p).length,\n"
+	    "      typeof Object.getOwnPropertySymbols === 'function' ? Object.getOwnPropertySymbols(p).length : 'nosym',\n"
+	    "      k.join('|'), Promise.resolve(2) instanceof Promise, Object.getPrototypeOf(p) === Promise.prototype].join(' '));\n"
+	    "};\n",
+	    "{} {} 0 0 0  true true");
+}
+END_TEST
+
+static int
+count_logged(const struct sandbox *sb, const char *level, const char *s)
+{
+	const struct sandbox_log *log = sandbox_log(sb);
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < log->n; i++)
+		if (strcmp(log->entries[i].level, level) == 0 &&
+		    strstr(log->entries[i].message, s) != NULL)
+			n++;
+	return n;
+}
+
+/* Each rejection nobody handles is logged once: an adopted one is handled
+ * by its adopter, which is the one left unhandled; then's derived promise
+ * is unhandled when its parent rejected without an onRejected. */
+START_TEST(test_rejection_tracking_through_adoption)
+{
+	struct sandbox *sb = loaded(
+	    "module.exports = function (req, res) {\n"
+	    "  Promise.reject(new Error('lonely'));\n"
+	    "  Promise.reject(new Error('caught')).catch(function () {});\n"
+	    "  var inner = Promise.reject(new Error('inner'));\n"
+	    "  new Promise(function (r) { r(inner); });\n"
+	    "  Promise.reject(new Error('chain')).then(function () {});\n"
+	    "  setTimeout(function () { res.send('ok'); }, 0);\n"
+	    "};\n");
+	struct sandbox_result res;
+
+	call(sb, &res);
+	ck_outcome(res, OUT_OK);
+	ck_assert_int_eq(count_logged(sb, "error", "Error: lonely"), 1);
+	ck_assert_int_eq(count_logged(sb, "error", "Error: caught"), 0);
+	ck_assert_int_eq(count_logged(sb, "error", "Error: inner"), 1);
+	ck_assert_int_eq(count_logged(sb, "error", "Error: chain"), 1);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* The handler's own promise rejecting is the call's error, not an
+ * unhandled rejection besides. */
+START_TEST(test_returned_rejection_not_unhandled)
+{
+	struct sandbox *sb = loaded(
+	    "module.exports = function (req, res) {\n"
+	    "  return Promise.reject(new Error('mine'));\n"
+	    "};\n");
+	struct sandbox_result res;
+
+	call(sb, &res);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
+	ck_assert_msg(strstr(res.message, "mine") != NULL, "%s", res.message);
+	ck_assert_int_eq(count_logged(sb, "error", "Uncaught"), 0);
+	sandbox_result_free(&res);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* Sending inside a reaction ends the call there: the jobs still queued and
+ * the rejection made in that job are dropped, in this call and the next
+ * (the drain drops them itself, with no reset after). */
+START_TEST(test_queue_dropped_at_answer_in_reaction)
+{
+	struct sandbox *sb = loaded(
+	    "var n = 0;\n"
+	    "module.exports = function (req, res) {\n"
+	    "  var k = ++n;\n"
+	    "  return Promise.resolve(k).then(function (v) {\n"
+	    "    res.send('call ' + v);\n"
+	    "    Promise.reject(new Error('dropped ' + v));\n"
+	    "  }).then(function () { console.log('stale ' + k); });\n"
+	    "};\n");
+	struct sandbox_result res;
+	int i;
+
+	for (i = 1; i <= 2; i++) {
+		call(sb, &res);
+		ck_outcome(res, OUT_OK);
+		ck_assert_str_eq(res.body, i == 1 ? "call 1" : "call 2");
+		ck_assert_int_eq(count_logged(sb, "log", "stale"), 0);
+		ck_assert_int_eq(count_logged(sb, "error", "dropped"), 0);
+		sandbox_result_free(&res);
+	}
+	sandbox_free(sb);
+}
+END_TEST
+
 static Suite *
 loop_suite(void)
 {
@@ -531,6 +708,17 @@ loop_suite(void)
 	tcase_add_test(tc, test_pending_work_cancelled_at_answer);
 	tcase_add_test(tc, test_top_level_microtasks_run_timers_refused);
 	tcase_add_test(tc, test_response_after_promise_with_pending_timer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("order");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_order_then_across_states);
+	tcase_add_test(tc, test_order_thenables_and_adoption);
+	tcase_add_test(tc, test_adoption_as_then_would);
+	tcase_add_test(tc, test_state_hidden_prototype_fixed);
+	tcase_add_test(tc, test_rejection_tracking_through_adoption);
+	tcase_add_test(tc, test_returned_rejection_not_unhandled);
+	tcase_add_test(tc, test_queue_dropped_at_answer_in_reaction);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deadline");

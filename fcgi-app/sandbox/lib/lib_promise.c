@@ -11,6 +11,15 @@
 
 #define HIDDEN_STATE		DUK_HIDDEN_SYMBOL("promiseState")
 #define HIDDEN_REJECTION	DUK_HIDDEN_SYMBOL("rejection")
+/* The exports the loop calls on every async call, each under a stash key
+ * of its own: one lookup instead of lib_call_export's four. */
+#define HIDDEN_DRAIN		DUK_HIDDEN_SYMBOL("promiseDrain")
+#define HIDDEN_WATCH		DUK_HIDDEN_SYMBOL("promiseWatch")
+/* The job queue and the list of unhandled rejections (arrays promise.js
+ * empties in place, never replaces): whether a call left anything behind
+ * is read from their lengths, without running JavaScript. */
+#define HIDDEN_QUEUE		DUK_HIDDEN_SYMBOL("promiseQueue")
+#define HIDDEN_UNHANDLED	DUK_HIDDEN_SYMBOL("promiseUnhandled")
 
 static duk_ret_t
 native_stop(duk_context *ctx)
@@ -73,7 +82,27 @@ lib_promise_load(duk_context *ctx)
 	lib_run_source(ctx, LIB_PROMISE, promise_js, sizeof(promise_js),
 	    "fnrun:promise.js");
 	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
-	duk_pop(ctx);
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -2, "drain");
+	duk_put_prop_string(ctx, -2, HIDDEN_DRAIN);
+	duk_get_prop_string(ctx, -2, "watch");
+	duk_put_prop_string(ctx, -2, HIDDEN_WATCH);
+	duk_get_prop_string(ctx, -2, "queue");
+	duk_put_prop_string(ctx, -2, HIDDEN_QUEUE);
+	duk_get_prop_string(ctx, -2, "unhandled");
+	duk_put_prop_string(ctx, -2, HIDDEN_UNHANDLED);
+	duk_pop_2(ctx);
+}
+
+/* [ ] -> [ result ]: the stashed export udata names, called with no
+ * arguments. */
+static duk_ret_t
+call_stashed_safe(duk_context *ctx, void *udata)
+{
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, udata);
+	duk_call(ctx, 0);
+	return 1;
 }
 
 /* [ ] -> [ ]: exports[udata]() of the promise family. */
@@ -84,18 +113,45 @@ call_export_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
+/* The length of the stashed array key; reads only (no getter, no
+ * allocation, two value stack slots, as lib_fetch_end uses): safe outside
+ * a protected call. */
+static duk_size_t
+stashed_length(duk_context *ctx, const char *key)
+{
+	duk_size_t n;
+
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, key);
+	n = duk_get_length(ctx, -1);
+	duk_pop_2(ctx);
+	return n;
+}
+
+/* Whether a job is queued or a rejection waits to be reported. */
+static int
+work_left(duk_context *ctx)
+{
+	return stashed_length(ctx, HIDDEN_QUEUE) != 0 ||
+	    stashed_length(ctx, HIDDEN_UNHANDLED) != 0;
+}
+
 int
 lib_promise_drain(struct sandbox *sb)
 {
 	duk_context *ctx = sb->ctx;
 
-	if (!lib_loaded(sb, LIB_PROMISE))
+	/* Most checkpoints find nothing to do: no JavaScript runs then. */
+	if (!lib_loaded(sb, LIB_PROMISE) || !work_left(ctx))
 		return sandbox_loop_must_stop(sb) ? -1 : 0;
+	/* promise.js asks after each job only. */
+	if (sandbox_loop_must_stop(sb))
+		return -1;
 	/* A job may throw out of the queue (a foreign capability's resolve
 	 * function); the jobs after it still run, as after any uncaught
 	 * exception. */
-	while (duk_safe_call(ctx, call_export_safe, (void *)"drain", 0, 1) !=
-	    DUK_EXEC_SUCCESS) {
+	while (duk_safe_call(ctx, call_stashed_safe, (void *)HIDDEN_DRAIN, 0,
+	    1) != DUK_EXEC_SUCCESS) {
 		if (sandbox_loop_must_stop(sb)) {
 			duk_pop(ctx);
 			return -1;
@@ -109,10 +165,16 @@ lib_promise_drain(struct sandbox *sb)
 void
 lib_promise_reset(struct sandbox *sb)
 {
+	duk_context *ctx = sb->ctx;
+
 	if (!lib_loaded(sb, LIB_PROMISE))
 		return;
-	(void)duk_safe_call(sb->ctx, call_export_safe, (void *)"reset", 0, 1);
-	duk_pop(sb->ctx);
+	/* Most calls leave nothing: a drain that stops drops the queue
+	 * itself (promise.js). */
+	if (!work_left(ctx))
+		return;
+	(void)duk_safe_call(ctx, call_export_safe, (void *)"reset", 0, 1);
+	duk_pop(ctx);
 }
 
 void
@@ -129,7 +191,11 @@ void
 lib_promise_watch(duk_context *ctx)
 {
 	lib_require(ctx, LIB_PROMISE);
-	lib_call_export(ctx, LIB_PROMISE, "watch", 2);
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, HIDDEN_WATCH);
+	duk_remove(ctx, -2);
+	duk_insert(ctx, -3);
+	duk_call(ctx, 2);
 	duk_pop(ctx);
 }
 

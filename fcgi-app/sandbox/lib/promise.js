@@ -16,15 +16,18 @@
 	var KEY = native.key;
 	var stop = native.stop;
 	var uncaught = native.uncaught;
+	var create = Object.create;
+	/* The queue holds each job as four slots, so queueing a job allocates
+	 * nothing: a run* function and its three arguments, or, for the most
+	 * common job, a promise reaction (NewPromiseReactionJob), undefined
+	 * and the reaction's rec, handler and target, run by the drain itself
+	 * (see there). */
 	var queue = [];
 	var head = 0;
 	var unhandled = [];
-	var PENDING = 0, FULFILLED = 1, REJECTED = 2;
+	var watchRes;
+	var proto;	/* Promise.prototype, read-only as the standard's */
 	var hasSymbol = typeof Symbol === 'function';
-
-	function enqueue(job) {
-		queue.push(job);
-	}
 
 	function isObject(x) {
 		return x !== null && (typeof x === 'object' || typeof x === 'function');
@@ -34,60 +37,72 @@
 		return isObject(p) ? p[KEY] : undefined;
 	}
 
-	/* A promise's state: s (PENDING, FULFILLED, REJECTED), v (value or
-	 * reason), r (reactions while pending), h (a handler was attached). */
+	/* A promise's record, two properties (each one costs in this engine):
+	 *   s  the state in bits 0-1 (0 pending, 1 fulfilled, 2 rejected),
+	 *      and 4 once a handler was attached (a rejection is handled);
+	 *      literals, as an outer name costs a lookup by name here
+	 *   v  while pending, its reactions: undefined or a flat array of
+	 *      [onFulfilled, onRejected, target] triples; then the value or
+	 *      the reason.
+	 * A hidden symbol names nothing the function's code can reach, and is
+	 * never enumerated: a plain put is enough. The record points to
+	 * nothing that points back to it, so a promise is freed by reference
+	 * counting alone, never left to the mark-and-sweep. */
 	function init(p) {
-		var rec = { s: PENDING, v: undefined, r: [], h: false, p: p };
-		Object.defineProperty(p, KEY, { value: rec });
+		var rec = { s: 0, v: undefined };
+
+		p[KEY] = rec;
 		return rec;
 	}
 
 	function settle(rec, state, value) {
-		var reactions = rec.r, i;
+		var s = rec.s, r = rec.v, q, i;
 
-		if (rec.s !== PENDING)
+		if ((s & 3) !== 0)
 			return;
-		rec.s = state;
+		rec.s = s | state;
 		rec.v = value;
-		rec.r = null;
-		for (i = 0; i < reactions.length; i++)
-			schedule(rec, reactions[i]);
-		if (state === REJECTED && !rec.h)
+		if (r !== undefined) {
+			q = queue;
+			for (i = 0; i < r.length; i += 3)
+				q.push(undefined, rec, state === 1 ? r[i] : r[i + 1],
+				    r[i + 2]);
+		}
+		if (state === 2 && (s & 4) === 0)
 			unhandled.push(rec);
 	}
 
-	/* The promise resolve function's steps (ECMAScript 27.2.1.3.2). */
+	/* The promise resolve function's steps (ECMAScript 27.2.1.3.2).
+	 * A promise of ours whose then is ours is adopted without calling
+	 * then through the function's reach: same job, same order. */
 	function resolveWith(rec, x) {
-		var then;
+		var then, xrec;
 
-		if (x === rec.p) {
-			settle(rec, REJECTED, new TypeError('a promise cannot be ' +
-			    'resolved with itself'));
+		if (x === null || (typeof x !== 'object' &&
+		    typeof x !== 'function')) {
+			settle(rec, 1, x);
 			return;
 		}
-		if (!isObject(x)) {
-			settle(rec, FULFILLED, x);
+		xrec = x[KEY];
+		if (xrec === rec) {
+			settle(rec, 2, new TypeError('a promise cannot be ' +
+			    'resolved with itself'));
 			return;
 		}
 		try {
 			then = x.then;
 		} catch (e) {
-			settle(rec, REJECTED, e);
+			settle(rec, 2, e);
 			return;
 		}
 		if (typeof then !== 'function') {
-			settle(rec, FULFILLED, x);
+			settle(rec, 1, x);
 			return;
 		}
-		enqueue(function () {
-			var fns = resolvers(rec);
-
-			try {
-				then.call(x, fns.resolve, fns.reject);
-			} catch (e) {
-				fns.reject(e);
-			}
-		});
+		if (then === promiseThen && xrec !== undefined)
+			queue.push(runAdopt, rec, x, undefined);
+		else
+			queue.push(runThenable, rec, x, then);
 	}
 
 	/* A resolve/reject pair sharing one "already resolved" flag. */
@@ -105,43 +120,70 @@
 				if (done)
 					return;
 				done = true;
-				settle(rec, REJECTED, e);
+				settle(rec, 2, e);
 			}
 		};
 	}
 
-	/* Reaction: f, r (handlers) and c, the capability the handler's
-	 * outcome goes to ({resolve, reject}), or null. */
-	function schedule(rec, reaction) {
-		enqueue(function () {
-			var fn = rec.s === FULFILLED ? reaction.f : reaction.r;
-			var c = reaction.c, v;
 
-			if (typeof fn !== 'function') {
-				if (c !== null)
-					(rec.s === FULFILLED ? c.resolve : c.reject)(rec.v);
-				return;
-			}
-			try {
-				v = fn(rec.v);
-			} catch (e) {
-				if (c !== null)
-					c.reject(e);
-				return;
-			}
-			if (c !== null)
-				c.resolve(v);
-		});
+	/* NewPromiseResolveThenableJob for any thenable. */
+	function runThenable(rec, x, then) {
+		var fns = resolvers(rec);
+
+		try {
+			then.call(x, fns.resolve, fns.reject);
+		} catch (e) {
+			fns.reject(e);
+		}
 	}
 
-	function react(rec, f, r, c) {
-		var reaction = { f: f, r: r, c: c };
+	/* The same job for a promise of ours with our then: what then would
+	 * do, reading x.constructor as it does. When the species is Promise,
+	 * the resolving functions and then's own derived promise are
+	 * unobservable: rec itself is the reaction's target. */
+	function runAdopt(rec, x) {
+		var C, fns;
 
-		rec.h = true;
-		if (rec.s === PENDING)
-			rec.r.push(reaction);
-		else
-			schedule(rec, reaction);
+		try {
+			C = speciesOf(x.constructor);
+		} catch (e) {
+			settle(rec, 2, e);
+			return;
+		}
+		if (C === Promise) {
+			react(x[KEY], undefined, undefined, rec);
+			return;
+		}
+		fns = resolvers(rec);
+		try {
+			thenOf(x[KEY], C, fns.resolve, fns.reject);
+		} catch (e) {
+			fns.reject(e);
+		}
+	}
+
+	function runMicrotask(callback) {
+		try {
+			callback();
+		} catch (e) {
+			uncaught('Uncaught', e);
+		}
+	}
+
+	/* PerformPromiseThen: t is the reaction's target (see drain).
+	 * promiseThen and watch repeat it inline: the call costs a fifth of
+	 * an async hello's then. */
+	function react(rec, f, r, t) {
+		var s = rec.s;
+
+		rec.s = s | 4;
+		if ((s & 3) === 0) {
+			if (rec.v === undefined)
+				rec.v = [f, r, t];
+			else
+				rec.v.push(f, r, t);
+		} else
+			queue.push(undefined, rec, (s & 3) === 1 ? f : r, t);
 	}
 
 	function Promise(executor) {
@@ -160,13 +202,14 @@
 		}
 	}
 
-	/* NewPromiseCapability(C): our own promises without an executor's
-	 * closures; a subclass or foreign constructor through its executor. */
+	/* NewPromiseCapability(C) with resolving functions: for the
+	 * combinators, which pass them around, and for other constructors,
+	 * through their executor. */
 	function capability(C) {
 		var cap = {}, p;
 
 		if (C === Promise || C === undefined) {
-			p = Object.create(Promise.prototype);
+			p = create(proto);
 			cap = resolvers(init(p));
 			cap.promise = p;
 			return cap;
@@ -187,9 +230,8 @@
 		return cap;
 	}
 
-	function speciesOf(p) {
-		var C = p.constructor;
-
+	/* SpeciesConstructor for a promise's constructor C (as read). */
+	function speciesOf(C) {
 		if (C === undefined)
 			return Promise;
 		if (!isObject(C))
@@ -197,22 +239,59 @@
 		return C;
 	}
 
-	function then(onFulfilled, onRejected) {
-		var rec = record(this), cap;
+	/* then on the promise of record rec once its species C is known. */
+	function thenOf(rec, C, onFulfilled, onRejected) {
+		var p, cap;
 
-		if (rec === undefined)
-			throw new TypeError('Promise.prototype.then called on ' +
-			    'something that is not a promise');
-		cap = capability(speciesOf(this));
+		if (C === Promise) {
+			p = create(proto);
+			react(rec, onFulfilled, onRejected, init(p));
+			return p;
+		}
+		cap = capability(C);
 		react(rec, onFulfilled, onRejected, cap);
 		return cap.promise;
 	}
 
+	/* The hot path of every async function, inlined by hand: each call
+	 * and each outer name costs in this engine. */
+	function promiseThen(onFulfilled, onRejected) {
+		var K = KEY, rec = this === null || this === undefined ?
+		    undefined : this[K], C, p, t, s;
+
+		if (rec === undefined)
+			throw new TypeError('Promise.prototype.then called on ' +
+			    'something that is not a promise');
+		C = this.constructor;
+		if (C !== Promise && C !== undefined)
+			return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
+		p = create(proto);
+		t = { s: 0, v: undefined };
+		p[K] = t;
+		/* react(rec, onFulfilled, onRejected, t), inline. */
+		s = rec.s;
+		rec.s = s | 4;
+		if ((s & 3) === 0) {
+			if (rec.v === undefined)
+				rec.v = [onFulfilled, onRejected, t];
+			else
+				rec.v.push(onFulfilled, onRejected, t);
+		} else
+			queue.push(undefined, rec, (s & 3) === 1 ? onFulfilled :
+			    onRejected, t);
+		return p;
+	}
+
 	function promiseResolve(C, x) {
-		var cap;
+		var cap, p;
 
 		if (record(x) !== undefined && x.constructor === C)
 			return x;
+		if (C === Promise) {
+			p = create(proto);
+			resolveWith(init(p), x);
+			return p;
+		}
 		cap = capability(C);
 		cap.resolve(x);
 		return cap.promise;
@@ -223,7 +302,11 @@
 		    configurable: true, enumerable: false });
 	}
 
-	define(Promise.prototype, 'then', then);
+	/* As the standard's: a function cannot swap the prototype that every
+	 * promise the library makes is given. */
+	Object.defineProperty(Promise, 'prototype', { writable: false });
+	proto = Promise.prototype;
+	define(proto, 'then', promiseThen);
 	define(Promise.prototype, 'catch', function (onRejected) {
 		return this.then(undefined, onRejected);
 	});
@@ -235,7 +318,7 @@
 			    'a non-object');
 		if (typeof onFinally !== 'function')
 			return this.then(onFinally, onFinally);
-		C = speciesOf(this);
+		C = speciesOf(this.constructor);
 		return this.then(function (v) {
 			return promiseResolve(C, onFinally()).then(function () {
 				return v;
@@ -251,14 +334,30 @@
 		    { value: 'Promise', configurable: true });
 
 	define(Promise, 'resolve', function (x) {
+		var p;
+
+		/* Not an object: a new promise fulfilled with it, as the
+		 * resolve steps would make it. */
+		if (this === Promise && (x === null || (typeof x !== 'object' &&
+		    typeof x !== 'function'))) {
+			p = create(proto);
+			p[KEY] = { s: 1, v: x };
+			return p;
+		}
 		if (!isObject(this))
 			throw new TypeError('Promise.resolve called on a ' +
 			    'non-object');
 		return promiseResolve(this, x);
 	});
 	define(Promise, 'reject', function (e) {
-		var cap = capability(this);
+		var cap, p;
 
+		if (this === Promise) {
+			p = create(proto);
+			settle(init(p), 2, e);
+			return p;
+		}
+		cap = capability(this);
 		cap.reject(e);
 		return cap.promise;
 	});
@@ -420,63 +519,154 @@
 		if (typeof callback !== 'function')
 			throw new TypeError('queueMicrotask: the callback is not ' +
 			    'a function');
-		enqueue(function () {
-			try {
-				callback();
-			} catch (e) {
-				uncaught('Uncaught', e);
-			}
-		});
+		queue.push(runMicrotask, callback, undefined, undefined);
 	}
 
+	/* Rejections reported may run the function's code (a stack
+	 * getter), which may reject more: those are reported too. */
 	function reportUnhandled() {
 		var list = unhandled, i;
 
-		unhandled = [];
 		for (i = 0; i < list.length; i++)
-			if (!list[i].h) {
-				list[i].h = true;
+			if ((list[i].s & 4) === 0) {
+				list[i].s |= 4;
 				uncaught('Uncaught (in promise)', list[i].v);
 			}
+		list.length = 0;
+	}
+
+	function reset() {
+		queue.length = 0;
+		head = 0;
+		unhandled.length = 0;
+		watchRes = undefined;
 	}
 
 	/* Runs jobs in order until none is left or the loop must stop;
 	 * jobs queued meanwhile run in the same drain (HTML "perform a
-	 * microtask checkpoint"). */
+	 * microtask checkpoint"). Called only when the loop need not stop
+	 * (lib_promise_drain asks first), so the question is asked after the
+	 * function's code ran, not before each job: only its code can give
+	 * the answer (the deadline and the memory cap also throw). Once the
+	 * answer is known, a reaction's target is not even resolved: nothing
+	 * after it can be seen. The queue and the position are read into
+	 * locals: outer names cost a lookup each here. Returns true when it
+	 * stopped: the call ends, and what was queued is dropped now. */
 	function drain() {
-		while (head < queue.length) {
-			if (stop())
-				return;
-			var job = queue[head];
-			queue[head++] = undefined;
-			job();
-			if (head >= 4096) {
-				queue.splice(0, head);
-				head = 0;
+		var q = queue, h = head, must = stop, stopped = false, job, a, b,
+		    c, v, ok;
+
+		try {
+			while (h < q.length) {
+				job = q[h];
+				a = q[h + 1];
+				b = q[h + 2];
+				c = q[h + 3];
+				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
+				h += 4;
+				if (job !== undefined) {
+					job(a, b, c);
+					if ((stopped = must()))
+						break;
+				} else {
+					/* NewPromiseReactionJob, inline (a call
+					 * costs here): b is the handler for the
+					 * state of record a; c the target: the
+					 * record of a promise of ours (resolved by
+					 * this reaction only: it needs no resolving
+					 * functions), a foreign capability
+					 * {resolve, reject, promise}, or null. */
+					ok = (a.s & 3) === 1;
+					if (typeof b === 'function') {
+						try {
+							v = b(a.v);
+							ok = true;
+						} catch (e) {
+							v = e;
+							ok = false;
+						}
+						if ((stopped = must()))
+							break;
+					} else
+						v = a.v;
+					/* Where the function's code may run (a
+					 * foreign resolve, a then getter), the
+					 * question is asked again. */
+					if (c === null)
+						;
+					else if (c.s === undefined) {
+						(ok ? c.resolve : c.reject)(v);
+						if ((stopped = must()))
+							break;
+					} else if (!ok)
+						settle(c, 2, v);
+					else if (v === null || (typeof v !== 'object' &&
+					    typeof v !== 'function'))
+						settle(c, 1, v);
+					else {
+						resolveWith(c, v);
+						if ((stopped = must()))
+							break;
+					}
+				}
+				if (h >= 16384) {
+					q.splice(0, h);
+					h = 0;
+				}
 			}
+			q.length = 0;
+			h = 0;
+			if (stopped) {
+				unhandled.length = 0;
+				watchRes = undefined;
+				return true;
+			}
+		} finally {
+			/* A job that threw: the next drain goes on after it. */
+			head = h;
 		}
-		queue.length = 0;
-		head = 0;
-		reportUnhandled();
+		if (unhandled.length > 0)
+			reportUnhandled();
+		return false;
 	}
 
-	function reset() {
-		queue = [];
-		head = 0;
-		unhandled = [];
-	}
+	/* The target of the watch's reaction, made once: it takes the place
+	 * of a capability (the drain calls its resolve or reject). */
+	var watchTarget = {
+		resolve: function (v) {
+			native.settled(true, v, watchRes);
+		},
+		reject: function (e) {
+			native.settled(false, e, watchRes);
+		}
+	};
 
-	/* The handler's return value: adopted like Promise.resolve would,
-	 * without going through anything the function could have replaced. */
+	/* The handler's return value, adopted as await adopts it: a promise
+	 * of ours with our then gets the watch as its reaction directly;
+	 * anything else goes through the resolve steps. Nothing the function
+	 * could have replaced is called. */
 	function watch(value, res) {
-		var p = Object.create(Promise.prototype), rec = init(p);
+		var rec = value[KEY], fast = false, C;
 
-		resolvers(rec).resolve(value);
-		react(rec, function (v) {
-			native.settled(true, v, res);
-		}, function (e) {
-			native.settled(false, e, res);
-		}, null);
+		watchRes = res;
+		if (rec !== undefined)
+			try {
+				C = value.constructor;
+				fast = value.then === promiseThen &&
+				    (C === Promise || C === undefined);
+			} catch (e) {
+				fast = false;
+			}
+		if (!fast) {
+			rec = init(create(proto));
+			resolveWith(rec, value);
+		}
+		if ((rec.s & 3) === 0 && rec.v === undefined) {
+			/* react(), for the common case: nothing else waits. */
+			rec.s |= 4;
+			rec.v = [undefined, undefined, watchTarget];
+		} else
+			react(rec, undefined, undefined, watchTarget);
 	}
 
 	function deferred() {
@@ -491,6 +681,8 @@
 		queueMicrotask: queueMicrotask,
 		drain: drain,
 		reset: reset,
+		queue: queue,
+		unhandled: unhandled,
 		watch: watch,
 		deferred: deferred
 	};
