@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sandbox_fixture.h"
 #include "spare.h"
@@ -23,10 +24,11 @@ static const struct sandbox_limits MAKE = { .memory_bytes = 256 * MiB,
     .timeout_ms = 1000, .response_max = 6 * MiB, .log_max = 64 * KiB };
 
 #define ck_spare_stats(s, m, t, r) do {					\
-	const struct spare_stats *st_ = spare_stats(s);			\
-	ck_assert_msg(st_->made == (m) && st_->taken == (t) &&		\
-	    st_->refused == (r), "made=%lu taken=%lu refused=%lu, "	\
-	    "want %lu %lu %lu", st_->made, st_->taken, st_->refused,	\
+	struct spare_stats st_;						\
+	spare_stats(s, &st_);						\
+	ck_assert_msg(st_.made == (m) && st_.taken == (t) &&		\
+	    st_.refused == (r), "made=%lu taken=%lu refused=%lu, "	\
+	    "want %lu %lu %lu", st_.made, st_.taken, st_.refused,	\
 	    (unsigned long)(m), (unsigned long)(t), (unsigned long)(r)); \
 } while (0)
 
@@ -302,6 +304,72 @@ START_TEST(test_spare_isolated_from_previous)
 }
 END_TEST
 
+/* Until the thread has filled the slot (the tcase timeout bounds it). */
+static void
+wait_ready(struct spare *s)
+{
+	while (!spare_ready(s))
+		usleep(1000);
+}
+
+/* Without a thread, asking makes the heap at once, in the caller. */
+START_TEST(test_ask_without_thread_fills)
+{
+	struct spare *s = new_slot();
+
+	spare_ask(s);
+	ck_assert(spare_ready(s));
+	spare_ask(s);			/* full: nothing more */
+	ck_spare_stats(s, 1, 0, 0);
+	spare_free(s);
+}
+END_TEST
+
+/* The thread makes one heap per ask while the slot is empty, and the
+ * heaps it makes serve like any other. */
+START_TEST(test_thread_fills_when_asked)
+{
+	struct spare *s = new_slot();
+	struct sandbox *sb;
+	char *body;
+	int i;
+
+	ck_assert_int_eq(spare_start(s), 0);
+	ck_assert(!spare_ready(s));	/* nothing before it is asked */
+	for (i = 0; i < 3; i++) {
+		spare_ask(s);
+		wait_ready(s);
+		spare_ask(s);		/* full: ignored */
+		sb = spare_take(s, &LIM);
+		ck_assert_ptr_nonnull(sb);
+		body = run_in(sb, "module.exports = function (req, res) "
+		    "{ res.send(typeof URL + typeof leaked); };", OUT_OK);
+		ck_assert_str_eq(body, "functionundefined");
+		free(body);
+		sandbox_free(sb);
+	}
+	ck_spare_stats(s, 3, 3, 0);
+	spare_free(s);
+}
+END_TEST
+
+/* Freed while the thread may be making a heap, or holding one: the thread
+ * is joined and nothing leaks (the sanitizer build checks). */
+START_TEST(test_free_while_making)
+{
+	struct spare *s = new_slot();
+
+	ck_assert_int_eq(spare_start(s), 0);
+	spare_ask(s);
+	spare_free(s);
+	s = new_slot();
+	ck_assert_int_eq(spare_start(s), 0);
+	spare_ask(s);
+	wait_ready(s);
+	spare_free(s);
+}
+END_TEST
+
 /* sandbox_compact, run once a new heap's answer is out: the heap holds no
  * more than before, keeps its globals and answers the same. */
 START_TEST(test_compact_after_first_call)
@@ -344,6 +412,9 @@ spare_suite(void)
 	tcase_add_test(tc, test_spare_same_as_fresh);
 	tcase_add_test(tc, test_spare_isolated_from_previous);
 	tcase_add_test(tc, test_compact_after_first_call);
+	tcase_add_test(tc, test_ask_without_thread_fills);
+	tcase_add_test(tc, test_thread_fills_when_asked);
+	tcase_add_test(tc, test_free_while_making);
 	suite_add_tcase(s, tc);
 	return s;
 }

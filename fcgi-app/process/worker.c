@@ -67,18 +67,19 @@ connection_waiting(void)
 }
 
 /* Work taken off the requests' path, done once an answer is out: the heap
- * the request made is compacted, and the spare heap made again, but only
- * while no connection waits (a request never waits for a spare). */
+ * the request made is compacted, and the spare heap made again by its
+ * thread while no connection waits, beside whatever request comes next
+ * (a request never waits for a spare). */
 static void
 after_answer(struct app *app)
 {
 	invoke_settle(app);
 	if (app->spare == NULL)
 		return;
-	if (!spare_ready(app->spare) && !connection_waiting() &&
-	    spare_fill(app->spare) == -1)
-		log_warnx("no spare heap: out of memory");
 	metrics_set_spare(spare_ready(app->spare));
+	/* Under a full queue it would only take a core from the requests. */
+	if (!connection_waiting())
+		spare_ask(app->spare);
 }
 
 /* Serves one request. Returns 0, or -1 when there was none to accept:
@@ -210,6 +211,8 @@ worker_main(void *arg)
 		log_warnx("out of memory");
 		return 1;
 	}
+	if (app->spare != NULL && spare_start(app->spare) == -1)
+		log_warn("spare heap thread: made between requests instead");
 	/* Checked by config_load already: this cannot fail on syntax. */
 	if (egress_list_parse(app->cfg.egress_allow, &app->egress.allow, err,
 	    sizeof(err)) == -1 ||
