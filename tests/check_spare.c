@@ -353,6 +353,26 @@ START_TEST(test_thread_fills_when_asked)
 }
 END_TEST
 
+/* Taken right after it was asked for: the taker waits for the thread's
+ * heap rather than finding the slot empty and making a second one. */
+START_TEST(test_take_waits_for_asked)
+{
+	struct spare *s = new_slot();
+	struct sandbox *sb;
+	int i;
+
+	ck_assert_int_eq(spare_start(s), 0);
+	for (i = 0; i < 5; i++) {
+		spare_ask(s);
+		sb = spare_take(s, &LIM);
+		ck_assert_ptr_nonnull(sb);
+		sandbox_free(sb);
+	}
+	ck_spare_stats(s, 5, 5, 0);
+	spare_free(s);
+}
+END_TEST
+
 /* Freed while the thread may be making a heap, or holding one: the thread
  * is joined and nothing leaks (the sanitizer build checks). */
 START_TEST(test_free_while_making)
@@ -415,6 +435,7 @@ spare_suite(void)
 	tcase_add_test(tc, test_ask_without_thread_fills);
 	tcase_add_test(tc, test_thread_fills_when_asked);
 	tcase_add_test(tc, test_free_while_making);
+	tcase_add_test(tc, test_take_waits_for_asked);
 	suite_add_tcase(s, tc);
 	return s;
 }

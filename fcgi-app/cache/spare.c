@@ -16,10 +16,12 @@ struct spare {
 	struct sandbox_limits	 make;
 	pthread_mutex_t		 mu;	/* guards everything below */
 	pthread_cond_t		 cv;	/* asked, or stop */
+	pthread_cond_t		 made;	/* a making or an ask ended */
 	pthread_t		 thread;
 	int			 running;	/* the thread was started */
 	int			 asked;		/* spare_ask since the last make */
 	int			 stop;
+	int			 making;	/* a heap is being made */
 	struct sandbox		*sb;	/* NULL: empty */
 	struct spare_stats	 stats;
 };
@@ -34,6 +36,7 @@ spare_new(const struct sandbox_limits *make)
 	s->make = *make;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->made, NULL);
 	return s;
 }
 
@@ -51,6 +54,7 @@ spare_free(struct spare *s)
 	}
 	sandbox_free(s->sb);
 	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->made);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -64,9 +68,11 @@ fill_locked(struct spare *s)
 
 	if (s->sb != NULL)
 		return 0;
+	s->making = 1;
 	pthread_mutex_unlock(&s->mu);
 	sb = sandbox_new(&s->make);
 	pthread_mutex_lock(&s->mu);
+	s->making = 0;
 	if (sb == NULL) {
 		s->stats.failed++;
 		return -1;
@@ -85,6 +91,7 @@ spare_fill(struct spare *s)
 
 	pthread_mutex_lock(&s->mu);
 	rc = fill_locked(s);
+	pthread_cond_broadcast(&s->made);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -102,6 +109,8 @@ maker(void *arg)
 		}
 		s->asked = 0;
 		(void)fill_locked(s);
+		/* Whatever came of it, a taker waiting for it may go on. */
+		pthread_cond_broadcast(&s->made);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -145,6 +154,10 @@ spare_take(struct spare *s, const struct sandbox_limits *lim)
 	struct sandbox *sb;
 
 	pthread_mutex_lock(&s->mu);
+	/* Asked for, or half made already: finishing it costs less than a
+	 * second heap made beside it, both threads in malloc at once. */
+	while (s->making || (s->asked && s->running && !s->stop))
+		pthread_cond_wait(&s->made, &s->mu);
 	if ((sb = s->sb) != NULL && sandbox_set_limits(sb, lim) == -1) {
 		s->stats.refused++;
 		sb = NULL;

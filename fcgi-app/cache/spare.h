@@ -47,9 +47,11 @@ int		 spare_start(struct spare *s);
 void		 spare_ask(struct spare *s);
 
 /* Hands the spare heap, with lim's limits (sandbox_set_limits), to the
- * caller, who owns it from then on; the slot is empty after. NULL when
- * the slot is empty, or when the heap already holds more than lim's memory
- * cap (it stays in the slot: a new heap would not fit either). */
+ * caller, who owns it from then on; the slot is empty after. When the
+ * thread was asked for it or is making it, waits until it is made. NULL
+ * when the slot is empty (nothing asked for), or when the heap already holds more than
+ * lim's memory cap (it stays in the slot: a new heap would not fit
+ * either). */
 struct sandbox	*spare_take(struct spare *s, const struct sandbox_limits *lim);
 
 /* Whether the slot holds a heap, and the bytes it holds. */

@@ -31,10 +31,6 @@ main(int argc, char **argv)
 	 * make profile, and 11-40% more requests in 4 of 4 paired runs
 	 * without fast bins (the thread cache stays). */
 	(void)mallopt(M_MXFAST, 0);
-	/* The spare heap's thread (cache/spare.c) allocates what the
-	 * worker's thread then uses and frees: one arena keeps every heap's
-	 * memory in one place, as before there was a thread. */
-	(void)mallopt(M_ARENA_MAX, 1);
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s (started by spawn-fcgi; settings come "
 		    "from $FNRUN_CONFIG and FNRUN_* variables)\n", argv[0]);
