@@ -96,7 +96,7 @@ static const char LEAKER[] =
 START_TEST(test_fill_once_take_once)
 {
 	struct spare *s = new_slot();
-	struct sandbox *sb;
+	struct sandbox *sb, *next;
 
 	ck_assert(!spare_ready(s));
 	ck_assert_uint_eq(spare_bytes(s), 0);
@@ -113,9 +113,12 @@ START_TEST(test_fill_once_take_once)
 	ck_spare_stats(s, 1, 1, 0);
 	/* A new one is another heap. */
 	ck_assert_int_eq(spare_fill(s), 1);
-	ck_assert_ptr_ne(spare_take(s, &LIM), sb);
+	next = spare_take(s, &LIM);
+	ck_assert_ptr_nonnull(next);
+	ck_assert_ptr_ne(next, sb);
 	ck_spare_stats(s, 2, 2, 0);
 	sandbox_free(sb);
+	sandbox_free(next);
 	spare_free(s);
 	spare_free(NULL);
 }
