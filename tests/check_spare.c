@@ -41,6 +41,18 @@ new_slot(void)
 	return s;
 }
 
+/* A heap the slot made (spare_fill) and handed out under lim. */
+static struct sandbox *
+filled_take(struct spare *s, const struct sandbox_limits *lim)
+{
+	struct sandbox *sb;
+
+	ck_assert_int_eq(spare_fill(s), 1);
+	sb = spare_take(s, lim);
+	ck_assert_ptr_nonnull(sb);
+	return sb;
+}
+
 /* Loads src into sb, calls it once with PLAIN_RQ and returns its body (a
  * malloc'd string the caller frees); the test fails on any other outcome
  * than want. */
@@ -112,9 +124,7 @@ START_TEST(test_fill_once_take_once)
 	ck_assert_ptr_null(spare_take(s, &LIM));	/* taken once only */
 	ck_spare_stats(s, 1, 1, 0);
 	/* A new one is another heap. */
-	ck_assert_int_eq(spare_fill(s), 1);
-	next = spare_take(s, &LIM);
-	ck_assert_ptr_nonnull(next);
+	next = filled_take(s, &LIM);
 	ck_assert_ptr_ne(next, sb);
 	ck_spare_stats(s, 2, 2, 0);
 	sandbox_free(sb);
@@ -153,9 +163,7 @@ START_TEST(test_taker_cap_applies)
 
 	small.memory_bytes = 8 * MiB;
 	big.memory_bytes = 64 * MiB;
-	ck_assert_int_eq(spare_fill(s), 1);
-	sb = spare_take(s, &small);
-	ck_assert_ptr_nonnull(sb);
+	sb = filled_take(s, &small);
 	free(run_in(sb, HOLD, OUT_MEMORY_LIMIT));
 	ck_assert_uint_le(sandbox_memory_peak(sb), 8 * MiB);
 	sandbox_free(sb);
@@ -165,9 +173,7 @@ START_TEST(test_taker_cap_applies)
 	free(run_in(fresh, HOLD, OUT_MEMORY_LIMIT));
 	sandbox_free(fresh);
 	/* ...and the code fits under a larger cap, from a spare too. */
-	ck_assert_int_eq(spare_fill(s), 1);
-	sb = spare_take(s, &big);
-	ck_assert_ptr_nonnull(sb);
+	sb = filled_take(s, &big);
 	body = run_in(sb, HOLD, OUT_OK);
 	ck_assert_str_eq(body, "12");
 	free(body);
@@ -209,9 +215,7 @@ START_TEST(test_taker_timeout_applies)
 	struct sandbox *sb;
 
 	quick.timeout_ms = 50;
-	ck_assert_int_eq(spare_fill(s), 1);
-	sb = spare_take(s, &quick);
-	ck_assert_ptr_nonnull(sb);
+	sb = filled_take(s, &quick);
 	free(run_in(sb, "module.exports = function (req, res) "
 	    "{ for (;;) {} };", OUT_TIMEOUT));
 	sandbox_free(sb);
@@ -250,9 +254,7 @@ START_TEST(test_spare_same_as_fresh)
 	struct sandbox *sb, *fresh;
 	char *a, *b;
 
-	ck_assert_int_eq(spare_fill(s), 1);
-	sb = spare_take(s, &LIM);
-	ck_assert_ptr_nonnull(sb);
+	sb = filled_take(s, &LIM);
 	fresh = sandbox_new(&LIM);
 	ck_assert_ptr_nonnull(fresh);
 	a = run_in(sb, PROBE, OUT_OK);
@@ -279,14 +281,10 @@ START_TEST(test_spare_isolated_from_previous)
 	struct sandbox *first, *second, *fresh;
 	char *a, *b;
 
-	ck_assert_int_eq(spare_fill(s), 1);
-	first = spare_take(s, &LIM);
-	ck_assert_ptr_nonnull(first);
+	first = filled_take(s, &LIM);
 	free(run_in(first, LEAKER, OUT_OK));
 	/* The leaker's heap is still alive (warm) while the next is made. */
-	ck_assert_int_eq(spare_fill(s), 1);
-	second = spare_take(s, &LIM);
-	ck_assert_ptr_nonnull(second);
+	second = filled_take(s, &LIM);
 	ck_assert_ptr_ne(second, first);
 	fresh = sandbox_new(&LIM);
 	ck_assert_ptr_nonnull(fresh);
