@@ -54,7 +54,7 @@ SRC_DIRS = $(sort $(dir $(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c)))
 CPPFLAGS = -D_GNU_SOURCE -I$(BUILD)/duk -iquote $(BUILD)/gen \
 	$(patsubst %/,-iquote %,$(SRC_DIRS))
 CFLAGS = -std=c11 $(OPT) $(WARN)
-LDLIBS = -lfcgi -lmemcached -lcurl -lcrypto -lm
+LDLIBS = -lfcgi -lmemcached -lcurl -lcrypto -lm -pthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 APP_SRCS = $(filter-out fcgi-app/process/main.c,$(wildcard fcgi-app/*/*.c fcgi-app/*/*/*.c))

@@ -26,7 +26,7 @@ FNRUN_CONFIG_KEYS=(
 	timeout_ms timeout_max_ms hard_grace_ms memory_mb memory_max_mb
 	body_max_bytes source_max_bytes response_max_bytes log_max_bytes
 	log_max_entries response_headers_max response_header_bytes_max
-	warm_max_count warm_max_mb warm_max_calls
+	warm_max_count warm_max_mb warm_max_calls spare_heap
 	transpile_timeout_ms transpile_memory_mb typescript_js
 	worker_max_requests worker_max_rss_mb
 	project_max_concurrency project_max_functions function_max_versions
@@ -60,6 +60,7 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[warm_max_count]=1000
 	[warm_max_mb]=256
 	[warm_max_calls]=10000
+	[spare_heap]=1
 	[transpile_timeout_ms]=10000
 	[transpile_memory_mb]=256
 	[typescript_js]=/usr/share/nodejs/typescript/lib/typescript.js
@@ -251,6 +252,7 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_WARM_MAX_COUNT 0 1000000
 	fnrun_config_int FNRUN_WARM_MAX_MB 0 1048576
 	fnrun_config_int FNRUN_WARM_MAX_CALLS 1 4294967295
+	fnrun_config_int FNRUN_SPARE_HEAP 0 1
 	fnrun_config_int FNRUN_TRANSPILE_TIMEOUT_MS 1 3600000
 	fnrun_config_int FNRUN_TRANSPILE_MEMORY_MB 1 65536
 	fnrun_config_int FNRUN_WORKER_MAX_REQUESTS 0 4294967295

@@ -13,6 +13,9 @@ void	upload_put(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
 void	invoke_handle(struct app *, const struct route_args *, struct req *,
 	    struct resp *);
+/* After an answer is written: the heap its call made (app->fresh), if
+ * kept, is compacted and put among the warm heaps. Runs no user code. */
+void	invoke_settle(struct app *);
 void	admin_list_projects(struct app *, const struct route_args *,
 	    struct req *, struct resp *);
 void	admin_list_fns(struct app *, const struct route_args *, struct req *,

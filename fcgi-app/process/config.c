@@ -61,6 +61,7 @@ static const struct setting settings[] = {
 	S("warm_max_count", K_UINT0, warm_max_count, "1000"),
 	S("warm_max_mb", K_UINT0, warm_max_mb, "256"),
 	S("warm_max_calls", K_UINT, warm_max_calls, "10000"),
+	S("spare_heap", K_UINT0, spare_heap, "1"),
 	S("workers", K_UINT, workers, "4"),
 	S("concurrency_file", K_STR, concurrency_file, ""),
 	S("project_max_concurrency", K_UINT0, project_max_concurrency, "0"),
@@ -273,6 +274,10 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	if (cfg->timeout_ms > cfg->timeout_max_ms ||
 	    cfg->memory_mb > cfg->memory_max_mb) {
 		snprintf(err, errlen, "a default exceeds its maximum");
+		return -1;
+	}
+	if (cfg->spare_heap > 1) {
+		snprintf(err, errlen, "spare_heap must be 0 or 1");
 		return -1;
 	}
 	if (read_secret(cfg->admin_token, sizeof(cfg->admin_token), err,

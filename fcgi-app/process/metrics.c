@@ -22,6 +22,7 @@ struct record {
 	int32_t		busy;
 	uint64_t	warm_count;
 	uint64_t	warm_bytes;
+	uint64_t	spare;
 	uint64_t	counter[M_COUNT];
 	uint64_t	outcome[OUT_COUNT];
 	uint64_t	bucket[NBUCKETS + 1];	/* cumulative at render */
@@ -60,6 +61,7 @@ metrics_claim(void)
 			__atomic_store_n(&mine->busy, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&mine->warm_count, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&mine->warm_bytes, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&mine->spare, 0, __ATOMIC_RELAXED);
 			return 0;
 		}
 	}
@@ -115,6 +117,13 @@ metrics_set_warm(size_t count, size_t bytes)
 		return;
 	__atomic_store_n(&mine->warm_count, count, __ATOMIC_RELAXED);
 	__atomic_store_n(&mine->warm_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+void
+metrics_set_spare(int ready)
+{
+	if (mine != NULL)
+		__atomic_store_n(&mine->spare, ready != 0, __ATOMIC_RELAXED);
 }
 
 void
@@ -199,6 +208,8 @@ static const struct {
 	    "Uploads whose source went through the compiler (ES2022, TypeScript)." },
 	{ M_COMPILER_LOADS, "fnrun_compiler_loads_total",
 	    "Times a worker loaded the compiler (from memcached or typescript.js)." },
+	{ M_HEAPS_SPARE, "fnrun_heaps_spare_total",
+	    "Invocations that took the worker's spare heap instead of building one." },
 };
 
 void
@@ -252,6 +263,8 @@ metrics_render(struct buf *out)
 	    SUM_LIVE(warm_count));
 	gauge(out, "fnrun_warm_heap_bytes", "Heap bytes of the warm heaps.",
 	    SUM_LIVE(warm_bytes));
+	gauge(out, "fnrun_spare_heaps", "Spare heaps ready in live workers.",
+	    SUM_LIVE(spare));
 	metrics_capacity(&n_alive, &n_busy);
 	gauge(out, "fnrun_workers_alive", "Workers alive.", n_alive);
 	gauge(out, "fnrun_workers_busy", "Workers serving a request.", n_busy);

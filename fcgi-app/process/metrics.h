@@ -31,6 +31,7 @@ enum metric {
 	M_REQUESTS,
 	M_UPLOADS_LOWERED,	/* uploads whose source went through the compiler */
 	M_COMPILER_LOADS,	/* times a worker loaded the compiler */
+	M_HEAPS_SPARE,		/* cold invocations given the spare heap */
 	M_COUNT
 };
 
@@ -48,6 +49,8 @@ void	metrics_fetch(enum fetch_outcome o);
 /* Gauges of the calling worker. */
 void	metrics_set_busy(int busy);
 void	metrics_set_warm(size_t count, size_t bytes);
+/* Whether the calling worker holds a spare heap (cache/spare.h). */
+void	metrics_set_spare(int ready);
 
 /* Live workers and busy ones, over every record. */
 void	metrics_capacity(unsigned *alive, unsigned *busy);

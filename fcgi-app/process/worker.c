@@ -15,11 +15,13 @@
 #include "concurrency.h"
 #include "fcgi.h"
 #include "guard.h"
+#include "handlers.h"
 #include "hotset.h"
 #include "lower.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "spare.h"
 #include "store.h"
 #include "worker.h"
 
@@ -53,6 +55,31 @@ wait_for_connection(const sigset_t *waitmask)
 		}
 	}
 	return -1;
+}
+
+/* Whether a connection waits on the listening socket now (no waiting). */
+static int
+connection_waiting(void)
+{
+	struct pollfd pfd = { .fd = 0, .events = POLLIN, .revents = 0 };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/* Work taken off the requests' path, done once an answer is out: the heap
+ * the request made is compacted, and the spare heap made again by its
+ * thread while no connection waits, beside whatever request comes next
+ * (a request never waits for a spare). */
+static void
+after_answer(struct app *app)
+{
+	invoke_settle(app);
+	if (app->spare == NULL)
+		return;
+	metrics_set_spare(spare_ready(app->spare));
+	/* Under a full queue it would only take a core from the requests. */
+	if (!connection_waiting())
+		spare_ask(app->spare);
 }
 
 /* Serves one request. Returns 0, or -1 when there was none to accept:
@@ -175,6 +202,17 @@ worker_main(void *arg)
 		log_warnx("out of memory");
 		return 1;
 	}
+	/* Made under the largest cap a function may ask for; the function
+	 * that takes it gets its own (spare_take). */
+	if (app->cfg.spare_heap &&
+	    (app->spare = spare_new(&(struct sandbox_limits){
+	    .memory_bytes = (size_t)app->cfg.memory_max_mb << 20,
+	    .timeout_ms = app->cfg.timeout_ms })) == NULL) {
+		log_warnx("out of memory");
+		return 1;
+	}
+	if (app->spare != NULL && spare_start(app->spare) == -1)
+		log_warn("spare heap thread: made between requests instead");
 	/* Checked by config_load already: this cannot fail on syntax. */
 	if (egress_list_parse(app->cfg.egress_allow, &app->egress.allow, err,
 	    sizeof(err)) == -1 ||
@@ -196,20 +234,26 @@ worker_main(void *arg)
 		    "are not counted");
 	if (log_invocation_open(app->cfg.invocation_log) == -1)
 		log_warn("invocation log %s", app->cfg.invocation_log);
+	after_answer(app);
 	while (wait_for_connection(&waitmask) == 0) {
-		if (serve_one(app, &rs) == 0 &&
-		    should_recycle(app, ++served)) {
+		if (serve_one(app, &rs) == -1)
+			continue;
+		invoke_settle(app);
+		if (should_recycle(app, ++served)) {
 			log_info("recycling after %lu requests", served);
 			rc = WORKER_EXIT_RECYCLE;
 			break;
 		}
+		after_answer(app);
 	}
 	/* Stopping: what nginx already queued on this socket is served (a
 	 * swap renamed a new pool's socket over its path, so nothing new
 	 * arrives); accept says EAGAIN once the queue is empty. */
 	while (stopping && serve_one(app, &rs) == 0)
-		;
+		invoke_settle(app);
 	response_free(&rs);
+	invoke_settle(app);
+	spare_free(app->spare);
 	hotset_free(app->hot);
 	lower_free(app->lower);
 	cache_close(app->cache);

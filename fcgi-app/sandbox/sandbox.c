@@ -88,6 +88,21 @@ install_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
+/* lim, its zero fields the SPEC §6 defaults, becomes sb's: the cap, the
+ * budgets and the response and console bounds, all read when used. */
+static void
+set_limits(struct sandbox *sb, const struct sandbox_limits *lim)
+{
+	sb->lim = *lim;
+	if (sb->lim.headers_max == 0)
+		sb->lim.headers_max = SANDBOX_HEADERS_MAX;
+	if (sb->lim.header_bytes_max == 0)
+		sb->lim.header_bytes_max = SANDBOX_HEADER_BYTES_MAX;
+	if (sb->lim.log_entries_max == 0)
+		sb->lim.log_entries_max = SANDBOX_LOG_ENTRIES_MAX;
+	sb->alloc.limit = lim->memory_bytes;
+}
+
 /* A heap with the capped allocator and the deadline of sb, and nothing
  * else installed. */
 static struct sandbox *
@@ -97,14 +112,7 @@ heap_new(const struct sandbox_limits *lim)
 
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
 		return NULL;
-	sb->lim = *lim;
-	if (sb->lim.headers_max == 0)
-		sb->lim.headers_max = SANDBOX_HEADERS_MAX;
-	if (sb->lim.header_bytes_max == 0)
-		sb->lim.header_bytes_max = SANDBOX_HEADER_BYTES_MAX;
-	if (sb->lim.log_entries_max == 0)
-		sb->lim.log_entries_max = SANDBOX_LOG_ENTRIES_MAX;
-	sb->alloc.limit = lim->memory_bytes;
+	set_limits(sb, lim);
 	sb->ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
 	    sandbox_alloc_free, sb, on_fatal);
 	if (sb->ctx == NULL) {
@@ -128,6 +136,34 @@ sandbox_new(const struct sandbox_limits *lim)
 	}
 	duk_pop(sb->ctx);
 	return sb;
+}
+
+int
+sandbox_set_limits(struct sandbox *sb, const struct sandbox_limits *lim)
+{
+	if (sb->alloc.used > lim->memory_bytes)
+		return -1;
+	set_limits(sb, lim);
+	/* Its first call's peak starts from what the heap holds now. */
+	sb->alloc.peak = sb->alloc.used;
+	return 0;
+}
+
+static duk_ret_t
+compact_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_gc(ctx, DUK_GC_COMPACT);
+	return 0;
+}
+
+void
+sandbox_compact(struct sandbox *sb)
+{
+	/* No user code runs in a collection: finalizers went away with the
+	 * Duktape object (sandbox_api_install). */
+	(void)duk_safe_call(sb->ctx, compact_safe, NULL, 0, 1);
+	duk_pop(sb->ctx);
 }
 
 struct sandbox *
@@ -464,9 +500,8 @@ top_level_safe(duk_context *ctx, void *udata)
 	}
 	duk_put_prop_string(ctx, -2, "handler");
 	duk_pop(ctx);
-	/* The heap may stay warm for thousands of calls: shrink property
-	 * tables and free the compiler's garbage once, now. */
-	duk_gc(ctx, DUK_GC_COMPACT);
+	/* The heap is compacted once kept warm, after the first call's
+	 * answer is sent (sandbox_compact): not on the first call's path. */
 	duk_push_true(ctx);
 	return 1;
 }

@@ -116,6 +116,18 @@ void	sandbox_set_fatal_handler(void (*fn)(const char *msg));
 struct sandbox	*sandbox_new(const struct sandbox_limits *lim);
 void		 sandbox_free(struct sandbox *sb);
 
+/* Gives a heap made by sandbox_new ahead of need (a spare: nothing loaded
+ * yet) the limits of the function it is for: its memory cap applies from
+ * now, the other limits from its next load or call. Returns 0, or -1
+ * (sb unchanged) when the heap already holds more than lim's cap. */
+int		 sandbox_set_limits(struct sandbox *sb,
+		    const struct sandbox_limits *lim);
+
+/* Shrinks a loaded heap that is kept for more calls: a full mark-and-sweep
+ * that frees the compiler's and the calls' garbage and compacts property
+ * tables. Runs no user code; meant for after an answer is sent. */
+void		 sandbox_compact(struct sandbox *sb);
+
 /* Whether src[0..len) is valid UTF-8, as every source must be (the
  * compiler of sandbox/lower would otherwise see U+FFFD where the bytes
  * were). Returns 0, or -1 with res an OUT_SYNTAX_ERROR naming the line. */

@@ -12,8 +12,10 @@
 
 #include <openssl/rand.h>
 
-static uint64_t	state[4];
-static pid_t	seeded_by;
+/* Per thread: a worker's spare heap is made by a thread of its own
+ * (cache/spare.c), which never runs Math.random, but must not race. */
+static _Thread_local uint64_t	state[4];
+static _Thread_local pid_t	seeded_by;
 
 static uint64_t
 rotl(uint64_t x, int k)

@@ -28,6 +28,7 @@
 #include "outcome.h"
 #include "redact.h"
 #include "self.h"
+#include "spare.h"
 #include "store.h"
 #include "store_egress.h"
 #include "store_view.h"
@@ -104,8 +105,9 @@ struct call {
 	struct sandbox_limits	 lim;
 	struct sandbox		*sb;	/* the heap that ran, or NULL */
 	unsigned		 calls;	/* calls it served before this one */
-	char			 key[360];	/* warm-set key */
+	char			 key[APP_HEAP_KEY_MAX];	/* warm-set key */
 	const char		*heap;	/* "warm", "bytecode" or "source" */
+	int			 spare;	/* the new heap was the spare */
 	struct outbound_conf	 net;	/* what fetch obeys */
 	struct redactor		 red;	/* the project's secret values */
 	double			 duration_ms;
@@ -329,6 +331,8 @@ log_call(const struct call *c, const struct req *r, int status)
 	buf_puts(&b, ",\"heap\":\"");
 	buf_puts(&b, c->heap != NULL ? c->heap : "none");
 	buf_puts(&b, "\"");
+	if (c->spare)
+		buf_puts(&b, ",\"spare\":true");
 	log_fetch_counts(&b, &c->res.fetches);
 	buf_puts(&b, "}\n");
 	log_invocation(b.data, b.len);
@@ -478,6 +482,22 @@ load_cold(struct call *c, struct sandbox *sb, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+/* A new heap for c: the worker's spare when it has one that fits c's
+ * memory cap (made between requests, so not on this call's path), else
+ * one made now. NULL when none can be made within c's limits. */
+static struct sandbox *
+new_heap(struct call *c)
+{
+	struct sandbox *sb;
+
+	if (c->app->spare != NULL &&
+	    (sb = spare_take(c->app->spare, &c->lim)) != NULL) {
+		c->spare = 1;
+		return sb;
+	}
+	return sandbox_new(&c->lim);
+}
+
 /* Runs the function (under the caller's guard): a warm heap of this exact
  * version if the worker has one, else a new heap. Fills c->res, c->sb,
  * c->duration_ms and c->peak; returns STORE_OK or the store's error. */
@@ -496,7 +516,7 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 	if (!c->meta.limits.per_call &&
 	    (c->sb = hotset_take(c->app->hot, c->key, &c->calls)) != NULL)
 		c->heap = "warm";
-	else if ((c->sb = sandbox_new(&c->lim)) == NULL) {
+	else if ((c->sb = new_heap(c)) == NULL) {
 		c->res.outcome = OUT_MEMORY_LIMIT;
 		snprintf(c->res.message, sizeof(c->res.message), "the memory "
 		    "limit is too small to create a JavaScript heap");
@@ -519,24 +539,46 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 
 /* Keeps the heap warm when it is still sound: not after a timeout or a
  * memory-limit hit (its state may be half-built), nor for per-call
- * isolation. */
+ * isolation. A heap this call made waits in app->fresh for its answer to
+ * be sent (invoke_settle). */
 static void
 release(struct call *c)
 {
+	struct app *app = c->app;
 	enum outcome o = c->res.outcome;
 
 	if (c->sb == NULL)
 		return;
-	if (!c->meta.limits.per_call && (o == OUT_OK ||
-	    o == OUT_FUNCTION_ERROR || o == OUT_NO_RESPONSE ||
-	    o == OUT_RESPONSE_TOO_LARGE))
-		hotset_put(c->app->hot, c->key, c->sb,
-		    sandbox_memory_used(c->sb), c->calls + 1);
-	else
+	if (c->meta.limits.per_call || (o != OUT_OK &&
+	    o != OUT_FUNCTION_ERROR && o != OUT_NO_RESPONSE &&
+	    o != OUT_RESPONSE_TOO_LARGE))
 		sandbox_free(c->sb);
+	else if (c->calls == 0) {	/* a new heap */
+		invoke_settle(app);	/* none is left: one per request */
+		app->fresh = c->sb;
+		snprintf(app->fresh_key, sizeof(app->fresh_key), "%s", c->key);
+	} else
+		hotset_put(app->hot, c->key, c->sb,
+		    sandbox_memory_used(c->sb), c->calls + 1);
 	c->sb = NULL;
-	metrics_set_warm(hotset_stats(c->app->hot)->count,
-	    hotset_stats(c->app->hot)->bytes);
+	metrics_set_warm(hotset_stats(app->hot)->count,
+	    hotset_stats(app->hot)->bytes);
+}
+
+/* The new heap's compaction (sandbox_compact) was taken off its first
+ * call's path: it runs here, once that call's answer is out. */
+void
+invoke_settle(struct app *app)
+{
+	struct sandbox *sb = app->fresh;
+
+	if (sb == NULL)
+		return;
+	app->fresh = NULL;
+	sandbox_compact(sb);
+	hotset_put(app->hot, app->fresh_key, sb, sandbox_memory_used(sb), 1);
+	metrics_set_warm(hotset_stats(app->hot)->count,
+	    hotset_stats(app->hot)->bytes);
 }
 
 /* SPEC §13: counts this invocation against its project's concurrency, or
@@ -692,6 +734,8 @@ invoke_handle(struct app *app, const struct route_args *a, struct req *r,
 	redact_inplace(&c.red, c.res.stack, SANDBOX_TRUNCATED_MARKER);
 	metrics_add(c.heap != NULL && strcmp(c.heap, "warm") == 0 ?
 	    M_HEAPS_WARM : M_HEAPS_COLD, 1);
+	if (c.spare)
+		metrics_add(M_HEAPS_SPARE, 1);
 	metrics_invocation(c.res.outcome, c.duration_ms);
 	for (size_t i = 0; i < c.res.fetches.n; i++)
 		metrics_fetch(c.res.fetches.v[i].outcome);
