@@ -13,6 +13,7 @@
 #                   answers correctly (no figure means anything)
 #   make profile    perf record of fnrun under the bench's json workload
 #   make heap-cost  the heap bytes of a function that uses no library
+#   make heap-density  what 1,000 warm hello heaps cost one process
 #   make lower-cost what lowering costs: loading the compiler, lowering
 #   make fuzz       each libFuzzer harness in tests/fuzz/ for a bounded time
 #                   (FUZZ_SECONDS in all, 60 by default), clang, ASan+UBSan;
@@ -71,7 +72,7 @@ FUZZ_BINS = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all run stop test unit integration check-asan valgrind bench bench-smoke \
-	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost lower-cost
+	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost heap-density lower-cost
 all: $(BUILD)/fnrun-worker
 
 # Duktape: Debian's libduktape lacks DUK_USE_EXEC_TIMEOUT_CHECK, so the
@@ -142,6 +143,15 @@ $(BUILD)/bench-heap-cost: tests/bench/heap_cost.c $(BUILD)/libfnrun.a
 
 heap-cost: $(BUILD)/bench-heap-cost
 	@echo "bytes after load, call peak, after call:"; $(BUILD)/bench-heap-cost
+
+# What 1,000 warm hello heaps cost one process (make bench's many, in
+# process): allocator count, RSS and glibc's arena per heap.
+$(BUILD)/bench-heap-density: tests/bench/heap_density.c $(BUILD)/libfnrun.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS) \
+	    -Wl,--wrap=sandbox_alloc_malloc,--wrap=sandbox_alloc_realloc,--wrap=sandbox_alloc_free
+
+heap-density: $(BUILD)/bench-heap-density
+	@$(BUILD)/bench-heap-density -h
 
 # What lowering costs (README "The JavaScript"): make lower-cost.
 $(BUILD)/bench-lower-cost: tests/bench/lower_cost.c $(BUILD)/libfnrun.a

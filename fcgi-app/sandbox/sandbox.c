@@ -152,7 +152,7 @@ sandbox_free(struct sandbox *sb)
 	 * which went away with the Duktape object (sandbox_api_install). */
 	duk_destroy_heap(sb->ctx);
 	lib_timers_free(&sb->lib.timers);
-	sandbox_result_free(&sb->pending);
+	sandbox_pending_free(&sb->pending);
 	sandbox_api_log_clear(&sb->log);
 	sandbox_lines_free(&sb->lines);
 	free(sb);
@@ -194,7 +194,7 @@ begin(struct sandbox *sb, struct sandbox_result *res)
 static void
 end(struct sandbox *sb)
 {
-	sandbox_result_free(&sb->pending);
+	sandbox_pending_free(&sb->pending);
 	sb->deadline_ns = 0;
 	sb->res = NULL;
 }
@@ -796,16 +796,30 @@ sandbox_memory_used(const struct sandbox *sb)
 	return sb->alloc.used;
 }
 
-void
-sandbox_result_free(struct sandbox_result *res)
+static void
+headers_free(struct sandbox_header *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < res->nheaders; i++) {
-		free(res->headers[i].name);
-		free(res->headers[i].value);
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].value);
 	}
-	free(res->headers);
+	free(v);
+}
+
+void
+sandbox_pending_free(struct sandbox_pending *p)
+{
+	headers_free(p->headers, p->nheaders);
+	p->headers = NULL;
+	p->nheaders = 0;
+}
+
+void
+sandbox_result_free(struct sandbox_result *res)
+{
+	headers_free(res->headers, res->nheaders);
 	free(res->body);
 	free(res->stack);
 	outbound_records_free(&res->fetches);
