@@ -20,3 +20,9 @@ double sandbox_random_double(void *udata);
 
 /* Integer fast path in the executor (64-bit host). */
 #define DUK_USE_FASTINT
+
+/* Built-in functions as lightfuncs (a tagged C pointer, no object): an
+ * empty heap holds ~36 KB less and is made faster. They have no own
+ * properties (their length and name come from their prototype's
+ * accessors), cannot be extended, and are not constructors. */
+#define DUK_USE_LIGHTFUNC_BUILTINS
