@@ -3,6 +3,7 @@
  * compile / run / call. User code only ever runs inside duk_pcall here.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +105,23 @@ heap_new(const struct sandbox_limits *lim)
 		sb->lim.header_bytes_max = SANDBOX_HEADER_BYTES_MAX;
 	if (sb->lim.log_entries_max == 0)
 		sb->lim.log_entries_max = SANDBOX_LOG_ENTRIES_MAX;
-	sb->alloc.limit = lim->memory_bytes;
+	/* The cap applies once the heap exists: an allocation refused while
+	 * Duktape makes its built-ins throws an error whose own allocation
+	 * fails in turn, recursing until the stack overflows (a cap of 16 to
+	 * 56 KiB did, 24 to 96 KiB before lightfuncs). A heap that is already
+	 * over the cap is refused here instead. */
+	sb->alloc.limit = SIZE_MAX;
 	sb->ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
 	    sandbox_alloc_free, sb, on_fatal);
+	if (sb->ctx != NULL && sb->alloc.used > lim->memory_bytes) {
+		duk_destroy_heap(sb->ctx);
+		sb->ctx = NULL;
+	}
 	if (sb->ctx == NULL) {
 		free(sb);
 		return NULL;
 	}
+	sb->alloc.limit = lim->memory_bytes;
 	return sb;
 }
 
