@@ -33,3 +33,11 @@ double sandbox_random_double(void *udata);
  * 4 KB of empty slots in every warm heap. It still grows with its load. */
 #undef DUK_USE_STRTAB_MINSIZE
 #define DUK_USE_STRTAB_MINSIZE 512
+
+/* The literal cache (duk_push_literal, duk_get_prop_literal: strings the
+ * C code names) has 64 entries instead of 256: it sits in every heap's
+ * struct, 16 bytes an entry, and the runtime names ~20 literals. 3 KB
+ * less per warm heap; callgrind counts of a warm call and of a new heap
+ * unchanged (within 0.2%). */
+#undef DUK_USE_LITCACHE_SIZE
+#define DUK_USE_LITCACHE_SIZE 64
