@@ -269,6 +269,28 @@ START_TEST(test_new_too_small)
 }
 END_TEST
 
+/* A cap just below or above what a new heap needs: refused or made, never
+ * a crash (an allocation refused while Duktape made its built-ins once
+ * recursed until the stack overflowed), and a heap made is within it. */
+START_TEST(test_new_near_its_size)
+{
+	struct sandbox_limits	lim = limits(0, 1000, 6 * MiB, 64 * KiB);
+	struct sandbox		*sb;
+	size_t			 kb, made = 0;
+
+	for (kb = 1; kb <= 160; kb++) {
+		lim.memory_bytes = kb * KiB;
+		if ((sb = sandbox_new(&lim)) == NULL)
+			continue;
+		made++;
+		ck_assert_uint_le(sandbox_memory_used(sb), lim.memory_bytes);
+		sandbox_free(sb);
+	}
+	ck_assert_uint_gt(made, 0);
+	ck_assert_uint_lt(made, 160);
+}
+END_TEST
+
 START_TEST(test_load_bytecode_roundtrip)
 {
 	const char		*src = "var greeting = 'hello';\n"
@@ -1427,6 +1449,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_load_timeout);
 	tcase_add_test(tc, test_load_memory_limit);
 	tcase_add_test(tc, test_new_too_small);
+	tcase_add_test(tc, test_new_near_its_size);
 	tcase_add_test(tc, test_load_bytecode_roundtrip);
 	suite_add_tcase(s, tc);
 

@@ -20,3 +20,24 @@ double sandbox_random_double(void *udata);
 
 /* Integer fast path in the executor (64-bit host). */
 #define DUK_USE_FASTINT
+
+/* Built-in functions as lightfuncs (a tagged C pointer, no object): a
+ * warm heap holds ~35 KB less and is made with a third fewer
+ * instructions. They have only a virtual length and name (the name
+ * without its C address: Makefile) and cannot be extended; README "The
+ * JavaScript" lists what differs for a function. */
+#define DUK_USE_LIGHTFUNC_BUILTINS
+
+/* The string table starts at 512 slots instead of 1,024: a warm hello
+ * heap holds ~300-500 strings, so it ends at 512 either way; 1,024 kept
+ * 4 KB of empty slots in every warm heap. It still grows with its load. */
+#undef DUK_USE_STRTAB_MINSIZE
+#define DUK_USE_STRTAB_MINSIZE 512
+
+/* The literal cache (duk_push_literal, duk_get_prop_literal: strings the
+ * C code names) has 64 entries instead of 256: it sits in every heap's
+ * struct, 16 bytes an entry, and the runtime names ~20 literals. 3 KB
+ * less per warm heap; callgrind counts of a warm call and of a new heap
+ * unchanged (within 0.2%). */
+#undef DUK_USE_LITCACHE_SIZE
+#define DUK_USE_LITCACHE_SIZE 64

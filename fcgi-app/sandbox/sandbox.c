@@ -3,6 +3,7 @@
  * compile / run / call. User code only ever runs inside duk_pcall here.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,12 +114,23 @@ heap_new(const struct sandbox_limits *lim)
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
 		return NULL;
 	set_limits(sb, lim);
+	/* The cap applies once the heap exists: an allocation refused while
+	 * Duktape makes its built-ins throws an error whose own allocation
+	 * fails in turn, recursing until the stack overflows (a cap of 16 to
+	 * 56 KiB did, 24 to 96 KiB before lightfuncs). A heap that is already
+	 * over the cap is refused here instead. */
+	sb->alloc.limit = SIZE_MAX;
 	sb->ctx = duk_create_heap(sandbox_alloc_malloc, sandbox_alloc_realloc,
 	    sandbox_alloc_free, sb, on_fatal);
+	if (sb->ctx != NULL && sb->alloc.used > lim->memory_bytes) {
+		duk_destroy_heap(sb->ctx);
+		sb->ctx = NULL;
+	}
 	if (sb->ctx == NULL) {
 		free(sb);
 		return NULL;
 	}
+	sb->alloc.limit = lim->memory_bytes;
 	return sb;
 }
 
@@ -188,7 +200,7 @@ sandbox_free(struct sandbox *sb)
 	 * which went away with the Duktape object (sandbox_api_install). */
 	duk_destroy_heap(sb->ctx);
 	lib_timers_free(&sb->lib.timers);
-	sandbox_result_free(&sb->pending);
+	sandbox_pending_free(&sb->pending);
 	sandbox_api_log_clear(&sb->log);
 	sandbox_lines_free(&sb->lines);
 	free(sb);
@@ -230,7 +242,7 @@ begin(struct sandbox *sb, struct sandbox_result *res)
 static void
 end(struct sandbox *sb)
 {
-	sandbox_result_free(&sb->pending);
+	sandbox_pending_free(&sb->pending);
 	sb->deadline_ns = 0;
 	sb->res = NULL;
 }
@@ -831,16 +843,30 @@ sandbox_memory_used(const struct sandbox *sb)
 	return sb->alloc.used;
 }
 
-void
-sandbox_result_free(struct sandbox_result *res)
+static void
+headers_free(struct sandbox_header *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < res->nheaders; i++) {
-		free(res->headers[i].name);
-		free(res->headers[i].value);
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].value);
 	}
-	free(res->headers);
+	free(v);
+}
+
+void
+sandbox_pending_free(struct sandbox_pending *p)
+{
+	headers_free(p->headers, p->nheaders);
+	p->headers = NULL;
+	p->nheaders = 0;
+}
+
+void
+sandbox_result_free(struct sandbox_result *res)
+{
+	headers_free(res->headers, res->nheaders);
 	free(res->body);
 	free(res->stack);
 	outbound_records_free(&res->fetches);

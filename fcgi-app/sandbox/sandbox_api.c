@@ -152,7 +152,7 @@ too_large(duk_context *ctx, struct sandbox *sb, const char *fmt, size_t n)
 }
 
 static void
-add_header(struct sandbox_result *res, const char *name, size_t nlen,
+add_header(struct sandbox_pending *res, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
 	struct sandbox_header *nh;
@@ -171,7 +171,7 @@ add_header(struct sandbox_result *res, const char *name, size_t nlen,
  * throws on a bad header. */
 static void
 take_headers(duk_context *ctx, struct sandbox *sb, duk_idx_t idx,
-    struct sandbox_result *res)
+    struct sandbox_pending *res)
 {
 	const char *k, *v;
 	duk_size_t klen, vlen;
@@ -201,7 +201,7 @@ take_headers(duk_context *ctx, struct sandbox *sb, duk_idx_t idx,
 }
 
 static int
-has_content_type(const struct sandbox_result *res)
+has_content_type(const struct sandbox_pending *res)
 {
 	size_t i;
 
@@ -259,7 +259,7 @@ send_safe(duk_context *ctx, void *udata)
 	if (len > sb->lim.response_max)
 		return too_large(ctx, sb, "response body exceeds %zu bytes",
 		    sb->lim.response_max);
-	sandbox_result_free(&sb->pending);
+	sandbox_pending_free(&sb->pending);
 	take_headers(ctx, sb, 2, &sb->pending);
 	if (!has_content_type(&sb->pending))
 		add_header(&sb->pending, "Content-Type", 12, ctype,

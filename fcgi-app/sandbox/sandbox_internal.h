@@ -37,6 +37,15 @@ struct sandbox_lib {
 	const struct outbound_conf *net_conf;
 };
 
+/* The headers of a res.send in progress (sandbox_api.c). */
+struct sandbox_pending {
+	struct sandbox_header	*headers;
+	size_t			 nheaders;
+};
+
+/* Frees p's headers and empties it. */
+void	sandbox_pending_free(struct sandbox_pending *p);
+
 struct sandbox {
 	struct sandbox_alloc	 alloc;	/* first: the heap udata points here */
 	duk_context		*ctx;
@@ -51,8 +60,10 @@ struct sandbox {
 	int			 too_large;	/* res->message says what */
 	struct sandbox_result	*res;
 	/* Headers of a res.send in progress; moved to res only when the
-	 * send succeeds, so a send that throws leaves nothing behind. */
-	struct sandbox_result	 pending;
+	 * send succeeds, so a send that throws leaves nothing behind. Only
+	 * the headers: a whole struct sandbox_result is 16 KiB of message
+	 * every warm heap would carry. */
+	struct sandbox_pending	 pending;
 	struct sandbox_log	 log;
 	struct sandbox_lib	 lib;
 	/* Lowered code: its lines -> the uploaded source's (n == 0: none). */
