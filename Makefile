@@ -207,7 +207,7 @@ $(BUILD)/libfnrun.a: $(APP_OBJS) $(DUK_OBJ)
 $(BUILD)/fnrun-worker: $(BUILD)/obj/process/main.o $(BUILD)/libfnrun.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libfnrun.a
+$(BUILD)/tests/%: tests/%.c tests/*.h $(BUILD)/libfnrun.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libfnrun.a $(LDLIBS) $(CHECK_LIBS)
 

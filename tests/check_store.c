@@ -29,6 +29,7 @@
 #include "names.h"
 #include "store.h"
 #include "store_fs.h"
+#include "store_fixture.h"
 
 static char		 base[PATH_MAX];	/* per tcase, made in the runner */
 static char		 dir[PATH_MAX];		/* per test */
@@ -38,15 +39,6 @@ static char		 err[256];
 static enum fs_resolve	 resolve;		/* per tcase, set by its setup */
 
 /* ---- helpers ---- */
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 rm_rf(const char *path)
@@ -116,16 +108,6 @@ reopen(void)
 	store_close(st);
 	st = store_open(root, err, sizeof(err));
 	ck_assert_msg(st != NULL, "store_open: %s", err);
-}
-
-static struct fn_id
-mkid(const char *p, const char *r, const char *f)
-{
-	struct fn_id	id;
-
-	ck_assert_int_eq(name_fn_id(&id, p, strlen(p), r, strlen(r), f,
-	    strlen(f)), 0);
-	return id;
 }
 
 static void

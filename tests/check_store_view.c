@@ -22,21 +22,13 @@
 #include "names.h"
 #include "store.h"
 #include "store_view.h"
+#include "store_fixture.h"
 
 static char		 dir[1024];
 static char		 root[1024];
 static struct store	*rd;	/* the worker whose view is tested */
 static struct store	*wr;	/* another worker, or host, that writes */
 static char		 err[256];
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 setup(void)
@@ -56,16 +48,6 @@ teardown(void)
 	store_close(rd);
 	store_close(wr);
 	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static struct fn_id
-mkid(const char *p, const char *r, const char *f)
-{
-	struct fn_id	id;
-
-	ck_assert_int_eq(name_fn_id(&id, p, strlen(p), r, strlen(r), f,
-	    strlen(f)), 0);
-	return id;
 }
 
 static unsigned
