@@ -38,6 +38,7 @@
 #include "duktape.h"
 
 #include "cache.h"
+#include "sandbox.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define HEADER_LEN	12	/* "FNBC", format, 3 zero bytes, u32 BE length */
@@ -227,7 +228,8 @@ expected_engine(const char *extra, char *out, size_t outlen)
 		memcpy(all + cfglen, extra, xlen);
 	memcpy(all + cfglen + xlen, hdr, hdrlen);
 	sha256_hex(all, cfglen + xlen + hdrlen, hex);
-	snprintf(out, outlen, "duk%ld-%.16s", (long)DUK_VERSION, hex);
+	snprintf(out, outlen, "duk%ld-%.16s-%s", (long)DUK_VERSION, hex,
+	    SANDBOX_CODE_FORM);
 	free(all);
 	free(cfg);
 	free(hdr);
@@ -559,8 +561,9 @@ START_TEST(test_engine_build)
 	    (long)DUK_VERSION);
 	ck_assert_msg(strncmp(eb, prefix, plen) == 0,
 	    "engine build '%s' does not start with '%s'", eb, prefix);
-	ck_assert_uint_eq(strlen(eb), plen + 16);
-	for (i = plen; eb[i] != '\0'; i++)
+	ck_assert_uint_eq(strlen(eb), plen + 16 + 1 + strlen(SANDBOX_CODE_FORM));
+	ck_assert_str_eq(eb + plen + 16, "-" SANDBOX_CODE_FORM);
+	for (i = plen; i < plen + 16; i++)
 		ck_assert_msg((eb[i] >= '0' && eb[i] <= '9') ||
 		    (eb[i] >= 'a' && eb[i] <= 'f'), "'%s': not lower-case hex",
 		    eb);
@@ -568,6 +571,29 @@ START_TEST(test_engine_build)
 	ck_assert_str_eq(eb, want);
 	/* Stable. */
 	ck_assert_ptr_eq(cache_engine_build(), eb);
+}
+END_TEST
+
+/* Bytecode of the form before SANDBOX_CODE_FORM (a program, keyed by
+ * the engine build alone) is never looked up: its key differs, and a
+ * frame sealed for it does not open under the new one. */
+START_TEST(test_engine_build_changes_with_form)
+{
+	char old[128], key[CACHE_KEY_MAX], old_key[CACHE_KEY_MAX + 128];
+	const char *sha =
+	    "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+	const char *eb = cache_engine_build();
+	unsigned char *f;
+	size_t flen;
+
+	snprintf(old, sizeof(old), "%.*s", (int)(strlen(eb) - 1 -
+	    strlen(SANDBOX_CODE_FORM)), eb);
+	cache_key(sha, key);
+	snprintf(old_key, sizeof(old_key), "fnrun:bc:%s:%s", old, sha);
+	ck_assert_str_ne(key, old_key);
+	f = seal(old_key, SECRET, "bc", 2, &flen);
+	ck_assert_int_eq(open_frame(key, SECRET, f, flen, NULL, NULL), -1);
+	free(f);
 }
 END_TEST
 
@@ -1468,6 +1494,7 @@ cache_suite(void)
 	tc = tcase_create("key");
 	tcase_add_test(tc, test_engine_build);
 	tcase_add_test(tc, test_engine_build_changes_with_config);
+	tcase_add_test(tc, test_engine_build_changes_with_form);
 	tcase_add_test(tc, test_cache_key);
 	suite_add_tcase(s, tc);
 

@@ -332,6 +332,208 @@ START_TEST(test_load_bytecode_roundtrip)
 }
 END_TEST
 
+/* ---- module scope (README "The JavaScript") ------------------------- */
+
+START_TEST(test_module_top_level_is_not_global)
+{
+	/* Top-level declarations are the module's; globalThis.x still makes
+	 * a global. */
+	run_expect_body("var topvar = 1; function helper() {}\n"
+	    "globalThis.made = 2;\n"
+	    "module.exports = function (req, res) {"
+	    " res.send([typeof globalThis.topvar, typeof globalThis.helper,"
+	    " typeof topvar, typeof helper, typeof globalThis.made,"
+	    " typeof made].join(',')); };", NULL,
+	    "undefined,undefined,number,function,number,number");
+}
+END_TEST
+
+START_TEST(test_module_state_kept_across_calls)
+{
+	struct sandbox		*sb = loaded("var n = 0;\n"
+	    "module.exports = function (req, res) { n++; res.send(String(n)); };",
+	    NULL);
+	struct sandbox_result	 res;
+	int			 i;
+
+	for (i = 1; i <= 3; i++) {
+		ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), 0);
+		ck_assert_uint_eq(res.body_len, 1);
+		ck_assert_int_eq(res.body[0], '0' + i);
+		sandbox_result_free(&res);
+	}
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_module_this_and_exports)
+{
+	struct sandbox_result	res;
+
+	/* this at the top level is exports, as in Node */
+	run_expect_body("this.default = function (req, res) {"
+	    " res.send(String(module.exports === exports)); };", NULL, "true");
+	/* exports replaced by module.exports: the new one is the handler */
+	run_expect_body("exports.default = 1;\n"
+	    "module.exports = function (req, res) { res.send('m'); };", NULL,
+	    "m");
+	/* reassigning the exports parameter is a local: no handler */
+	ck_assert_int_eq(load_fail("exports = { default: function (req, res) {"
+	    " res.send('x'); } };", NULL, &res), -1);
+	ck_outcome(res, OUT_NO_HANDLER);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_module_use_strict_applies)
+{
+	run_expect_body("'use strict';\n"
+	    "module.exports = function (req, res) {"
+	    " try { undeclared = 1; res.send('sloppy'); }"
+	    " catch (e) { res.send(e.name); } };", NULL, "ReferenceError");
+	run_expect_body("module.exports = function (req, res) {"
+	    " try { undeclared2 = 1; res.send('sloppy'); }"
+	    " catch (e) { res.send(e.name); } };", NULL, "sloppy");
+}
+END_TEST
+
+START_TEST(test_module_action_found)
+{
+	struct sandbox_result	res;
+
+	/* a module-scope action, a global one, and a module's over a
+	 * global's */
+	run_expect_body("var greeting = 'hi';\n"
+	    "function action(req, res) { res.send(greeting); }", NULL, "hi");
+	run_expect_body("globalThis.action = function (req, res) {"
+	    " res.send('global'); };", NULL, "global");
+	run_expect_body("globalThis.action = function (req, res) {"
+	    " res.send('global'); };\n"
+	    "var action = function (req, res) { res.send('module'); };",
+	    NULL, "module");
+	/* an action that is not a function is no handler, whatever
+	 * undefined was made to be */
+	ck_assert_int_eq(load_fail("var undefined = function (req, res) {"
+	    " res.send('u'); }; var action = 1;", NULL, &res), -1);
+	ck_outcome(res, OUT_NO_HANDLER);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_module_lines_unchanged)
+{
+	struct sandbox_result	res;
+
+	/* a runtime error's stack names the source's own line */
+	ck_assert_int_eq(run("\n\nmodule.exports = function (req, res) {\n"
+	    "  throw new Error('boom');\n};", NULL, NULL, &res), -1);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
+	ck_assert_ptr_nonnull(res.stack);
+	ck_assert_msg(strstr(res.stack, "test.js:4") != NULL, "stack %s",
+	    res.stack);
+	sandbox_result_free(&res);
+	/* and so does one of the top level's */
+	ck_assert_int_eq(load_fail("var a = 1;\nnull.x;\n", NULL, &res), -1);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
+	ck_assert_ptr_nonnull(res.stack);
+	ck_assert_msg(strstr(res.stack, "test.js:2") != NULL, "stack %s",
+	    res.stack);
+	sandbox_result_free(&res);
+}
+END_TEST
+
+/* Sources that would end the module function early, leave it open or
+ * return from it: each is a syntax error, and none of it runs (the
+ * global marker stays unset in the heap). */
+START_TEST(test_hostile_module_wrapper_breaking)
+{
+	static const char *const srcs[] = {
+		"}",
+		"});",
+		"}\nglobalThis.ran = 1;\nfunction x() {",
+		"}; globalThis.ran = 1; (function () {",
+		"globalThis.ran = 1; module.exports = function (req, res) {"
+		    " res.send('x'); }; }",
+		"globalThis.ran = 1; function action(req, res) {} /*",
+		"globalThis.ran = 1; function action(req, res) {} /* */ */",
+		"globalThis.ran = 1; var s = 'unterminated",
+		"globalThis.ran = 1; var r = /unterminated",
+		"globalThis.ran = 1; return function (req, res) {"
+		    " res.send('spoof'); };",
+		"globalThis.ran = 1; if (1)",
+		"globalThis.ran = 1; (",
+		"globalThis.ran = 1; {",
+		"globalThis.ran = 1; function action(req, res) {}\n"
+		    "})(); (function () {",
+	};
+	struct sandbox_result	res;
+	struct sandbox		*sb;
+	size_t			i;
+
+	for (i = 0; i < NELEM(srcs); i++) {
+		sb = new_sb(NULL);
+		ck_assert_msg(sandbox_load(sb, srcs[i], strlen(srcs[i]),
+		    "test.js", NULL, NULL, &res) == -1, "%s: loaded", srcs[i]);
+		ck_assert_msg(res.outcome == OUT_SYNTAX_ERROR,
+		    "%s: outcome %s (%s)", srcs[i], oname(res.outcome),
+		    res.message);
+		sandbox_result_free(&res);
+		duk_push_global_object(sb->ctx);
+		ck_assert_msg(!duk_has_prop_string(sb->ctx, -1, "ran"),
+		    "%s: ran", srcs[i]);
+		duk_pop(sb->ctx);
+		sandbox_free(sb);
+	}
+	/* a last line that is a comment still ends where it should */
+	run_expect_body("module.exports = function (req, res) {"
+	    " res.send('c'); }; // the end", NULL, "c");
+	run_expect_body("function action(req, res) { res.send('d'); }\n"
+	    "/* the end */", NULL, "d");
+}
+END_TEST
+
+/* A program's bytecode, as sources were compiled before the module
+ * function (and as typescript.js still is), is refused, never run. */
+static duk_ret_t
+program_dump_safe(duk_context *ctx, void *udata)
+{
+	duk_push_string(ctx, udata);
+	duk_push_string(ctx, "old.js");
+	duk_compile(ctx, 0);
+	duk_dump_function(ctx);
+	return 1;
+}
+
+START_TEST(test_load_bytecode_of_a_program_refused)
+{
+	struct sandbox		*sb = new_sb(NULL), *old = new_sb(NULL);
+	struct sandbox_result	 res;
+	const void		*p;
+	void			*bc;
+	duk_size_t		 n;
+
+	ck_assert_int_eq(duk_safe_call(old->ctx, program_dump_safe,
+	    (void *)"globalThis.ran = 1;\n"
+	    "module.exports = function (req, res) { res.send('old'); };",
+	    0, 1), DUK_EXEC_SUCCESS);
+	p = duk_get_buffer(old->ctx, -1, &n);
+	ck_assert_ptr_nonnull(p);
+	bc = malloc(n);
+	memcpy(bc, p, n);
+	ck_assert_int_eq(sandbox_load_bytecode(sb, bc, n, &res), -1);
+	ck_outcome(res, OUT_FUNCTION_ERROR);
+	ck_assert_msg(strstr(res.message, "module function") != NULL,
+	    "message %s", res.message);
+	sandbox_result_free(&res);
+	duk_push_global_object(sb->ctx);
+	ck_assert(!duk_has_prop_string(sb->ctx, -1, "ran"));
+	duk_pop(sb->ctx);
+	free(bc);
+	sandbox_free(old);
+	sandbox_free(sb);
+}
+END_TEST
+
 /* ---- call: req ----------------------------------------------------- */
 
 START_TEST(test_call_req_fields)
@@ -1100,10 +1302,13 @@ START_TEST(test_no_engine_globals)
 	    " module.exports = function (req, res) { res.send('ok'); };",
 	    NULL, NULL, &res), 0);
 	sandbox_result_free(&res);
-	/* console, module and exports are there */
+	/* console, module and exports are there (the last two as the
+	 * module function's parameters, not globals) */
 	run_expect_body("module.exports = function (req, res) {"
 	    " res.send([typeof console.log, typeof module,"
-	    " typeof exports].join(',')); };", NULL, "function,object,object");
+	    " typeof exports, typeof globalThis.module,"
+	    " typeof globalThis.exports].join(',')); };", NULL,
+	    "function,object,object,undefined,undefined");
 }
 END_TEST
 
@@ -1249,7 +1454,7 @@ START_TEST(test_hostile_send_reentered_from_headers_getter)
 	    "  get: function () { n++; if (n < 500) res.send('in', 200, h);"
 	    "   return 'v'; } });"
 	    " res.send(new Array(1000).join('x'), 200, h); };"
-	    "function count() { return n; }", NULL);
+	    "globalThis.count = function () { return n; };", NULL);
 	ck_assert_int_eq(sandbox_call(sb, &PLAIN_RQ, &res), -1);
 	ck_outcome(res, OUT_FUNCTION_ERROR);
 	ck_assert_ptr_nonnull(strstr(res.message, "more than once"));
@@ -1451,6 +1656,18 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_new_too_small);
 	tcase_add_test(tc, test_new_near_its_size);
 	tcase_add_test(tc, test_load_bytecode_roundtrip);
+	tcase_add_test(tc, test_load_bytecode_of_a_program_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("module");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_module_top_level_is_not_global);
+	tcase_add_test(tc, test_module_state_kept_across_calls);
+	tcase_add_test(tc, test_module_this_and_exports);
+	tcase_add_test(tc, test_module_use_strict_applies);
+	tcase_add_test(tc, test_module_action_found);
+	tcase_add_test(tc, test_module_lines_unchanged);
+	tcase_add_test(tc, test_hostile_module_wrapper_breaking);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("call");

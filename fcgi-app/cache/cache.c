@@ -18,6 +18,7 @@
 #include "num.h"
 #include "engine_build.h"
 #include "metrics.h"
+#include "sandbox.h"
 
 #define MAGIC		"FNBC"
 #define FORMAT		1
@@ -31,16 +32,20 @@ struct cache {
 	struct cache_stats	 stats;
 };
 
+/* Duktape's build, and the form sandbox.c compiles sources to: bytecode
+ * of another form is never looked up. */
+#define ENGINE_BUILD	FNRUN_ENGINE_BUILD "-" SANDBOX_CODE_FORM
+
 const char *
 cache_engine_build(void)
 {
-	return FNRUN_ENGINE_BUILD;
+	return ENGINE_BUILD;
 }
 
 void
 cache_key(const char *sha256hex, char *key)
 {
-	snprintf(key, CACHE_KEY_MAX, "fnrun:bc:%s:%s", FNRUN_ENGINE_BUILD,
+	snprintf(key, CACHE_KEY_MAX, "fnrun:bc:%s:%s", ENGINE_BUILD,
 	    sha256hex);
 }
 
@@ -49,7 +54,7 @@ cache_key(const char *sha256hex, char *key)
 static void
 compiler_key(const char *sha256hex, char *key)
 {
-	snprintf(key, CACHE_KEY_MAX, "fnrun:tsc:%s:%s", FNRUN_ENGINE_BUILD,
+	snprintf(key, CACHE_KEY_MAX, "fnrun:tsc:%s:%s", ENGINE_BUILD,
 	    sha256hex);
 }
 

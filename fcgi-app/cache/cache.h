@@ -40,8 +40,9 @@ int		 cache_server_of(struct cache *c, const char *sha256hex,
 		    char *out, size_t outlen);
 void		 cache_close(struct cache *c);
 
-/* The engine build this binary's bytecode belongs to: Duktape's version
- * and a hash of the duk_config.h it was compiled with. */
+/* The engine build this binary's bytecode belongs to: Duktape's version,
+ * a hash of the duk_config.h it was compiled with and the form sources
+ * are compiled to (SANDBOX_CODE_FORM). */
 const char	*cache_engine_build(void);
 
 /* Writes the memcached key of a source into key (CACHE_KEY_MAX bytes). */

@@ -404,6 +404,26 @@ struct load_args {
 	const char	*filename;
 };
 
+/* A source is compiled as Node compiles a CommonJS module (README "The
+ * JavaScript"): the body of a function whose parameters are module and
+ * exports, so its top-level var and function declarations are the
+ * module's, not the global object's, and a call finds them in the
+ * closure instead of by a lookup in the global object. The head shares
+ * the source's first line (lines in errors and stacks stay the source's);
+ * the tail hands back a function named action when the scope has one. */
+#define MODULE_HEAD	"function (module, exports) {"
+#define MODULE_TAIL	"\n;return typeof action === 'function' ? action : " \
+			"void 0;\n}"
+
+/* [ ] -> [ module function ]. Duktape compiles a function expression
+ * (DUK_COMPILE_FUNCTION) up to its closing brace and ignores what
+ * follows: a source that closes the head's brace early would cut the
+ * tail off and be silently shortened. So the source is first compiled
+ * as a program: one that compiles is a complete statement list, lexed
+ * the same from the start of a function body (no open brace, comment,
+ * string or regular expression at its end; no return), so the function
+ * ends at the tail's brace. Its syntax errors, with their lines, are the
+ * program's. */
 static duk_ret_t
 compile_safe(duk_context *ctx, void *udata)
 {
@@ -413,6 +433,13 @@ compile_safe(duk_context *ctx, void *udata)
 	sandbox_push_text(ctx, a->src, a->len);
 	duk_push_string(ctx, a->filename);
 	duk_compile(ctx, 0);
+	duk_pop(ctx);
+	duk_push_string(ctx, MODULE_HEAD);
+	sandbox_push_text(ctx, a->src, a->len);
+	duk_push_string(ctx, MODULE_TAIL);
+	duk_concat(ctx, 3);
+	duk_push_string(ctx, a->filename);
+	duk_compile(ctx, DUK_COMPILE_FUNCTION);
 	return 1;
 }
 
@@ -459,19 +486,6 @@ dump_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
-/* [ ] -> [ value ]: obj[key] of the global obj (undefined when obj is not
- * an object). */
-static void
-get_global_prop(duk_context *ctx, const char *obj, const char *key)
-{
-	duk_get_global_string(ctx, obj);
-	if (duk_is_object(ctx, -1))
-		duk_get_prop_string(ctx, -1, key);
-	else
-		duk_push_undefined(ctx);
-	duk_remove(ctx, -2);
-}
-
 /* What of the library the code names (lib_named_scan, lib_builtins_scan):
  * its bytecode, whose string constants hold every global and property
  * name it reads. */
@@ -482,11 +496,13 @@ lib_scan_code(struct sandbox *sb, const void *code, size_t len)
 	sb->lib.builtins = lib_builtins_scan(code, len);
 }
 
-/* [ program ] -> [ handler found ]: runs the top level, then finds the
+/* [ module function ] -> [ handler found ]: runs the top level with a
+ * new module and exports (this is exports, as in Node), then finds the
  * handler (SPEC §5, the first that applies: export default, which the
  * lowering makes exports.default; a module.exports function; function
- * action) and keeps it in the global stash. Reading them may run a
- * getter of the function's: everything here is protected. */
+ * action, which the module function returns) and keeps it in the global
+ * stash. Reading them may run a getter of the function's: everything
+ * here is protected. */
 static duk_ret_t
 top_level_safe(duk_context *ctx, void *udata)
 {
@@ -494,31 +510,39 @@ top_level_safe(duk_context *ctx, void *udata)
 	/* The library names the code names, before any of it runs. */
 	lib_install_named(ctx, sandbox_of(ctx)->lib.named);
 	lib_builtins_install(ctx, sandbox_of(ctx)->lib.builtins);
-	duk_call(ctx, 0);
-	duk_pop(ctx);
+	/* [ fn ] -> [ module exports fn exports module exports ] */
+	duk_push_object(ctx);
+	duk_push_object(ctx);
+	duk_dup(ctx, -1);
+	duk_put_prop_string(ctx, -3, "exports");
+	duk_pull(ctx, -3);
+	duk_dup(ctx, -2);
+	duk_dup(ctx, -4);
+	duk_dup(ctx, -4);
+	duk_call_method(ctx, 2);
+	/* [ module exports action ] */
 	duk_push_global_stash(ctx);
-	get_global_prop(ctx, "exports", "default");
+	duk_get_prop_string(ctx, -3, "default");
 	if (!duk_is_function(ctx, -1)) {
 		duk_pop(ctx);
-		get_global_prop(ctx, "module", "exports");
+		duk_get_prop_string(ctx, -4, "exports");
 	}
 	if (!duk_is_function(ctx, -1)) {
 		duk_pop(ctx);
-		duk_get_global_string(ctx, "action");
+		duk_dup(ctx, -2);
 	}
 	if (!duk_is_function(ctx, -1)) {
 		duk_push_false(ctx);
 		return 1;
 	}
 	duk_put_prop_string(ctx, -2, "handler");
-	duk_pop(ctx);
 	/* The heap is compacted once kept warm, after the first call's
 	 * answer is sent (sandbox_compact): not on the first call's path. */
 	duk_push_true(ctx);
 	return 1;
 }
 
-/* [ program ] -> []. Returns 0 when the handler was found. */
+/* [ module function ] -> []. Returns 0 when the handler was found. */
 static int
 run_top_level(struct sandbox *sb, struct sandbox_result *res)
 {
@@ -592,7 +616,7 @@ sandbox_load(struct sandbox *sb, const char *src, size_t len,
 		goto out;
 	}
 	/* With no return values, a failed dump leaves the stack as it was:
-	 * [ program ]. The program then simply is not cached. The library
+	 * [ module function ]. It then simply is not cached. The library
 	 * the code names is read from the bytecode, as in a heap loaded from
 	 * it (the source only when there is none: it names more, never
 	 * less). */
@@ -635,12 +659,21 @@ struct bytecode_args {
 	size_t		 len;
 };
 
+/* Bytecode of another form (a program, as sources were compiled before
+ * MODULE_HEAD) is never run as a module function: its engine build
+ * differs (cache.c keys it with SANDBOX_CODE_FORM), and what is loaded
+ * must take module and exports as the module function does. */
 static duk_ret_t
 load_safe(duk_context *ctx, void *udata)
 {
 	const struct bytecode_args *a = udata;
 
 	sandbox_push_bytecode(ctx, a->bc, a->len);
+	duk_get_prop_string(ctx, -1, "length");
+	if (duk_get_int(ctx, -1) != 2)
+		(void)duk_error(ctx, DUK_ERR_ERROR, "the bytecode is not of "
+		    "a module function");
+	duk_pop(ctx);
 	return 1;
 }
 

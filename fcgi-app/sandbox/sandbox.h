@@ -18,6 +18,13 @@
 /* The file name code is compiled under: stack traces show it. */
 #define SANDBOX_FILENAME	"function.js"
 
+/* The form sandbox_load compiles a source to, part of the engine build
+ * that keys cached bytecode (cache.c): "m1", a module function (its
+ * top-level declarations are the module's); before it, sources were
+ * compiled as programs, whose bytecode must never load as a module
+ * function. Change it whenever the form changes. */
+#define SANDBOX_CODE_FORM	"m1"
+
 /* SPEC §6 defaults of the limits a zero field of sandbox_limits stands
  * for (sandbox_new fills them in). */
 #define SANDBOX_HEADERS_MAX		100
@@ -141,10 +148,12 @@ int		 sandbox_source_utf8(const char *src, size_t len,
 int		 sandbox_set_lines(struct sandbox *sb, const char *text,
 		    size_t len);
 
-/* Compiles src, runs its top level once and finds its handler
- * (exports.default function, else module.exports function, else a global
- * function named action).
- * When dump is not NULL, the compiled program's bytecode is returned in a
+/* Compiles src as the body of a module function (parameters module and
+ * exports, like a CommonJS module in Node), runs its top level once and
+ * finds its handler (exports.default function, else module.exports
+ * function, else a function named action in the module's scope or, failing
+ * that, a global one).
+ * When dump is not NULL, the module function's bytecode is returned in a
  * malloc'd *dump the caller frees (NULL if dumping failed). Returns 0, or
  * -1 with res->outcome one of OUT_SYNTAX_ERROR, OUT_NO_HANDLER,
  * OUT_FUNCTION_ERROR, OUT_TIMEOUT, OUT_MEMORY_LIMIT. */
@@ -154,7 +163,8 @@ int		 sandbox_load(struct sandbox *sb, const char *src, size_t len,
 
 /* As sandbox_load, from bytecode made by sandbox_load's dump. The bytes
  * must come from this build and be verified (cache.c): Duktape does not
- * validate bytecode. */
+ * validate bytecode. Bytecode that is not a module function (a program
+ * of an older build) is refused: OUT_FUNCTION_ERROR. */
 int		 sandbox_load_bytecode(struct sandbox *sb, const void *bc,
 		    size_t len, struct sandbox_result *res);
 

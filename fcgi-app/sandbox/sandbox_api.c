@@ -345,12 +345,7 @@ sandbox_api_install(duk_context *ctx)
 		duk_put_prop_string(ctx, -2, levels[i]);
 	}
 	duk_put_prop_string(ctx, -2, "console");
-	/* module = { exports: exports }, CommonJS style (SPEC §5). */
-	duk_push_object(ctx);
-	duk_push_object(ctx);
-	duk_dup(ctx, -1);
-	duk_put_global_string(ctx, "exports");
-	duk_put_prop_string(ctx, -2, "exports");
-	duk_put_prop_string(ctx, -2, "module");
+	/* module and exports (SPEC §5) are the module function's
+	 * parameters, not globals (sandbox.c, MODULE_HEAD). */
 	duk_pop(ctx);
 }

@@ -114,8 +114,8 @@ void	sandbox_json_define_payload(duk_context *ctx);
  * gives exactly what the engine's gives. */
 void	sandbox_json_install(duk_context *ctx);
 
-/* sandbox_api.c: installs console, module and exports on the global object
- * and removes Duktape; pushes a new res object. */
+/* sandbox_api.c: installs console on the global object and removes
+ * Duktape; pushes a new res object. */
 void	sandbox_api_install(duk_context *ctx);
 void	sandbox_api_push_res(duk_context *ctx);
 /* Releases the captured console entries. */

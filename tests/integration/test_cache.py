@@ -85,6 +85,27 @@ def cache_key_of(source):
     return "fnrun:bc:%s:%s" % (engine(), hashlib.sha256(source).hexdigest())
 
 
+def code_form():
+    """SANDBOX_CODE_FORM of the source tree: the form sources are compiled
+    to, the engine build's last part."""
+    h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                     "fcgi-app", "sandbox", "sandbox.h")
+    with open(h, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[:2] == ["#define", "SANDBOX_CODE_FORM"]:
+                return parts[2].strip('"')
+    raise AssertionError("no SANDBOX_CODE_FORM in sandbox.h")
+
+
+def frame_seal(key, payload, secret=None):
+    """A frame of the documented layout for payload under key."""
+    head = b"FNBC\x01\x00\x00\x00" + len(payload).to_bytes(4, "big")
+    mac = hmac.new(secret or cache_secret(), key.encode("ascii") + head + payload,
+                   hashlib.sha256).digest()
+    return head + payload + mac
+
+
 def frame_ok(key, value, secret=None):
     """value is a frame of the documented layout whose MAC checks."""
     if value is None or len(value) < FRAME_HEADER + FRAME_MAC:
@@ -392,8 +413,8 @@ class CacheTest(CacheCase):
 
     def test_healthz_names_the_engine_of_this_build(self):
         """The engine id is duk<version>-<16 hex of sha256(duk_config.h ||
-        duktape.h)> of the build the workers come from: another configuration
-        is another key."""
+        duktape.h)>-<SANDBOX_CODE_FORM> of the build the workers come from:
+        another configuration, or another form, is another key."""
         r, body = healthz()
         self.assertStatus(r, 200)
         self.assertEqual(body.get("memcached"), "ok", body)
@@ -408,8 +429,37 @@ class CacheTest(CacheCase):
             if len(parts) >= 3 and parts[0] == "#define" and parts[1] == "DUK_VERSION":
                 version = parts[2].rstrip("L").strip("()").rstrip("L")
         self.assertIsNotNone(version, "no DUK_VERSION in duktape.h")
-        want = "duk%s-%s" % (version, hashlib.sha256(cfg + hdr).hexdigest()[:16])
+        want = "duk%s-%s-%s" % (version, hashlib.sha256(cfg + hdr).hexdigest()[:16],
+                                code_form())
         self.assertEqual(body["engine"], want)
+
+    def test_entry_of_the_program_form_is_never_read(self):
+        """Bytecode cached by a build that compiled sources as programs
+        (its engine id has no form part) is under a key this build never
+        reads: a MAC-valid entry there, holding bytecode that answers
+        something else, is not what runs; the call misses and compiles."""
+        m, other = marker("FORM"), marker("OTHER")
+        src = answer_source(m)
+        names, _ = self.deploy_fresh(src)
+        _, _ = self.deploy_fresh(answer_source(other))
+        key = cache_key_of(src)
+        suffix = "-" + code_form()
+        eng = engine()
+        self.assertTrue(eng.endswith(suffix), eng)
+        old_key = "fnrun:bc:%s:%s" % (eng[:-len(suffix)], key.rsplit(":", 1)[1])
+        with Memcached() as mc:
+            got = mc.get(cache_key_of(answer_source(other)))
+            self.assertIsNotNone(got, "upload set nothing")
+            flags, value = got
+            n = int.from_bytes(value[8:12], "big")
+            mc.set(old_key, frame_seal(old_key, value[FRAME_HEADER:FRAME_HEADER + n]),
+                   flags)
+            self.assertTrue(mc.delete(key), "upload had set nothing to delete")
+        before = metrics()
+        self.assertAnswers(names, m)
+        self.assertDelta(delta(before, metrics()), "old-form entry only",
+                         cache_misses_total=1, cache_sets_total=1, cache_hits_total=0,
+                         cache_rejects_total=0, heaps_cold_total=1)
 
     # ------------------------------------------------------ (b) tampering
 

@@ -487,6 +487,28 @@ class LowerTest(FnTestCase):
         self.assertIs(r.json()["lowered"], True)
         self.assertEqual(invoke(*names).json(), [0, 1, 2])
 
+    def test_lowered_top_level_is_module_scoped(self):
+        # Lowered code (ES module to CommonJS, helpers as top-level vars)
+        # runs as a module function's body like any source: its
+        # declarations and helpers are not globals.
+        for lang, src in (("js", "const limit = 3;\nlet seen = 0;\n"
+                                 "export default async (req, res) => {\n"
+                                 "  seen++;\n"),
+                          ("ts", "const limit: number = 3;\nlet seen: number = 0;\n"
+                                 "export default async (req: any, res: any) => {\n"
+                                 "  seen++;\n")):
+            names = unique_fn()
+            r = upload(*names, src +
+                       "  res.json([limit, seen > 0, typeof globalThis.limit,\n"
+                       "            typeof globalThis.seen, typeof globalThis.__awaiter,\n"
+                       "            typeof globalThis.exports]);\n};\n",
+                       query="lang=" + lang)
+            self.assertStatus(r, 201, lang)
+            self.assertIs(r.json()["lowered"], True, lang)
+            self.assertEqual(invoke(*names).json(),
+                             [3, True, "undefined", "undefined", "undefined", "undefined"],
+                             lang)
+
     # ------------------------------------------------------- real-world shapes
 
     def test_class_based_request_transformer(self):

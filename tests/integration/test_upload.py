@@ -208,6 +208,49 @@ class UploadTest(FnTestCase):
                     "module.exports = function (req, res) { res.send(greeting); };", names)
         self.assertEqual(invoke(*names).text, "hi 3")
 
+    def test_top_level_is_module_scoped(self):
+        # README "Writing a function": the source is a module function's
+        # body; its declarations are not globals, globalThis.x is one.
+        names = unique_fn()
+        self.deploy("var topvar = 1;\nfunction helper() { return 2; }\n"
+                    "globalThis.made = 3;\n"
+                    "var self = this;\n"
+                    "module.exports = function (req, res) {\n"
+                    "  res.json([typeof globalThis.topvar, typeof globalThis.helper,\n"
+                    "            topvar + helper(), made, self === exports,\n"
+                    "            typeof globalThis.module, typeof globalThis.exports]);\n"
+                    "};\n", names)
+        r = invoke(*names)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json(), ["undefined", "undefined", 3, 3, True,
+                                    "undefined", "undefined"])
+
+    def test_module_scoped_action_is_found(self):
+        names = unique_fn()
+        self.deploy("'use strict';\nvar n = 'module';\n"
+                    "function action(req, res) {\n"
+                    "  res.send(n + ' ' + typeof globalThis.action);\n}\n", names)
+        self.assertEqual(invoke(*names).text, "module undefined")
+
+    def test_sources_that_break_out_of_the_module_are_syntax_errors(self):
+        # Each would close the module function early, leave it open or
+        # return from it: refused at upload, nothing stored or run.
+        for src in ("}\nmodule.exports = function (req, res) { res.send('out'); };\n"
+                    "(function () {\n",
+                    "module.exports = function (req, res) { res.send('x'); };\n})",
+                    "module.exports = function (req, res) { res.send('x'); };\n/*",
+                    "return function (req, res) { res.send('spoof'); };\n",
+                    "module.exports = function (req, res) { res.send('x'); };\n"
+                    "})(); (function () {\n",
+                    "function action(req, res) { res.send('x'); }\n{"):
+            names = unique_fn()
+            self.assertError(upload(*names, src), 422, "syntax_error", repr(src))
+            self.assertError(invoke(*names), 404, "not_found", "nothing stored")
+        # A last line that is a comment is fine.
+        names = unique_fn()
+        self.deploy("function action(req, res) { res.send('c'); } // end", names)
+        self.assertEqual(invoke(*names).text, "c")
+
     def test_seed_payload_style(self):
         # The forwarding server's convention (SPEC §6) with an action().
         names = unique_fn()
