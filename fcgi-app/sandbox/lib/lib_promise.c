@@ -11,15 +11,9 @@
 
 #define HIDDEN_STATE		DUK_HIDDEN_SYMBOL("promiseState")
 #define HIDDEN_REJECTION	DUK_HIDDEN_SYMBOL("rejection")
-/* The exports the loop calls on every async call, each under a stash key
- * of its own: one lookup instead of lib_call_export's four. */
-#define HIDDEN_DRAIN		DUK_HIDDEN_SYMBOL("promiseDrain")
-#define HIDDEN_WATCH		DUK_HIDDEN_SYMBOL("promiseWatch")
-/* The job queue and the list of unhandled rejections (arrays promise.js
- * empties in place, never replaces): whether a call left anything behind
- * is read from their lengths, without running JavaScript. */
-#define HIDDEN_QUEUE		DUK_HIDDEN_SYMBOL("promiseQueue")
-#define HIDDEN_UNHANDLED	DUK_HIDDEN_SYMBOL("promiseUnhandled")
+/* An array in the stash holding what struct lib_promise_refs points to,
+ * so it stays reachable whatever the function does to the globals. */
+#define HIDDEN_REFS		DUK_HIDDEN_SYMBOL("promiseRefs")
 
 static duk_ret_t
 native_stop(duk_context *ctx)
@@ -67,11 +61,27 @@ native_settled(duk_context *ctx)
 	return 0;
 }
 
+/* [ refs exports ] -> [ refs exports ]: exports[name] (or the value on
+ * top of the stack, taken, when name is NULL) appended to refs, and
+ * its heap pointer. */
+static void *
+keep_ref(duk_context *ctx, const char *name)
+{
+	void *p;
+
+	if (name != NULL)
+		duk_get_prop_string(ctx, -1, name);
+	p = duk_get_heapptr(ctx, -1);
+	duk_put_prop_index(ctx, -3, (duk_uarridx_t)duk_get_length(ctx, -3));
+	return p;
+}
+
 void
 lib_promise_load(duk_context *ctx)
 {
 	static const char *const globals[] = { "Promise", "queueMicrotask",
 	    "AggregateError" };
+	struct lib_promise_refs *r = &sandbox_of(ctx)->lib.promise;
 
 	duk_push_object(ctx);
 	duk_push_string(ctx, HIDDEN_STATE);
@@ -82,25 +92,31 @@ lib_promise_load(duk_context *ctx)
 	lib_run_source(ctx, LIB_PROMISE, promise_js, sizeof(promise_js),
 	    "fnrun:promise.js");
 	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
+	/* [ exports ] */
 	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -2, "drain");
-	duk_put_prop_string(ctx, -2, HIDDEN_DRAIN);
-	duk_get_prop_string(ctx, -2, "watch");
-	duk_put_prop_string(ctx, -2, HIDDEN_WATCH);
-	duk_get_prop_string(ctx, -2, "queue");
-	duk_put_prop_string(ctx, -2, HIDDEN_QUEUE);
-	duk_get_prop_string(ctx, -2, "unhandled");
-	duk_put_prop_string(ctx, -2, HIDDEN_UNHANDLED);
+	duk_push_array(ctx);
+	duk_dup(ctx, -1);
+	duk_put_prop_string(ctx, -3, HIDDEN_REFS);
+	duk_remove(ctx, -2);
+	duk_swap_top(ctx, -2);
+	/* [ refs exports ] */
+	r->drain = keep_ref(ctx, "drain");
+	r->watch = keep_ref(ctx, "watch");
+	r->queue = keep_ref(ctx, "queue");
+	r->unhandled = keep_ref(ctx, "unhandled");
+	r->then = keep_ref(ctx, "then");
+	r->ctor = keep_ref(ctx, "Promise");
+	r->target = keep_ref(ctx, "watchTarget");
+	duk_push_string(ctx, HIDDEN_STATE);
+	r->key = keep_ref(ctx, NULL);
 	duk_pop_2(ctx);
 }
 
-/* [ ] -> [ result ]: the stashed export udata names, called with no
- * arguments. */
+/* [ ] -> [ result ]: drain(). */
 static duk_ret_t
-call_stashed_safe(duk_context *ctx, void *udata)
+drain_safe(duk_context *ctx, void *udata)
 {
-	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, udata);
+	duk_push_heapptr(ctx, udata);
 	duk_call(ctx, 0);
 	return 1;
 }
@@ -113,27 +129,26 @@ call_export_safe(duk_context *ctx, void *udata)
 	return 0;
 }
 
-/* The length of the stashed array key; reads only (no getter, no
- * allocation, two value stack slots, as lib_fetch_end uses): safe outside
+/* The length of the array at heap pointer p; reads only (no getter, no
+ * allocation, one value stack slot, as lib_fetch_end uses): safe outside
  * a protected call. */
 static duk_size_t
-stashed_length(duk_context *ctx, const char *key)
+array_length(duk_context *ctx, void *p)
 {
 	duk_size_t n;
 
-	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, key);
+	duk_push_heapptr(ctx, p);
 	n = duk_get_length(ctx, -1);
-	duk_pop_2(ctx);
+	duk_pop(ctx);
 	return n;
 }
 
 /* Whether a job is queued or a rejection waits to be reported. */
 static int
-work_left(duk_context *ctx)
+work_left(struct sandbox *sb)
 {
-	return stashed_length(ctx, HIDDEN_QUEUE) != 0 ||
-	    stashed_length(ctx, HIDDEN_UNHANDLED) != 0;
+	return array_length(sb->ctx, sb->lib.promise.queue) != 0 ||
+	    array_length(sb->ctx, sb->lib.promise.unhandled) != 0;
 }
 
 int
@@ -142,7 +157,7 @@ lib_promise_drain(struct sandbox *sb)
 	duk_context *ctx = sb->ctx;
 
 	/* Most checkpoints find nothing to do: no JavaScript runs then. */
-	if (!lib_loaded(sb, LIB_PROMISE) || !work_left(ctx))
+	if (!lib_loaded(sb, LIB_PROMISE) || !work_left(sb))
 		return sandbox_loop_must_stop(sb) ? -1 : 0;
 	/* promise.js asks after each job only. */
 	if (sandbox_loop_must_stop(sb))
@@ -150,8 +165,8 @@ lib_promise_drain(struct sandbox *sb)
 	/* A job may throw out of the queue (a foreign capability's resolve
 	 * function); the jobs after it still run, as after any uncaught
 	 * exception. */
-	while (duk_safe_call(ctx, call_stashed_safe, (void *)HIDDEN_DRAIN, 0,
-	    1) != DUK_EXEC_SUCCESS) {
+	while (duk_safe_call(ctx, drain_safe, sb->lib.promise.drain, 0, 1) !=
+	    DUK_EXEC_SUCCESS) {
 		if (sandbox_loop_must_stop(sb)) {
 			duk_pop(ctx);
 			return -1;
@@ -171,7 +186,7 @@ lib_promise_reset(struct sandbox *sb)
 		return;
 	/* Most calls leave nothing: a drain that stops drops the queue
 	 * itself (promise.js). */
-	if (!work_left(ctx))
+	if (!work_left(sb))
 		return;
 	(void)duk_safe_call(ctx, call_export_safe, (void *)"reset", 0, 1);
 	duk_pop(ctx);
@@ -187,15 +202,87 @@ lib_promise_push_rejection(duk_context *ctx)
 	duk_remove(ctx, -2);
 }
 
+/* [ value ] -> [ value C then ]: what watch() reads of the handler's
+ * promise, in its order; a getter that throws is caught as watch catches
+ * it (the result is then an error and undefined). */
+static duk_ret_t
+watch_reads_safe(duk_context *ctx, void *udata)
+{
+	(void)udata;
+	duk_get_prop_literal(ctx, -1, "constructor");
+	duk_get_prop_literal(ctx, -2, "then");
+	return 2;
+}
+
+/* [ value res ] -> [ value res ]: watch()'s reads, without running
+ * JavaScript but a getter: *fastp is whether value is a promise of ours
+ * with our then and constructor. Returns 1 when the watch is made too:
+ * in the common case (what an async handler returns), such a promise is
+ * pending with no reaction yet, and its only reaction becomes the
+ * watch's, as react() would make it. */
+static int
+watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
+{
+	int fast, s = 0;
+
+	*fastp = 0;
+	duk_push_heapptr(ctx, r->key);
+	if (!duk_get_prop(ctx, -3) || !duk_is_object(ctx, -1)) {
+		duk_pop(ctx);
+		return 0;
+	}
+	/* [ value res rec ] */
+	duk_dup(ctx, -3);
+	fast = duk_safe_call(ctx, watch_reads_safe, NULL, 1, 2) ==
+	    DUK_EXEC_SUCCESS && duk_get_heapptr(ctx, -1) == r->then &&
+	    (duk_is_undefined(ctx, -2) || duk_get_heapptr(ctx, -2) == r->ctor);
+	duk_pop_2(ctx);
+	*fastp = fast;
+	if (fast) {
+		duk_get_prop_literal(ctx, -1, "s");
+		duk_get_prop_literal(ctx, -2, "v");
+		s = duk_get_int(ctx, -2);
+		fast = (s & 3) == 0 && duk_is_undefined(ctx, -1);
+		duk_pop_2(ctx);
+	}
+	if (!fast) {
+		duk_pop(ctx);
+		return 0;
+	}
+	duk_push_int(ctx, s | 4);
+	duk_put_prop_literal(ctx, -2, "s");
+	duk_push_array(ctx);
+	duk_push_undefined(ctx);
+	duk_put_prop_index(ctx, -2, 0);
+	duk_push_undefined(ctx);
+	duk_put_prop_index(ctx, -2, 1);
+	duk_push_heapptr(ctx, r->target);
+	duk_put_prop_index(ctx, -2, 2);
+	duk_put_prop_literal(ctx, -2, "v");
+	/* target.res = res */
+	duk_push_heapptr(ctx, r->target);
+	duk_dup(ctx, -3);
+	duk_put_prop_literal(ctx, -2, "res");
+	duk_pop_2(ctx);
+	return 1;
+}
+
 void
 lib_promise_watch(duk_context *ctx)
 {
+	const struct lib_promise_refs *r;
+	int fast;
+
 	lib_require(ctx, LIB_PROMISE);
-	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, HIDDEN_WATCH);
-	duk_remove(ctx, -2);
+	r = &sandbox_of(ctx)->lib.promise;
+	if (watch_fast(ctx, r, &fast)) {
+		duk_pop_2(ctx);
+		return;
+	}
+	duk_push_heapptr(ctx, r->watch);
 	duk_insert(ctx, -3);
-	duk_call(ctx, 2);
+	duk_push_boolean(ctx, fast);
+	duk_call(ctx, 3);
 	duk_pop(ctx);
 }
 

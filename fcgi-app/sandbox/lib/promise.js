@@ -25,7 +25,6 @@
 	var queue = [];
 	var head = 0;
 	var unhandled = [];
-	var watchRes;
 	var proto;	/* Promise.prototype, read-only as the standard's */
 	var hasSymbol = typeof Symbol === 'function';
 
@@ -539,7 +538,7 @@
 		queue.length = 0;
 		head = 0;
 		unhandled.length = 0;
-		watchRes = undefined;
+		watchTarget.res = undefined;
 	}
 
 	/* Runs jobs in order until none is left or the loop must stop;
@@ -618,7 +617,7 @@
 			h = 0;
 			if (stopped) {
 				unhandled.length = 0;
-				watchRes = undefined;
+				watchTarget.res = undefined;
 				return true;
 			}
 		} finally {
@@ -631,33 +630,32 @@
 	}
 
 	/* The target of the watch's reaction, made once: it takes the place
-	 * of a capability (the drain calls its resolve or reject). */
+	 * of a capability (the drain calls its resolve or reject); res is
+	 * the call's res object while a call watches (lib_promise.c sets it
+	 * on its fast path, watch on the others). */
 	var watchTarget = {
+		res: undefined,
 		resolve: function (v) {
-			native.settled(true, v, watchRes);
+			native.settled(true, v, watchTarget.res);
 		},
 		reject: function (e) {
-			native.settled(false, e, watchRes);
+			native.settled(false, e, watchTarget.res);
 		}
 	};
 
 	/* The handler's return value, adopted as await adopts it: a promise
-	 * of ours with our then gets the watch as its reaction directly;
-	 * anything else goes through the resolve steps. Nothing the function
-	 * could have replaced is called. */
-	function watch(value, res) {
-		var rec = value[KEY], fast = false, C;
+	 * of ours with our then (fast: lib_promise.c read its constructor
+	 * and then, as await reads them, and saw ours) gets the watch as its
+	 * reaction directly; anything else goes through the resolve steps.
+	 * Nothing the function could have replaced is called. lib_promise.c
+	 * makes the watch itself when such a promise has no reaction yet. */
+	function watch(value, res, fast) {
+		var rec;
 
-		watchRes = res;
-		if (rec !== undefined)
-			try {
-				C = value.constructor;
-				fast = value.then === promiseThen &&
-				    (C === Promise || C === undefined);
-			} catch (e) {
-				fast = false;
-			}
-		if (!fast) {
+		watchTarget.res = res;
+		if (fast)
+			rec = value[KEY];
+		else {
 			rec = init(create(proto));
 			resolveWith(rec, value);
 		}
@@ -684,6 +682,8 @@
 		queue: queue,
 		unhandled: unhandled,
 		watch: watch,
+		watchTarget: watchTarget,
+		then: promiseThen,
 		deferred: deferred
 	};
 })
