@@ -116,7 +116,10 @@ struct lib_promise_refs {
 	void	*key;		/* the hidden key of a promise's record */
 	void	*then;		/* Promise.prototype.then as made */
 	void	*ctor;		/* Promise as made */
+	void	*proto;		/* Promise.prototype */
 	void	*target;	/* the watch's reaction target */
+	void	*then_species;	/* thenSpecies(rec, C, f, r) */
+	void	*resolve_any;	/* resolveAny(x), called as Promise.resolve */
 };
 
 void	lib_promise_load(duk_context *ctx);

@@ -76,6 +76,140 @@ keep_ref(duk_context *ctx, const char *name)
 	return p;
 }
 
+/* [ value ] -> [ record ]: { s: state, v: value }, as init makes one. */
+static void
+push_record(duk_context *ctx, int state)
+{
+	duk_push_object(ctx);
+	duk_push_int(ctx, state);
+	duk_put_prop_literal(ctx, -2, "s");
+	duk_swap_top(ctx, -2);
+	duk_put_prop_literal(ctx, -2, "v");
+}
+
+/* [ record ] -> [ promise ]: a new promise of ours (Promise.prototype,
+ * the record under the hidden key), as create(proto) and init make one. */
+static void
+push_promise_of(duk_context *ctx, const struct lib_promise_refs *r)
+{
+	duk_push_object(ctx);
+	duk_push_heapptr(ctx, r->proto);
+	duk_set_prototype(ctx, -2);
+	duk_push_heapptr(ctx, r->key);
+	duk_dup(ctx, -3);
+	duk_put_prop(ctx, -3);
+	duk_remove(ctx, -2);
+}
+
+/* [ ... array ] -> [ ... array ]: the values at the n non-negative
+ * indices idx appended to it, as its push would. The last is written
+ * first: Duktape grows the array's storage once for it, where writing
+ * in order would grow it at every few (a reallocation and a lookup along
+ * the prototype chain each). */
+static void
+append(duk_context *ctx, const duk_idx_t *idx, int n)
+{
+	duk_uarridx_t len = (duk_uarridx_t)duk_get_length(ctx, -1);
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		duk_dup(ctx, idx[i]);
+		duk_put_prop_index(ctx, -2, len + (duk_uarridx_t)i);
+	}
+}
+
+/* Promise.resolve(x): for a value that is not an object, on Promise
+ * itself (an async function's return value, most awaits), a fulfilled
+ * promise made here; anything else is resolveAny's. */
+static duk_ret_t
+native_resolve(duk_context *ctx)
+{
+	const struct lib_promise_refs *r = &sandbox_of(ctx)->lib.promise;
+
+	duk_push_this(ctx);
+	if (duk_get_heapptr(ctx, -1) != r->ctor ||
+	    !duk_check_type_mask(ctx, 0, DUK_TYPE_MASK_UNDEFINED |
+	    DUK_TYPE_MASK_NULL | DUK_TYPE_MASK_BOOLEAN |
+	    DUK_TYPE_MASK_NUMBER | DUK_TYPE_MASK_STRING)) {
+		duk_push_heapptr(ctx, r->resolve_any);
+		duk_insert(ctx, -2);
+		duk_dup(ctx, 0);
+		duk_call_method(ctx, 1);
+		return 1;
+	}
+	duk_dup(ctx, 0);
+	push_record(ctx, 1);
+	push_promise_of(ctx, r);
+	return 1;
+}
+
+/* Promise.prototype.then(onFulfilled, onRejected): for a promise of ours
+ * whose constructor is Promise (or undefined), a new promise and
+ * PerformPromiseThen as react does it; another species is
+ * thenSpecies's. */
+static duk_ret_t
+native_then(duk_context *ctx)
+{
+	const struct lib_promise_refs *r = &sandbox_of(ctx)->lib.promise;
+	duk_idx_t job[4] = { 5, 3, 0, 4 };
+	duk_idx_t reaction[3] = { 0, 1, 4 };
+	int s;
+
+	duk_push_this(ctx);
+	/* [ f r this ] */
+	if (duk_is_null_or_undefined(ctx, 2))
+		duk_push_undefined(ctx);
+	else {
+		duk_push_heapptr(ctx, r->key);
+		duk_get_prop(ctx, 2);
+	}
+	if (!duk_is_object(ctx, 3))
+		return duk_type_error(ctx, "Promise.prototype.then called on "
+		    "something that is not a promise");
+	/* [ f r this rec ] */
+	duk_get_prop_literal(ctx, 2, "constructor");
+	if (!duk_is_undefined(ctx, 4) && duk_get_heapptr(ctx, 4) != r->ctor) {
+		duk_push_heapptr(ctx, r->then_species);
+		duk_dup(ctx, 3);
+		duk_dup(ctx, 4);
+		duk_dup(ctx, 0);
+		duk_dup(ctx, 1);
+		duk_call(ctx, 4);
+		return 1;
+	}
+	duk_pop(ctx);
+	/* [ f r this rec t ]: the new promise's record, the target. */
+	duk_push_undefined(ctx);
+	push_record(ctx, 0);
+	duk_get_prop_literal(ctx, 3, "s");
+	s = duk_get_int(ctx, -1);
+	duk_pop(ctx);
+	duk_push_int(ctx, s | 4);
+	duk_put_prop_literal(ctx, 3, "s");
+	if ((s & 3) == 0) {
+		/* Pending: [f, r, t] appended to its reactions. */
+		duk_get_prop_literal(ctx, 3, "v");
+		if (duk_is_undefined(ctx, -1)) {
+			duk_pop(ctx);
+			duk_push_array(ctx);
+			duk_dup(ctx, -1);
+			duk_put_prop_literal(ctx, 3, "v");
+		}
+		append(ctx, reaction, 3);
+	} else {
+		/* Settled: the reaction job queued (see drain). */
+		duk_push_undefined(ctx);
+		job[2] = (s & 3) == 1 ? 0 : 1;
+		duk_push_heapptr(ctx, r->queue);
+		append(ctx, job, 4);
+		duk_pop(ctx);
+	}
+	duk_pop(ctx);
+	/* [ f r this rec t ] */
+	push_promise_of(ctx, r);
+	return 1;
+}
+
 void
 lib_promise_load(duk_context *ctx)
 {
@@ -89,6 +223,8 @@ lib_promise_load(duk_context *ctx)
 	lib_put_native(ctx, "stop", native_stop, 0);
 	lib_put_native(ctx, "uncaught", native_uncaught, 2);
 	lib_put_native(ctx, "settled", native_settled, 3);
+	lib_put_native(ctx, "then", native_then, 2);
+	lib_put_native(ctx, "resolve", native_resolve, 1);
 	lib_run_source(ctx, LIB_PROMISE, promise_js, sizeof(promise_js),
 	    "fnrun:promise.js");
 	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
@@ -106,7 +242,10 @@ lib_promise_load(duk_context *ctx)
 	r->unhandled = keep_ref(ctx, "unhandled");
 	r->then = keep_ref(ctx, "then");
 	r->ctor = keep_ref(ctx, "Promise");
+	r->proto = keep_ref(ctx, "proto");
 	r->target = keep_ref(ctx, "watchTarget");
+	r->then_species = keep_ref(ctx, "thenSpecies");
+	r->resolve_any = keep_ref(ctx, "resolveAny");
 	duk_push_string(ctx, HIDDEN_STATE);
 	r->key = keep_ref(ctx, NULL);
 	duk_pop_2(ctx);
@@ -223,6 +362,8 @@ watch_reads_safe(duk_context *ctx, void *udata)
 static int
 watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 {
+	duk_idx_t top = duk_get_top(ctx);
+	const duk_idx_t reaction[3] = { top + 1, top + 1, top + 2 };
 	int fast, s = 0;
 
 	*fastp = 0;
@@ -251,14 +392,13 @@ watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 	}
 	duk_push_int(ctx, s | 4);
 	duk_put_prop_literal(ctx, -2, "s");
-	duk_push_array(ctx);
+	/* [ value res rec ] -> [ value res rec undefined target array ] */
 	duk_push_undefined(ctx);
-	duk_put_prop_index(ctx, -2, 0);
-	duk_push_undefined(ctx);
-	duk_put_prop_index(ctx, -2, 1);
 	duk_push_heapptr(ctx, r->target);
-	duk_put_prop_index(ctx, -2, 2);
-	duk_put_prop_literal(ctx, -2, "v");
+	duk_push_array(ctx);
+	append(ctx, reaction, 3);
+	duk_put_prop_literal(ctx, -4, "v");
+	duk_pop_2(ctx);
 	/* target.res = res */
 	duk_push_heapptr(ctx, r->target);
 	duk_dup(ctx, -3);

@@ -8,6 +8,13 @@
  *                       answer is known, the deadline or the cap was hit)
  *   native.uncaught(label, value)  logs value as a console error
  *   native.settled(ok, value, res) the handler's promise settled
+ *   native.then         Promise.prototype.then: PerformPromiseThen on a
+ *                       promise of ours of species Promise, as react
+ *                       does it; any other species goes to thenSpecies
+ *   native.resolve      Promise.resolve: a fulfilled promise for a value
+ *                       that is not an object; anything else goes to
+ *                       resolveAny
+ * The natives make promises and records exactly as init and react do.
  * ECMAScript 5.1 only: the engine runs nothing newer.
  */
 (function (native) {
@@ -16,6 +23,7 @@
 	var KEY = native.key;
 	var stop = native.stop;
 	var uncaught = native.uncaught;
+	var promiseThen = native.then;
 	var create = Object.create;
 	/* The queue holds each job as four slots, so queueing a job allocates
 	 * nothing: a run* function and its three arguments, or, for the most
@@ -170,8 +178,7 @@
 	}
 
 	/* PerformPromiseThen: t is the reaction's target (see drain).
-	 * promiseThen and watch repeat it inline: the call costs a fifth of
-	 * an async hello's then. */
+	 * native.then, watch and lib_promise.c's watch repeat it. */
 	function react(rec, f, r, t) {
 		var s = rec.s;
 
@@ -252,33 +259,10 @@
 		return cap.promise;
 	}
 
-	/* The hot path of every async function, inlined by hand: each call
-	 * and each outer name costs in this engine. */
-	function promiseThen(onFulfilled, onRejected) {
-		var K = KEY, rec = this === null || this === undefined ?
-		    undefined : this[K], C, p, t, s;
-
-		if (rec === undefined)
-			throw new TypeError('Promise.prototype.then called on ' +
-			    'something that is not a promise');
-		C = this.constructor;
-		if (C !== Promise && C !== undefined)
-			return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
-		p = create(proto);
-		t = { s: 0, v: undefined };
-		p[K] = t;
-		/* react(rec, onFulfilled, onRejected, t), inline. */
-		s = rec.s;
-		rec.s = s | 4;
-		if ((s & 3) === 0) {
-			if (rec.v === undefined)
-				rec.v = [onFulfilled, onRejected, t];
-			else
-				rec.v.push(onFulfilled, onRejected, t);
-		} else
-			queue.push(undefined, rec, (s & 3) === 1 ? onFulfilled :
-			    onRejected, t);
-		return p;
+	/* then for another species C (as read from the promise's
+	 * constructor) than Promise: the native then's slow path. */
+	function thenSpecies(rec, C, onFulfilled, onRejected) {
+		return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
 	}
 
 	function promiseResolve(C, x) {
@@ -332,22 +316,15 @@
 		Object.defineProperty(Promise.prototype, Symbol.toStringTag,
 		    { value: 'Promise', configurable: true });
 
-	define(Promise, 'resolve', function (x) {
-		var p;
-
-		/* Not an object: a new promise fulfilled with it, as the
-		 * resolve steps would make it. */
-		if (this === Promise && (x === null || (typeof x !== 'object' &&
-		    typeof x !== 'function'))) {
-			p = create(proto);
-			p[KEY] = { s: 1, v: x };
-			return p;
-		}
+	/* Promise.resolve but for a value that is not an object on Promise
+	 * itself (native.resolve makes that one). */
+	function resolveAny(x) {
 		if (!isObject(this))
 			throw new TypeError('Promise.resolve called on a ' +
 			    'non-object');
 		return promiseResolve(this, x);
-	});
+	}
+	define(Promise, 'resolve', native.resolve);
 	define(Promise, 'reject', function (e) {
 		var cap, p;
 
@@ -684,6 +661,9 @@
 		watch: watch,
 		watchTarget: watchTarget,
 		then: promiseThen,
+		thenSpecies: thenSpecies,
+		resolveAny: resolveAny,
+		proto: proto,
 		deferred: deferred
 	};
 })
