@@ -15,13 +15,6 @@
  * so it stays reachable whatever the function does to the globals. */
 #define HIDDEN_REFS		DUK_HIDDEN_SYMBOL("promiseRefs")
 
-static duk_ret_t
-native_stop(duk_context *ctx)
-{
-	duk_push_boolean(ctx, sandbox_loop_must_stop(sandbox_of(ctx)));
-	return 1;
-}
-
 /* uncaught(label, value): an exception nobody caught, as a console
  * error of this call. */
 static duk_ret_t
@@ -220,7 +213,6 @@ lib_promise_load(duk_context *ctx)
 	duk_push_object(ctx);
 	duk_push_string(ctx, HIDDEN_STATE);
 	duk_put_prop_string(ctx, -2, "key");
-	lib_put_native(ctx, "stop", native_stop, 0);
 	lib_put_native(ctx, "uncaught", native_uncaught, 2);
 	lib_put_native(ctx, "settled", native_settled, 3);
 	lib_put_native(ctx, "then", native_then, 2);
@@ -236,8 +228,10 @@ lib_promise_load(duk_context *ctx)
 	duk_remove(ctx, -2);
 	duk_swap_top(ctx, -2);
 	/* [ refs exports ] */
-	r->drain = keep_ref(ctx, "drain");
 	r->watch = keep_ref(ctx, "watch");
+	r->resolve_with = keep_ref(ctx, "resolveWith");
+	r->report = keep_ref(ctx, "reportUnhandled");
+	r->compact = keep_ref(ctx, "compact");
 	r->queue = keep_ref(ctx, "queue");
 	r->unhandled = keep_ref(ctx, "unhandled");
 	r->then = keep_ref(ctx, "then");
@@ -249,23 +243,6 @@ lib_promise_load(duk_context *ctx)
 	duk_push_string(ctx, HIDDEN_STATE);
 	r->key = keep_ref(ctx, NULL);
 	duk_pop_2(ctx);
-}
-
-/* [ ] -> [ result ]: drain(). */
-static duk_ret_t
-drain_safe(duk_context *ctx, void *udata)
-{
-	duk_push_heapptr(ctx, udata);
-	duk_call(ctx, 0);
-	return 1;
-}
-
-/* [ ] -> [ ]: exports[udata]() of the promise family. */
-static duk_ret_t
-call_export_safe(duk_context *ctx, void *udata)
-{
-	lib_call_export(ctx, LIB_PROMISE, udata, 0);
-	return 0;
 }
 
 /* The length of the array at heap pointer p; reads only (no getter, no
@@ -280,6 +257,187 @@ array_length(duk_context *ctx, void *p)
 	n = duk_get_length(ctx, -1);
 	duk_pop(ctx);
 	return n;
+}
+
+/* [ ... value ] -> [ ... ]: the record at rec (an absolute index)
+ * settled with value in state (1 fulfilled, 2 rejected), as promise.js's
+ * settle does it: its reactions queued, an unhandled rejection noted. */
+static void
+settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
+    int state)
+{
+	duk_idx_t job[4];
+	duk_size_t i, n;
+	int s;
+
+	duk_get_prop_literal(ctx, rec, "s");
+	s = duk_get_int(ctx, -1);
+	duk_pop(ctx);
+	if ((s & 3) != 0) {
+		duk_pop(ctx);
+		return;
+	}
+	duk_push_int(ctx, s | state);
+	duk_put_prop_literal(ctx, rec, "s");
+	duk_get_prop_literal(ctx, rec, "v");
+	duk_swap_top(ctx, -2);
+	duk_put_prop_literal(ctx, rec, "v");
+	/* [ ... reactions ]: each [f, r, t] becomes the job (undefined,
+	 * rec, f or r, t). */
+	if (!duk_is_undefined(ctx, -1)) {
+		n = duk_get_length(ctx, -1);
+		duk_push_undefined(ctx);
+		job[0] = duk_get_top_index(ctx);
+		job[1] = rec;
+		job[2] = job[0] + 1;
+		job[3] = job[0] + 2;
+		for (i = 0; i + 2 < n; i += 3) {
+			duk_get_prop_index(ctx, -2, (duk_uarridx_t)(state == 1 ?
+			    i : i + 1));
+			duk_get_prop_index(ctx, -3, (duk_uarridx_t)i + 2);
+			duk_push_heapptr(ctx, r->queue);
+			append(ctx, job, 4);
+			duk_pop_3(ctx);
+		}
+		duk_pop(ctx);
+	}
+	duk_pop(ctx);
+	if (state == 2 && (s & 4) == 0) {
+		job[0] = rec;
+		duk_push_heapptr(ctx, r->unhandled);
+		append(ctx, job, 1);
+		duk_pop(ctx);
+	}
+}
+
+/* One promise reaction job (NewPromiseReactionJob), its slots at
+ * job + 1 (the record of the promise that settled), job + 2 (the
+ * handler for its state) and job + 3 (the target: the record of a
+ * promise of ours, resolved by this reaction only, so it needs no
+ * resolving functions; a foreign capability {resolve, reject, promise}
+ * or the watch's target; or null). Returns 1 when the loop must stop:
+ * once the answer is known, the target is not even resolved, nothing
+ * after it can be seen. The question is asked after the function's
+ * code ran (the handler, a foreign resolve, a then getter), not before:
+ * only its code can give the answer (the deadline and the memory cap
+ * also throw). */
+static int
+run_reaction(struct sandbox *sb, duk_idx_t job)
+{
+	duk_context *ctx = sb->ctx;
+	duk_idx_t a = job + 1, c = job + 3;
+	int ok;
+
+	duk_get_prop_literal(ctx, a, "s");
+	ok = (duk_get_int(ctx, -1) & 3) == 1;
+	duk_pop(ctx);
+	duk_get_prop_literal(ctx, a, "v");
+	if (duk_is_function(ctx, job + 2)) {
+		duk_dup(ctx, job + 2);
+		duk_swap_top(ctx, -2);
+		ok = duk_pcall(ctx, 1) == DUK_EXEC_SUCCESS;
+		if (sandbox_loop_must_stop(sb))
+			return 1;
+	}
+	/* [ ... v ] */
+	if (duk_is_null(ctx, c))
+		return 0;
+	duk_get_prop_literal(ctx, c, "s");
+	if (duk_is_undefined(ctx, -1)) {
+		duk_pop(ctx);
+		duk_get_prop_string(ctx, c, ok ? "resolve" : "reject");
+		duk_swap_top(ctx, -2);
+		duk_call(ctx, 1);
+		return sandbox_loop_must_stop(sb);
+	}
+	duk_pop(ctx);
+	if (!ok)
+		settle(ctx, &sb->lib.promise, c, 2);
+	else if (duk_check_type_mask(ctx, -1, DUK_TYPE_MASK_UNDEFINED |
+	    DUK_TYPE_MASK_NULL | DUK_TYPE_MASK_BOOLEAN |
+	    DUK_TYPE_MASK_NUMBER | DUK_TYPE_MASK_STRING))
+		settle(ctx, &sb->lib.promise, c, 1);
+	else {
+		duk_push_heapptr(ctx, sb->lib.promise.resolve_with);
+		duk_dup(ctx, c);
+		duk_dup(ctx, -3);
+		duk_call(ctx, 2);
+		return sandbox_loop_must_stop(sb);
+	}
+	return 0;
+}
+
+/* [ ] -> [ undefined ]: runs the queue's jobs in order until none is
+ * left or the loop must stop; jobs queued meanwhile run in the same
+ * drain (HTML "perform a microtask checkpoint"). Called only when the
+ * loop need not stop (lib_promise_drain asks first). A job that throws
+ * out of it (a foreign capability's resolve) ends it with the position
+ * after that job; the next drain goes on from there. Once stopped, what
+ * was queued is dropped now: the call ends. */
+static duk_ret_t
+drain_safe(duk_context *ctx, void *udata)
+{
+	struct sandbox *sb = udata;
+	struct lib_promise_refs *r = &sb->lib.promise;
+	duk_idx_t q, job;
+	duk_uarridx_t h;
+	int i, stopped = 0;
+
+	duk_push_heapptr(ctx, r->queue);
+	q = duk_get_top_index(ctx);
+	job = q + 1;
+	while ((h = r->head) < duk_get_length(ctx, q)) {
+		duk_set_top(ctx, job);
+		for (i = 0; i < 4; i++)
+			duk_get_prop_index(ctx, q, h + (duk_uarridx_t)i);
+		for (i = 0; i < 4; i++) {
+			duk_push_undefined(ctx);
+			duk_put_prop_index(ctx, q, h + (duk_uarridx_t)i);
+		}
+		r->head = h + 4;
+		if (!duk_is_undefined(ctx, job)) {
+			/* A run* function of promise.js and its arguments. */
+			duk_dup(ctx, job);
+			duk_dup(ctx, job + 1);
+			duk_dup(ctx, job + 2);
+			duk_dup(ctx, job + 3);
+			duk_call(ctx, 3);
+			stopped = sandbox_loop_must_stop(sb);
+		} else
+			stopped = run_reaction(sb, job);
+		if (stopped)
+			break;
+		if (r->head >= 16384) {
+			duk_push_heapptr(ctx, r->compact);
+			duk_push_uint(ctx, r->head);
+			duk_call(ctx, 1);
+			r->head = 0;
+		}
+	}
+	duk_set_top(ctx, job);
+	duk_set_length(ctx, q, 0);
+	r->head = 0;
+	if (stopped) {
+		duk_push_heapptr(ctx, r->unhandled);
+		duk_set_length(ctx, -1, 0);
+		duk_push_heapptr(ctx, r->target);
+		duk_push_undefined(ctx);
+		duk_put_prop_literal(ctx, -2, "res");
+		return 0;
+	}
+	if (array_length(ctx, r->unhandled) != 0) {
+		duk_push_heapptr(ctx, r->report);
+		duk_call(ctx, 0);
+	}
+	return 0;
+}
+
+/* [ ] -> [ ]: exports[udata]() of the promise family. */
+static duk_ret_t
+call_export_safe(duk_context *ctx, void *udata)
+{
+	lib_call_export(ctx, LIB_PROMISE, udata, 0);
+	return 0;
 }
 
 /* Whether a job is queued or a rejection waits to be reported. */
@@ -298,13 +456,13 @@ lib_promise_drain(struct sandbox *sb)
 	/* Most checkpoints find nothing to do: no JavaScript runs then. */
 	if (!lib_loaded(sb, LIB_PROMISE) || !work_left(sb))
 		return sandbox_loop_must_stop(sb) ? -1 : 0;
-	/* promise.js asks after each job only. */
+	/* drain_safe asks after each job only. */
 	if (sandbox_loop_must_stop(sb))
 		return -1;
 	/* A job may throw out of the queue (a foreign capability's resolve
 	 * function); the jobs after it still run, as after any uncaught
 	 * exception. */
-	while (duk_safe_call(ctx, drain_safe, sb->lib.promise.drain, 0, 1) !=
+	while (duk_safe_call(ctx, drain_safe, sb, 0, 1) !=
 	    DUK_EXEC_SUCCESS) {
 		if (sandbox_loop_must_stop(sb)) {
 			duk_pop(ctx);
@@ -327,6 +485,7 @@ lib_promise_reset(struct sandbox *sb)
 	 * itself (promise.js). */
 	if (!work_left(sb))
 		return;
+	sb->lib.promise.head = 0;
 	(void)duk_safe_call(ctx, call_export_safe, (void *)"reset", 0, 1);
 	duk_pop(ctx);
 }

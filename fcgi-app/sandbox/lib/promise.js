@@ -4,8 +4,6 @@
  * which passes its natives:
  *   native.key          a hidden symbol: the key of a promise's state,
  *                       which the function's own code cannot name
- *   native.stop()       true when the loop must stop running jobs (the
- *                       answer is known, the deadline or the cap was hit)
  *   native.uncaught(label, value)  logs value as a console error
  *   native.settled(ok, value, res) the handler's promise settled
  *   native.then         Promise.prototype.then: PerformPromiseThen on a
@@ -21,7 +19,6 @@
 	'use strict';
 
 	var KEY = native.key;
-	var stop = native.stop;
 	var uncaught = native.uncaught;
 	var promiseThen = native.then;
 	var create = Object.create;
@@ -29,9 +26,8 @@
 	 * nothing: a run* function and its three arguments, or, for the most
 	 * common job, a promise reaction (NewPromiseReactionJob), undefined
 	 * and the reaction's rec, handler and target, run by the drain itself
-	 * (see there). */
+	 * (lib_promise.c, which keeps the position of the next job). */
 	var queue = [];
-	var head = 0;
 	var unhandled = [];
 	var proto;	/* Promise.prototype, read-only as the standard's */
 	var hasSymbol = typeof Symbol === 'function';
@@ -177,7 +173,7 @@
 		}
 	}
 
-	/* PerformPromiseThen: t is the reaction's target (see drain).
+	/* PerformPromiseThen: t is the reaction's target (see lib_promise.c's drain).
 	 * native.then, watch and lib_promise.c's watch repeat it. */
 	function react(rec, f, r, t) {
 		var s = rec.s;
@@ -513,97 +509,13 @@
 
 	function reset() {
 		queue.length = 0;
-		head = 0;
 		unhandled.length = 0;
 		watchTarget.res = undefined;
 	}
 
-	/* Runs jobs in order until none is left or the loop must stop;
-	 * jobs queued meanwhile run in the same drain (HTML "perform a
-	 * microtask checkpoint"). Called only when the loop need not stop
-	 * (lib_promise_drain asks first), so the question is asked after the
-	 * function's code ran, not before each job: only its code can give
-	 * the answer (the deadline and the memory cap also throw). Once the
-	 * answer is known, a reaction's target is not even resolved: nothing
-	 * after it can be seen. The queue and the position are read into
-	 * locals: outer names cost a lookup each here. Returns true when it
-	 * stopped: the call ends, and what was queued is dropped now. */
-	function drain() {
-		var q = queue, h = head, must = stop, stopped = false, job, a, b,
-		    c, v, ok;
-
-		try {
-			while (h < q.length) {
-				job = q[h];
-				a = q[h + 1];
-				b = q[h + 2];
-				c = q[h + 3];
-				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
-				h += 4;
-				if (job !== undefined) {
-					job(a, b, c);
-					if ((stopped = must()))
-						break;
-				} else {
-					/* NewPromiseReactionJob, inline (a call
-					 * costs here): b is the handler for the
-					 * state of record a; c the target: the
-					 * record of a promise of ours (resolved by
-					 * this reaction only: it needs no resolving
-					 * functions), a foreign capability
-					 * {resolve, reject, promise}, or null. */
-					ok = (a.s & 3) === 1;
-					if (typeof b === 'function') {
-						try {
-							v = b(a.v);
-							ok = true;
-						} catch (e) {
-							v = e;
-							ok = false;
-						}
-						if ((stopped = must()))
-							break;
-					} else
-						v = a.v;
-					/* Where the function's code may run (a
-					 * foreign resolve, a then getter), the
-					 * question is asked again. */
-					if (c === null)
-						;
-					else if (c.s === undefined) {
-						(ok ? c.resolve : c.reject)(v);
-						if ((stopped = must()))
-							break;
-					} else if (!ok)
-						settle(c, 2, v);
-					else if (v === null || (typeof v !== 'object' &&
-					    typeof v !== 'function'))
-						settle(c, 1, v);
-					else {
-						resolveWith(c, v);
-						if ((stopped = must()))
-							break;
-					}
-				}
-				if (h >= 16384) {
-					q.splice(0, h);
-					h = 0;
-				}
-			}
-			q.length = 0;
-			h = 0;
-			if (stopped) {
-				unhandled.length = 0;
-				watchTarget.res = undefined;
-				return true;
-			}
-		} finally {
-			/* A job that threw: the next drain goes on after it. */
-			head = h;
-		}
-		if (unhandled.length > 0)
-			reportUnhandled();
-		return false;
+	/* The drain's: the h slots before its position dropped. */
+	function compact(h) {
+		queue.splice(0, h);
 	}
 
 	/* The target of the watch's reaction, made once: it takes the place
@@ -654,8 +566,10 @@
 		Promise: Promise,
 		AggregateError: AggregateError,
 		queueMicrotask: queueMicrotask,
-		drain: drain,
 		reset: reset,
+		reportUnhandled: reportUnhandled,
+		resolveWith: resolveWith,
+		compact: compact,
 		queue: queue,
 		unhandled: unhandled,
 		watch: watch,
