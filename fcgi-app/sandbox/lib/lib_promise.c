@@ -2,8 +2,14 @@
  * lib_promise.c - loads promise.js (Promise, queueMicrotask,
  * AggregateError) into a heap with its natives, and gives the event loop
  * (sandbox_loop.c) the heap's microtask queue: drain, reset, and the watch
- * on what the handler returned. Everything about promises themselves is
- * in promise.js; this file only connects it to the sandbox.
+ * on what the handler returned. The hot path of the library's own
+ * promises is here, in C, because each outer name promise.js reads and
+ * each call it makes costs in Duktape: Promise.resolve of a non-object,
+ * then on a promise of species Promise, the drain with its reaction jobs
+ * and settle, the watch's common case. They make promises, records and
+ * reactions exactly as promise.js's init, react and settle do (its
+ * comment on init says what a record holds); everything else is
+ * promise.js's.
  */
 #include "lib.h"
 #include "promise_js.h"
