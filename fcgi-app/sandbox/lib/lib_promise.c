@@ -209,6 +209,21 @@ native_then(duk_context *ctx)
 	return 1;
 }
 
+/* [ obj ] -> [ obj ]: obj[name] = a native named name, as the standard
+ * names Promise.prototype.then and Promise.resolve. */
+static void
+put_method(duk_context *ctx, const char *name, duk_c_function fn,
+    duk_idx_t nargs)
+{
+	duk_push_c_function(ctx, fn, nargs);
+	duk_push_string(ctx, "name");
+	duk_push_string(ctx, name);
+	duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE |
+	    DUK_DEFPROP_CLEAR_WRITABLE | DUK_DEFPROP_CLEAR_ENUMERABLE |
+	    DUK_DEFPROP_SET_CONFIGURABLE);
+	duk_put_prop_string(ctx, -2, name);
+}
+
 void
 lib_promise_load(duk_context *ctx)
 {
@@ -221,8 +236,8 @@ lib_promise_load(duk_context *ctx)
 	duk_put_prop_string(ctx, -2, "key");
 	lib_put_native(ctx, "uncaught", native_uncaught, 2);
 	lib_put_native(ctx, "settled", native_settled, 3);
-	lib_put_native(ctx, "then", native_then, 2);
-	lib_put_native(ctx, "resolve", native_resolve, 1);
+	put_method(ctx, "then", native_then, 2);
+	put_method(ctx, "resolve", native_resolve, 1);
 	lib_run_source(ctx, LIB_PROMISE, promise_js, sizeof(promise_js),
 	    "fnrun:promise.js");
 	lib_define_globals(ctx, globals, sizeof(globals) / sizeof(globals[0]));
