@@ -413,6 +413,29 @@ START_TEST(test_hostile_tampered_prototype)
 }
 END_TEST
 
+START_TEST(test_native_then_and_resolve)
+{
+	/* Promise.prototype.then and Promise.resolve are natives with the
+	 * standard's names and lengths; another species still goes through
+	 * its constructor, for both. */
+	expect_body("module.exports = function (req, res) {\n"
+	    "  function Sub(ex) { var p = new Promise(ex);"
+	    " Object.setPrototypeOf(p, Sub.prototype); Sub.made++; return p; }\n"
+	    "  Sub.made = 0;\n"
+	    "  Sub.prototype = Object.create(Promise.prototype);\n"
+	    "  Sub.prototype.constructor = Sub;\n"
+	    "  var then = Promise.prototype.then, s = Promise.resolve.call(Sub, 7);\n"
+	    "  var t = s.then(function (v) { return v + 1; });\n"
+	    "  var made = Sub.made;\n"
+	    "  t.then(function (v) {\n"
+	    "    res.send([then.name, then.length, Promise.resolve.name,"
+	    " Promise.resolve.length, s instanceof Sub, t instanceof Sub, made, v,"
+	    " Promise.resolve(t) === t, Promise.resolve.call(Sub, t) === t].join(' '));\n"
+	    "  });\n};",
+	    "then 2 resolve 1 true true 2 8 false true");
+}
+END_TEST
+
 
 START_TEST(test_response_is_the_answer)
 {
@@ -735,6 +758,7 @@ loop_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_hostile_then_getter_on_return);
 	tcase_add_test(tc, test_hostile_tampered_prototype);
+	tcase_add_test(tc, test_native_then_and_resolve);
 	suite_add_tcase(s, tc);
 	return s;
 }

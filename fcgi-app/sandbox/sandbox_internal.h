@@ -31,6 +31,7 @@ struct sandbox_lib {
 	int			 in_call;	/* timers and fetch: calls only */
 	int			 watching;	/* the handler returned a thenable */
 	enum sandbox_settled	 settled;
+	struct lib_promise_refs	 promise;
 	struct lib_timers	 timers;
 	/* fetch: made by the call's first request, ended with the call. */
 	struct outbound		*net;

@@ -103,6 +103,30 @@ void	lib_put_native(duk_context *ctx, const char *name, duk_c_function fn,
 	    duk_idx_t nargs);
 
 /* lib_promise.c + promise.js. */
+/* What the drain, the watch and the natives use of promise.js, as heap
+ * pointers (duk_push_heapptr: no lookup by name, no string to intern).
+ * Each is kept reachable from the global stash, and none is ever
+ * replaced: the pointers stay valid for the heap's life. NULL until the
+ * family is loaded. */
+struct lib_promise_refs {
+	void	*watch;		/* watch(value, res, fast) */
+	void	*resolve_with;	/* resolveWith(rec, x) */
+	void	*report;	/* reportUnhandled() */
+	void	*compact;	/* compact(h) */
+	void	*queue;		/* the job queue (an array emptied in place) */
+	void	*unhandled;	/* rejections to report (the same) */
+	void	*key;		/* the hidden key of a promise's record */
+	void	*then;		/* Promise.prototype.then as made */
+	void	*ctor;		/* Promise as made */
+	void	*proto;		/* Promise.prototype */
+	void	*target;	/* the watch's reaction target */
+	void	*then_species;	/* thenSpecies(rec, C, f, r) */
+	void	*resolve_any;	/* resolveAny(x), called as Promise.resolve */
+	/* The slot of the queue's next job: the drain's place, kept after
+	 * a job that threw out of it. */
+	duk_uarridx_t	 head;
+};
+
 void	lib_promise_load(duk_context *ctx);
 /* Runs queued microtasks until none is left or the loop must stop
  * (sandbox_loop_must_stop), then reports rejections nobody handled as

@@ -4,28 +4,31 @@
  * which passes its natives:
  *   native.key          a hidden symbol: the key of a promise's state,
  *                       which the function's own code cannot name
- *   native.stop()       true when the loop must stop running jobs (the
- *                       answer is known, the deadline or the cap was hit)
  *   native.uncaught(label, value)  logs value as a console error
  *   native.settled(ok, value, res) the handler's promise settled
+ *   native.then         Promise.prototype.then: PerformPromiseThen on a
+ *                       promise of ours of species Promise, as react
+ *                       does it; any other species goes to thenSpecies
+ *   native.resolve      Promise.resolve: a fulfilled promise for a value
+ *                       that is not an object; anything else goes to
+ *                       resolveAny
+ * The natives make promises and records exactly as init and react do.
  * ECMAScript 5.1 only: the engine runs nothing newer.
  */
 (function (native) {
 	'use strict';
 
 	var KEY = native.key;
-	var stop = native.stop;
 	var uncaught = native.uncaught;
+	var promiseThen = native.then;
 	var create = Object.create;
 	/* The queue holds each job as four slots, so queueing a job allocates
 	 * nothing: a run* function and its three arguments, or, for the most
 	 * common job, a promise reaction (NewPromiseReactionJob), undefined
 	 * and the reaction's rec, handler and target, run by the drain itself
-	 * (see there). */
+	 * (lib_promise.c, which keeps the position of the next job). */
 	var queue = [];
-	var head = 0;
 	var unhandled = [];
-	var watchRes;
 	var proto;	/* Promise.prototype, read-only as the standard's */
 	var hasSymbol = typeof Symbol === 'function';
 
@@ -170,9 +173,8 @@
 		}
 	}
 
-	/* PerformPromiseThen: t is the reaction's target (see drain).
-	 * promiseThen and watch repeat it inline: the call costs a fifth of
-	 * an async hello's then. */
+	/* PerformPromiseThen: t is the reaction's target (see lib_promise.c's drain).
+	 * native.then, watch and lib_promise.c's watch repeat it. */
 	function react(rec, f, r, t) {
 		var s = rec.s;
 
@@ -253,33 +255,10 @@
 		return cap.promise;
 	}
 
-	/* The hot path of every async function, inlined by hand: each call
-	 * and each outer name costs in this engine. */
-	function promiseThen(onFulfilled, onRejected) {
-		var K = KEY, rec = this === null || this === undefined ?
-		    undefined : this[K], C, p, t, s;
-
-		if (rec === undefined)
-			throw new TypeError('Promise.prototype.then called on ' +
-			    'something that is not a promise');
-		C = this.constructor;
-		if (C !== Promise && C !== undefined)
-			return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
-		p = create(proto);
-		t = { s: 0, v: undefined };
-		p[K] = t;
-		/* react(rec, onFulfilled, onRejected, t), inline. */
-		s = rec.s;
-		rec.s = s | 4;
-		if ((s & 3) === 0) {
-			if (rec.v === undefined)
-				rec.v = [onFulfilled, onRejected, t];
-			else
-				rec.v.push(onFulfilled, onRejected, t);
-		} else
-			queue.push(undefined, rec, (s & 3) === 1 ? onFulfilled :
-			    onRejected, t);
-		return p;
+	/* then for another species C (as read from the promise's
+	 * constructor) than Promise: the native then's slow path. */
+	function thenSpecies(rec, C, onFulfilled, onRejected) {
+		return thenOf(rec, speciesOf(C), onFulfilled, onRejected);
 	}
 
 	function promiseResolve(C, x) {
@@ -333,22 +312,15 @@
 		Object.defineProperty(Promise.prototype, Symbol.toStringTag,
 		    { value: 'Promise', configurable: true });
 
-	define(Promise, 'resolve', function (x) {
-		var p;
-
-		/* Not an object: a new promise fulfilled with it, as the
-		 * resolve steps would make it. */
-		if (this === Promise && (x === null || (typeof x !== 'object' &&
-		    typeof x !== 'function'))) {
-			p = create(proto);
-			p[KEY] = { s: 1, v: x };
-			return p;
-		}
+	/* Promise.resolve but for a value that is not an object on Promise
+	 * itself (native.resolve makes that one). */
+	function resolveAny(x) {
 		if (!isObject(this))
 			throw new TypeError('Promise.resolve called on a ' +
 			    'non-object');
 		return promiseResolve(this, x);
-	});
+	}
+	define(Promise, 'resolve', native.resolve);
 	define(Promise, 'reject', function (e) {
 		var cap, p;
 
@@ -537,127 +509,42 @@
 
 	function reset() {
 		queue.length = 0;
-		head = 0;
 		unhandled.length = 0;
-		watchRes = undefined;
+		watchTarget.res = undefined;
 	}
 
-	/* Runs jobs in order until none is left or the loop must stop;
-	 * jobs queued meanwhile run in the same drain (HTML "perform a
-	 * microtask checkpoint"). Called only when the loop need not stop
-	 * (lib_promise_drain asks first), so the question is asked after the
-	 * function's code ran, not before each job: only its code can give
-	 * the answer (the deadline and the memory cap also throw). Once the
-	 * answer is known, a reaction's target is not even resolved: nothing
-	 * after it can be seen. The queue and the position are read into
-	 * locals: outer names cost a lookup each here. Returns true when it
-	 * stopped: the call ends, and what was queued is dropped now. */
-	function drain() {
-		var q = queue, h = head, must = stop, stopped = false, job, a, b,
-		    c, v, ok;
-
-		try {
-			while (h < q.length) {
-				job = q[h];
-				a = q[h + 1];
-				b = q[h + 2];
-				c = q[h + 3];
-				q[h] = q[h + 1] = q[h + 2] = q[h + 3] = undefined;
-				h += 4;
-				if (job !== undefined) {
-					job(a, b, c);
-					if ((stopped = must()))
-						break;
-				} else {
-					/* NewPromiseReactionJob, inline (a call
-					 * costs here): b is the handler for the
-					 * state of record a; c the target: the
-					 * record of a promise of ours (resolved by
-					 * this reaction only: it needs no resolving
-					 * functions), a foreign capability
-					 * {resolve, reject, promise}, or null. */
-					ok = (a.s & 3) === 1;
-					if (typeof b === 'function') {
-						try {
-							v = b(a.v);
-							ok = true;
-						} catch (e) {
-							v = e;
-							ok = false;
-						}
-						if ((stopped = must()))
-							break;
-					} else
-						v = a.v;
-					/* Where the function's code may run (a
-					 * foreign resolve, a then getter), the
-					 * question is asked again. */
-					if (c === null)
-						;
-					else if (c.s === undefined) {
-						(ok ? c.resolve : c.reject)(v);
-						if ((stopped = must()))
-							break;
-					} else if (!ok)
-						settle(c, 2, v);
-					else if (v === null || (typeof v !== 'object' &&
-					    typeof v !== 'function'))
-						settle(c, 1, v);
-					else {
-						resolveWith(c, v);
-						if ((stopped = must()))
-							break;
-					}
-				}
-				if (h >= 16384) {
-					q.splice(0, h);
-					h = 0;
-				}
-			}
-			q.length = 0;
-			h = 0;
-			if (stopped) {
-				unhandled.length = 0;
-				watchRes = undefined;
-				return true;
-			}
-		} finally {
-			/* A job that threw: the next drain goes on after it. */
-			head = h;
-		}
-		if (unhandled.length > 0)
-			reportUnhandled();
-		return false;
+	/* The drain's: the h slots before its position dropped. */
+	function compact(h) {
+		queue.splice(0, h);
 	}
 
 	/* The target of the watch's reaction, made once: it takes the place
-	 * of a capability (the drain calls its resolve or reject). */
+	 * of a capability (the drain calls its resolve or reject); res is
+	 * the call's res object while a call watches (lib_promise.c sets it
+	 * on its fast path, watch on the others). */
 	var watchTarget = {
+		res: undefined,
 		resolve: function (v) {
-			native.settled(true, v, watchRes);
+			native.settled(true, v, watchTarget.res);
 		},
 		reject: function (e) {
-			native.settled(false, e, watchRes);
+			native.settled(false, e, watchTarget.res);
 		}
 	};
 
 	/* The handler's return value, adopted as await adopts it: a promise
-	 * of ours with our then gets the watch as its reaction directly;
-	 * anything else goes through the resolve steps. Nothing the function
-	 * could have replaced is called. */
-	function watch(value, res) {
-		var rec = value[KEY], fast = false, C;
+	 * of ours with our then (fast: lib_promise.c read its constructor
+	 * and then, as await reads them, and saw ours) gets the watch as its
+	 * reaction directly; anything else goes through the resolve steps.
+	 * Nothing the function could have replaced is called. lib_promise.c
+	 * makes the watch itself when such a promise has no reaction yet. */
+	function watch(value, res, fast) {
+		var rec;
 
-		watchRes = res;
-		if (rec !== undefined)
-			try {
-				C = value.constructor;
-				fast = value.then === promiseThen &&
-				    (C === Promise || C === undefined);
-			} catch (e) {
-				fast = false;
-			}
-		if (!fast) {
+		watchTarget.res = res;
+		if (fast)
+			rec = value[KEY];
+		else {
 			rec = init(create(proto));
 			resolveWith(rec, value);
 		}
@@ -679,11 +566,18 @@
 		Promise: Promise,
 		AggregateError: AggregateError,
 		queueMicrotask: queueMicrotask,
-		drain: drain,
 		reset: reset,
+		reportUnhandled: reportUnhandled,
+		resolveWith: resolveWith,
+		compact: compact,
 		queue: queue,
 		unhandled: unhandled,
 		watch: watch,
+		watchTarget: watchTarget,
+		then: promiseThen,
+		thenSpecies: thenSpecies,
+		resolveAny: resolveAny,
+		proto: proto,
 		deferred: deferred
 	};
 })
