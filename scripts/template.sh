@@ -41,7 +41,7 @@ edge_vars() {
 	# itself could fail a POST nginx was sending on it).
 	if ((FNRUN_FCGI_KEEPALIVE > 0)); then
 		printf '%s\n' "FASTCGI_KEEP_CONN=on" \
-			"UPSTREAM_KEEPALIVE=keepalive $FNRUN_FCGI_KEEPALIVE; keepalive_timeout 4s; keepalive_time 20s;"
+			"UPSTREAM_KEEPALIVE=keepalive $FNRUN_FCGI_KEEPALIVE; keepalive_timeout 4s; keepalive_time 20s;" # worker.h: WORKER_KEEP_DRAIN_MS
 	else
 		printf '%s\n' "FASTCGI_KEEP_CONN=off" "UPSTREAM_KEEPALIVE="
 	fi
