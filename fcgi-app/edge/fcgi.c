@@ -40,6 +40,8 @@ struct fcgi_conn {
 					 * slot, or nslots for fd 0 */
 	struct pollfd	*pfd;		/* fcgi_wait's, nslots + 1 */
 	size_t		*pfd_slot;	/* pfd[i] is slots[pfd_slot[i]] */
+	size_t		*found;		/* what the last poll found readable */
+	size_t		 nfound, taken;	/* found[taken..nfound) not served */
 	int		active;		/* between accept and finish */
 	int		input_read;	/* the request's input was read to its end */
 	struct buf	err;		/* error-stream lines, sent with the answer */
@@ -134,6 +136,7 @@ conn_free(struct fcgi_conn *c)
 	free(c->slots);
 	free(c->pfd);
 	free(c->pfd_slot);
+	free(c->found);
 	free(c);
 }
 
@@ -154,7 +157,9 @@ fcgi_open(const char *allow, size_t max_conns, char *err, size_t errlen)
 	c->slots = calloc(max_conns, sizeof(*c->slots));
 	c->pfd = calloc(max_conns + 1, sizeof(*c->pfd));
 	c->pfd_slot = calloc(max_conns + 1, sizeof(*c->pfd_slot));
-	if (c->slots == NULL || c->pfd == NULL || c->pfd_slot == NULL) {
+	c->found = calloc(max_conns + 1, sizeof(*c->found));
+	if (c->slots == NULL || c->pfd == NULL || c->pfd_slot == NULL ||
+	    c->found == NULL) {
 		snprintf(err, errlen, "out of memory");
 		conn_free(c);
 		return NULL;
@@ -195,12 +200,26 @@ fcgi_kept(const struct fcgi_conn *c)
 	return n;
 }
 
+/* Whether i (a slot, or nslots for the listening socket) may be served:
+ * a slot still holding its connection, or a new connection with a slot
+ * free for it. */
+static int
+servable(const struct fcgi_conn *c, size_t i, int accept_new)
+{
+	if (i < c->nslots)
+		return c->slots[i].ipcFd >= 0;
+	return accept_new && free_slot(c) < c->nslots;
+}
+
 /*
  * Polls the kept connections and, with accept_new and a slot free, the
- * listening socket (fd 0), and remembers one that is readable for
+ * listening socket (fd 0), and picks one that is readable for
  * fcgi_accept: the scan starts after the last one served, so that every
  * connection gets its turn. A kept connection is readable when nginx sent
  * its next request on it or closed it; fcgi_accept tells the two apart.
+ * Everything one poll finds readable is served before the next poll, so
+ * that a loaded worker polls once for several requests: only this worker
+ * reads its connections, so what was readable stays so until served.
  */
 int
 fcgi_wait(struct fcgi_conn *c, int accept_new, int timeout_ms,
@@ -211,18 +230,18 @@ fcgi_wait(struct fcgi_conn *c, int accept_new, int timeout_ms,
 	int rc;
 
 	c->ready = c->nslots;
+	for (; c->taken < c->nfound; c->taken++)
+		if (servable(c, c->found[c->taken], accept_new)) {
+			c->ready = c->found[c->taken];
+			return 1;
+		}
 	/* The slots and, last, the listening socket, as one ring. */
 	for (k = 0; k <= c->nslots; k++) {
 		i = (c->next + k) % (c->nslots + 1);
-		if (i == c->nslots) {
-			if (!accept_new || free_slot(c) == c->nslots)
-				continue;
-			c->pfd[n] = (struct pollfd){ .fd = 0, .events = POLLIN };
-		} else if (c->slots[i].ipcFd >= 0)
-			c->pfd[n] = (struct pollfd){ .fd = c->slots[i].ipcFd,
-			    .events = POLLIN };
-		else
+		if (!servable(c, i, accept_new))
 			continue;
+		c->pfd[n] = (struct pollfd){ .events = POLLIN,
+		    .fd = i == c->nslots ? 0 : c->slots[i].ipcFd };
 		c->pfd_slot[n++] = i;
 	}
 	if (n == 0)
@@ -234,12 +253,14 @@ fcgi_wait(struct fcgi_conn *c, int accept_new, int timeout_ms,
 	}
 	if ((rc = ppoll(c->pfd, n, tsp, mask)) <= 0)
 		return rc;
+	c->nfound = c->taken = 0;
 	for (i = 0; i < n; i++)
-		if (c->pfd[i].revents != 0) {
-			c->ready = c->pfd_slot[i];
-			return 1;
-		}
-	return 0;
+		if (c->pfd[i].revents != 0)
+			c->found[c->nfound++] = c->pfd_slot[i];
+	if (c->nfound == 0)
+		return 0;
+	c->ready = c->found[0];
+	return 1;
 }
 
 /* Whether nginx closed the kept connection fd (or it failed) rather than
@@ -265,10 +286,11 @@ fcgi_accept(struct fcgi_conn *c, struct req *r)
 
 	memset(r, 0, sizeof(*r));
 	c->ready = c->nslots;
-	/* A new connection goes to a free slot. A kept one's next request
-	 * is read from its own; when nginx closed it instead, libfcgi closes
-	 * it too and accepts on the listening socket for the same slot,
-	 * which, as that socket is non-blocking, costs at most an EAGAIN. */
+	if (c->taken < c->nfound && c->found[c->taken] == i)
+		c->taken++;
+	/* A new connection goes to a free slot (the listening socket is
+	 * non-blocking: a connection a sibling took first costs an EAGAIN);
+	 * a kept one's next request is read from its own fd. */
 	c->next = (i + 1) % (c->nslots + 1);
 	if (i == c->nslots && (i = free_slot(c)) == c->nslots) {
 		errno = EAGAIN;
