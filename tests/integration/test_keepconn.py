@@ -10,7 +10,8 @@ answered and the worker holds several connections at once (libfcgi alone
 holds one and blocks on it: pinning); requests sent on other connections
 while a slow call runs are served right after it, not after the slow
 call's connection goes idle long enough for nginx to close it; a connection nginx closes mid-request (the client went away) loses
-nothing and the other connections go on. Outcomes and order, and one duration
+nothing and the other connections go on; a pool swap (reload) under load
+fails no request. Outcomes and order, and one duration
 compared with another: no time is asserted against a constant.
 """
 
@@ -19,8 +20,9 @@ import socket
 import threading
 import time
 
-from fnrun_client import (FnTestCase, OwnStack, invoke, parallel, port,
-                          state_dir, unique, upload, invoke_key)
+from fnrun_client import (FnTestCase, OwnStack, invoke, invoke_key,
+                          parallel, port, run_stack, state_dir, unique,
+                          upload)
 
 COUNTER = r"""
 var calls = 0;
@@ -153,3 +155,32 @@ class KeepConnTest(FnTestCase):
         got = parallel(self.call, [()] * 40, workers=8)
         self.assertEqual(sorted(got), list(range(10, 50)))
         self.assertEqual(self.call(), 50)
+
+    def test_reload_under_load_loses_nothing(self):
+        """The pool swap (scripts/stack.sh reload) while requests flow over
+        kept connections: the old workers serve theirs until nginx closes
+        them, every request is answered once."""
+        stop = threading.Event()
+        results = []
+
+        def client():
+            while not stop.is_set():
+                r = invoke(self.project, "r", self.fn, b"{}")
+                results.append((r.status, r.text))
+
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(2):
+                time.sleep(PAUSE_S)
+                ok, out = run_stack("reload", env=self.stack.env)
+                self.assertTrue(ok, out)
+            time.sleep(PAUSE_S)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        bad = [r for r in results if r[0] != 200]
+        self.assertEqual(bad, [], "%d of %d failed" % (len(bad), len(results)))
+        self.assertGreater(len(results), 0)
