@@ -26,7 +26,7 @@ FNRUN_CONFIG_KEYS=(
 	timeout_ms timeout_max_ms hard_grace_ms memory_mb memory_max_mb
 	body_max_bytes source_max_bytes response_max_bytes log_max_bytes
 	log_max_entries response_headers_max response_header_bytes_max
-	warm_max_count warm_max_mb warm_max_calls spare_heap
+	warm_max_count warm_max_mb warm_max_calls spare_heap fcgi_keepalive
 	transpile_timeout_ms transpile_memory_mb typescript_js
 	worker_max_requests worker_max_rss_mb
 	project_max_concurrency project_max_functions function_max_versions
@@ -61,6 +61,7 @@ declare -A FNRUN_CONFIG_DEFAULT=(
 	[warm_max_mb]=256
 	[warm_max_calls]=10000
 	[spare_heap]=1
+	[fcgi_keepalive]=0
 	[transpile_timeout_ms]=10000
 	[transpile_memory_mb]=256
 	[typescript_js]=/usr/share/nodejs/typescript/lib/typescript.js
@@ -275,6 +276,7 @@ fnrun_config_validate() {
 	fnrun_config_int FNRUN_CLIENT_BODY_TIMEOUT_S 1 3600
 	fnrun_config_int FNRUN_SEND_TIMEOUT_S 1 3600
 	fnrun_config_int FNRUN_KEEPALIVE_TIMEOUT_S 0 3600
+	fnrun_config_int FNRUN_FCGI_KEEPALIVE 0 1024
 	fnrun_config_int FNRUN_IP_MAX_REQUESTS 1 1048576
 	fnrun_config_int FNRUN_FETCH_MAX_PER_CALL 1 100000
 	fnrun_config_int FNRUN_FETCH_MAX_IN_FLIGHT 1 1000

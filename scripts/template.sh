@@ -35,6 +35,16 @@ edge_vars() {
 		"SEND_TIMEOUT_S=$FNRUN_SEND_TIMEOUT_S" \
 		"KEEPALIVE_TIMEOUT_S=$FNRUN_KEEPALIVE_TIMEOUT_S" \
 		"IP_MAX_REQUESTS=$FNRUN_IP_MAX_REQUESTS"
+	# fcgi_keepalive: nginx keeps up to N idle connections to the workers
+	# per nginx worker process, and closes each after 4 s idle or 20 s in
+	# all, so that a stopping worker sees them closed by nginx (closing one
+	# itself could fail a POST nginx was sending on it).
+	if ((FNRUN_FCGI_KEEPALIVE > 0)); then
+		printf '%s\n' "FASTCGI_KEEP_CONN=on" \
+			"UPSTREAM_KEEPALIVE=keepalive $FNRUN_FCGI_KEEPALIVE; keepalive_timeout 4s; keepalive_time 20s;" # worker.h: WORKER_KEEP_DRAIN_MS
+	else
+		printf '%s\n' "FASTCGI_KEEP_CONN=off" "UPSTREAM_KEEPALIVE="
+	fi
 }
 
 # private_log FILE...: each FILE exists and is 0640 (created empty if

@@ -1,7 +1,11 @@
 /*
  * fcgi.c - the only file that includes fcgiapp.h (never fcgi_stdio.h).
  * Accepts one request at a time, copies what it needs out of libfcgi's
- * envp, and writes whole answers. Nothing is written to the connection
+ * envp, and writes whole answers. With kept connections (nginx's
+ * fastcgi_keep_conn) it holds one libfcgi request per connection and polls
+ * them all with the listening socket, so that an idle kept connection
+ * never pins the worker (libfcgi alone blocks reading the next request
+ * from the connection it kept). Nothing is written to the connection
  * before the answer is complete - error-stream lines are buffered and go
  * out with it - which is what makes the emergency answer (raw FastCGI
  * records written from a signal handler) well-formed.
@@ -12,6 +16,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,7 +31,17 @@
 #include "fcgi.h"
 
 struct fcgi_conn {
-	FCGX_Request	req;
+	FCGX_Request	*slots;		/* one per connection held */
+	size_t		 nslots;
+	FCGX_Request	*cur;		/* the request served, one of slots */
+	size_t		 ready;		/* slot fcgi_wait found readable, or
+					 * nslots: accept a new connection */
+	size_t		 next;		/* where fcgi_wait's scan starts: a
+					 * slot, or nslots for fd 0 */
+	struct pollfd	*pfd;		/* fcgi_wait's, nslots + 1 */
+	size_t		*pfd_slot;	/* pfd[i] is slots[pfd_slot[i]] */
+	size_t		*found;		/* what the last poll found readable */
+	size_t		 nfound, taken;	/* found[taken..nfound) not served */
 	int		active;		/* between accept and finish */
 	int		input_read;	/* the request's input was read to its end */
 	struct buf	err;		/* error-stream lines, sent with the answer */
@@ -115,34 +130,183 @@ restrict_peers(const char *allow, char *err, size_t errlen)
 	}
 }
 
+static void
+conn_free(struct fcgi_conn *c)
+{
+	free(c->slots);
+	free(c->pfd);
+	free(c->pfd_slot);
+	free(c->found);
+	free(c);
+}
+
 struct fcgi_conn *
-fcgi_open(const char *allow, char *err, size_t errlen)
+fcgi_open(const char *allow, size_t max_conns, char *err, size_t errlen)
 {
 	struct fcgi_conn *c;
+	size_t i;
 
 	if (restrict_peers(allow, err, errlen) == -1)
 		return NULL;
+	if (max_conns == 0)
+		max_conns = 1;
 	if (FCGX_Init() != 0 || (c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "cannot initialise libfcgi");
 		return NULL;
 	}
-	if (FCGX_InitRequest(&c->req, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		snprintf(err, errlen, "cannot initialise libfcgi's request");
-		free(c);
+	c->slots = calloc(max_conns, sizeof(*c->slots));
+	c->pfd = calloc(max_conns + 1, sizeof(*c->pfd));
+	c->pfd_slot = calloc(max_conns + 1, sizeof(*c->pfd_slot));
+	c->found = calloc(max_conns + 1, sizeof(*c->found));
+	if (c->slots == NULL || c->pfd == NULL || c->pfd_slot == NULL ||
+	    c->found == NULL) {
+		snprintf(err, errlen, "out of memory");
+		conn_free(c);
 		return NULL;
 	}
+	c->nslots = max_conns;
+	for (i = 0; i < max_conns; i++)
+		if (FCGX_InitRequest(&c->slots[i], 0,
+		    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+			snprintf(err, errlen, "cannot initialise libfcgi's "
+			    "request");
+			conn_free(c);
+			return NULL;
+		}
+	c->cur = &c->slots[0];
+	c->ready = max_conns;
 	return c;
+}
+
+/* A slot holding no connection, or nslots. */
+static size_t
+free_slot(const struct fcgi_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i].ipcFd < 0)
+			return i;
+	return c->nslots;
+}
+
+size_t
+fcgi_kept(const struct fcgi_conn *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nslots; i++)
+		n += c->slots[i].ipcFd >= 0;
+	return n;
+}
+
+/* Whether i (a slot, or nslots for the listening socket) may be served:
+ * a slot still holding its connection, or a new connection with a slot
+ * free for it. */
+static int
+servable(const struct fcgi_conn *c, size_t i, int accept_new)
+{
+	if (i < c->nslots)
+		return c->slots[i].ipcFd >= 0;
+	return accept_new && free_slot(c) < c->nslots;
+}
+
+/*
+ * Polls the kept connections and, with accept_new and a slot free, the
+ * listening socket (fd 0), and picks one that is readable for
+ * fcgi_accept: the scan starts after the last one served, so that every
+ * connection gets its turn. A kept connection is readable when nginx sent
+ * its next request on it or closed it; fcgi_accept tells the two apart.
+ * Everything one poll finds readable is served before the next poll, so
+ * that a loaded worker polls once for several requests: only this worker
+ * reads its connections, so what was readable stays so until served.
+ */
+int
+fcgi_wait(struct fcgi_conn *c, int accept_new, int timeout_ms,
+    const sigset_t *mask)
+{
+	struct timespec ts, *tsp = NULL;
+	size_t i, k, n = 0;
+	int rc;
+
+	c->ready = c->nslots;
+	for (; c->taken < c->nfound; c->taken++)
+		if (servable(c, c->found[c->taken], accept_new)) {
+			c->ready = c->found[c->taken];
+			return 1;
+		}
+	/* The slots and, last, the listening socket, as one ring. */
+	for (k = 0; k <= c->nslots; k++) {
+		i = (c->next + k) % (c->nslots + 1);
+		if (!servable(c, i, accept_new))
+			continue;
+		c->pfd[n] = (struct pollfd){ .events = POLLIN,
+		    .fd = i == c->nslots ? 0 : c->slots[i].ipcFd };
+		c->pfd_slot[n++] = i;
+	}
+	if (n == 0)
+		return 0;
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		tsp = &ts;
+	}
+	if ((rc = ppoll(c->pfd, n, tsp, mask)) <= 0)
+		return rc;
+	c->nfound = c->taken = 0;
+	for (i = 0; i < n; i++)
+		if (c->pfd[i].revents != 0)
+			c->found[c->nfound++] = c->pfd_slot[i];
+	if (c->nfound == 0)
+		return 0;
+	c->ready = c->found[0];
+	return 1;
+}
+
+/* Whether nginx closed the kept connection fd (or it failed) rather than
+ * sending its next request: libfcgi, finding no request, would close it
+ * and accept a new connection in its place, which a draining worker must
+ * not do. */
+static int
+peer_closed(int fd)
+{
+	char b;
+	ssize_t n;
+
+	while ((n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT)) == -1 &&
+	    errno == EINTR)
+		;
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 enum fcgi_accept_result
 fcgi_accept(struct fcgi_conn *c, struct req *r)
 {
+	size_t i = c->ready;
+
 	memset(r, 0, sizeof(*r));
-	if (FCGX_Accept_r(&c->req) < 0)
+	c->ready = c->nslots;
+	if (c->taken < c->nfound && c->found[c->taken] == i)
+		c->taken++;
+	/* A new connection goes to a free slot (the listening socket is
+	 * non-blocking: a connection a sibling took first costs an EAGAIN);
+	 * a kept one's next request is read from its own fd. */
+	c->next = (i + 1) % (c->nslots + 1);
+	if (i == c->nslots && (i = free_slot(c)) == c->nslots) {
+		errno = EAGAIN;
+		return FCGI_NONE;
+	}
+	c->cur = &c->slots[i];
+	if (c->cur->ipcFd >= 0 && peer_closed(c->cur->ipcFd)) {
+		FCGX_Free(c->cur, 1);
+		errno = EAGAIN;
+		return FCGI_NONE;
+	}
+	if (FCGX_Accept_r(c->cur) < 0)
 		return FCGI_NONE;
 	c->active = 1;
 	/* libfcgi: do not keep pointers into envp; request.c copies. */
-	return request_from_params(r, c->req.envp) == 0 ? FCGI_ACCEPTED :
+	return request_from_params(r, c->cur->envp) == 0 ? FCGI_ACCEPTED :
 	    FCGI_MALFORMED;
 }
 
@@ -155,14 +319,14 @@ fcgi_read_body(struct fcgi_conn *c, struct req *r, size_t max)
 
 	if (r->content_length > max)
 		return FCGI_BODY_TOO_LARGE;
-	while ((n = FCGX_GetStr(chunk, sizeof(chunk), c->req.in)) > 0) {
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), c->cur->in)) > 0) {
 		if (b.len + (size_t)n > max) {
 			buf_free(&b);
 			return FCGI_BODY_TOO_LARGE;
 		}
 		buf_append(&b, chunk, (size_t)n);
 	}
-	if (FCGX_GetError(c->req.in) != 0) {
+	if (FCGX_GetError(c->cur->in) != 0) {
 		buf_free(&b);
 		return FCGI_BODY_ERROR;
 	}
@@ -221,7 +385,7 @@ static void
 flush_err(struct fcgi_conn *c)
 {
 	if (c->err.len > 0)
-		FCGX_PutStr(c->err.data, (int)c->err.len, c->req.err);
+		FCGX_PutStr(c->err.data, (int)c->err.len, c->cur->err);
 	buf_reset(&c->err);
 }
 
@@ -232,9 +396,9 @@ fcgi_send(struct fcgi_conn *c, const struct resp *rs)
 
 	flush_err(c);
 	encode_head(&head, rs);
-	FCGX_PutStr(head.data, (int)head.len, c->req.out);
+	FCGX_PutStr(head.data, (int)head.len, c->cur->out);
 	if (rs->body.len > 0 && rs->status != 204)
-		FCGX_PutStr(rs->body.data, (int)rs->body.len, c->req.out);
+		FCGX_PutStr(rs->body.data, (int)rs->body.len, c->cur->out);
 	buf_free(&head);
 }
 
@@ -250,8 +414,8 @@ fcgi_finish(struct fcgi_conn *c)
 	 * there is nothing to reset: the worker closes at once instead of
 	 * idling until nginx's event loop comes round (libfcgi's "detached"
 	 * request closes without that wait). */
-	c->req.detached = c->input_read;
-	FCGX_Finish_r(&c->req);
+	c->cur->detached = c->input_read;
+	FCGX_Finish_r(c->cur);
 	c->input_read = 0;
 	c->active = 0;
 }
@@ -301,19 +465,19 @@ fcgi_emergency_prepare(struct fcgi_conn *c, enum fcgi_emergency which,
 	buf_append(&payload, rs->body.data, rs->body.len);
 	for (off = 0; off < payload.len; off += n) {
 		n = payload.len - off > 65535 ? 65535 : payload.len - off;
-		record(&out, FCGI_STDOUT, c->req.requestId, payload.data + off,
+		record(&out, FCGI_STDOUT, c->cur->requestId, payload.data + off,
 		    n);
 	}
-	record(&out, FCGI_STDOUT, c->req.requestId, "", 0);
-	record(&out, FCGI_END_REQUEST, c->req.requestId, (const char *)&end,
+	record(&out, FCGI_STDOUT, c->cur->requestId, "", 0);
+	record(&out, FCGI_END_REQUEST, c->cur->requestId, (const char *)&end,
 	    sizeof(end));
 	emergency_ready[which] = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	free(emergency[which].bytes);
 	emergency[which].bytes = out.data;	/* taken from out */
 	emergency[which].len = out.len;
-	emergency[which].fd = c->req.ipcFd;
-	emergency[which].request_id = c->req.requestId;
+	emergency[which].fd = c->cur->ipcFd;
+	emergency[which].request_id = c->cur->requestId;
 	emergency[which].tag = tag;
 	atomic_signal_fence(memory_order_seq_cst);
 	emergency_ready[which] = 1;
@@ -329,13 +493,13 @@ fcgi_emergency_reuse(struct fcgi_conn *c, uint64_t tag)
 		return -1;
 	for (i = 0; i < FCGI_EMERGENCY_COUNT; i++)
 		if (emergency[i].bytes == NULL || emergency[i].tag != tag ||
-		    emergency[i].request_id != c->req.requestId)
+		    emergency[i].request_id != c->cur->requestId)
 			return -1;
 	/* Not ready (guard_end cleared them) while the fd changes. */
 	for (i = 0; i < FCGI_EMERGENCY_COUNT; i++) {
 		emergency_ready[i] = 0;
 		atomic_signal_fence(memory_order_seq_cst);
-		emergency[i].fd = c->req.ipcFd;
+		emergency[i].fd = c->cur->ipcFd;
 		atomic_signal_fence(memory_order_seq_cst);
 		emergency_ready[i] = 1;
 	}

@@ -6,9 +6,9 @@
 #ifndef FNRUN_FCGI_H
 #define FNRUN_FCGI_H
 
-#include <stdint.h>
-
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "request.h"
 #include "response.h"
@@ -21,13 +21,25 @@ enum fcgi_emergency {
 
 struct fcgi_conn;
 
-/* Initialises libfcgi on the listening socket spawn-fcgi gave us (fd 0).
- * On TCP, connections are accepted only from the IPv4 addresses in allow
- * (the fcgi_allow setting, comma-separated; required there, and the
- * listener must be IPv4); on a unix socket allow is not used. Returns
- * NULL with err filled on failure. */
-struct fcgi_conn	*fcgi_open(const char *allow, char *err,
-			    size_t errlen);
+/* Initialises libfcgi on the listening socket spawn-fcgi gave us (fd 0),
+ * non-blocking. On TCP, connections are accepted only from the IPv4
+ * addresses in allow (the fcgi_allow setting, comma-separated; required
+ * there, and the listener must be IPv4); on a unix socket allow is not
+ * used. Up to max_conns connections nginx keeps open (fastcgi_keep_conn)
+ * are held at once; 1 when nginx keeps none. Returns NULL with err filled
+ * on failure. */
+struct fcgi_conn	*fcgi_open(const char *allow, size_t max_conns,
+			    char *err, size_t errlen);
+
+/* Waits up to timeout_ms (-1: no bound) with mask as the signal mask
+ * (ppoll; NULL: unchanged) until a kept connection or, with accept_new,
+ * the listening socket is readable, and picks it for fcgi_accept.
+ * Returns 1 when one is, 0 when none is (or there is nothing to wait
+ * on), -1 on error (errno; EINTR: a signal). */
+int	fcgi_wait(struct fcgi_conn *c, int accept_new, int timeout_ms,
+	    const sigset_t *mask);
+/* Connections held open for their next request (fastcgi_keep_conn). */
+size_t	fcgi_kept(const struct fcgi_conn *c);
 
 enum fcgi_accept_result {
 	FCGI_ACCEPTED,
@@ -36,8 +48,9 @@ enum fcgi_accept_result {
 				 * non-blocking socket had nothing queued */
 };
 
-/* Accepts the next request and fills r from its params (r must be freed
- * whatever the result). */
+/* Accepts the next request, on the connection fcgi_wait picked or else on
+ * a new one, and fills r from its params (r must be freed whatever the
+ * result). */
 enum fcgi_accept_result fcgi_accept(struct fcgi_conn *c, struct req *r);
 
 enum fcgi_body_result {
@@ -53,7 +66,8 @@ enum fcgi_body_result fcgi_read_body(struct fcgi_conn *c, struct req *r,
 /* Writes the whole answer for the current request. */
 void	fcgi_send(struct fcgi_conn *c, const struct resp *rs);
 
-/* Ends the current request (flushes, closes the connection). */
+/* Ends the current request (flushes; closes the connection unless nginx
+ * keeps it). */
 void	fcgi_finish(struct fcgi_conn *c);
 
 /* log.h sink: one line to the FastCGI error stream (nginx's error log). */

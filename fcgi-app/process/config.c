@@ -62,6 +62,7 @@ static const struct setting settings[] = {
 	S("warm_max_mb", K_UINT0, warm_max_mb, "256"),
 	S("warm_max_calls", K_UINT, warm_max_calls, "10000"),
 	S("spare_heap", K_UINT0, spare_heap, "1"),
+	S("fcgi_keepalive", K_UINT0, fcgi_keepalive, "0"),
 	S("workers", K_UINT, workers, "4"),
 	S("concurrency_file", K_STR, concurrency_file, ""),
 	S("project_max_concurrency", K_UINT0, project_max_concurrency, "0"),

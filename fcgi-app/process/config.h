@@ -37,6 +37,7 @@ struct config {
 	unsigned	warm_max_mb;		/* their total heap size */
 	unsigned	warm_max_calls;		/* calls before a heap is renewed */
 	unsigned	spare_heap;		/* 1: a heap made ahead of need */
+	unsigned	fcgi_keepalive;		/* nginx keeps connections: 0 off */
 	/* SPEC §13: tenants. */
 	unsigned	workers;		/* of this pool (spawn-fcgi -F) */
 	char		concurrency_file[4096];	/* "": not counted */

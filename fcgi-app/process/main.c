@@ -52,7 +52,11 @@ main(int argc, char **argv)
 	    concurrency_open(app.cfg.concurrency_file) == -1)
 		log_warn("concurrency file %s: projects are not limited",
 		    app.cfg.concurrency_file);
-	/* In-flight invocations may run to their hard bound before exiting. */
+	/* In-flight invocations may run to their hard bound before exiting;
+	 * with fcgi_keepalive, connections nginx keeps are served until nginx
+	 * closes them (worker.h: WORKER_KEEP_DRAIN_MS). */
 	drain_ms = app.cfg.timeout_max_ms + app.cfg.hard_grace_ms + 2000;
+	if (app.cfg.fcgi_keepalive > 0)
+		drain_ms += WORKER_KEEP_DRAIN_MS;
 	return supervisor_run(worker_main, &app, drain_ms);
 }

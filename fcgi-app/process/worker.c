@@ -25,6 +25,15 @@
 #include "store.h"
 #include "worker.h"
 
+/* With fcgi_keepalive: the connections one worker holds at once (nginx
+ * opens one per request in progress beyond the idle ones it keeps; a
+ * worker that holds them all stops taking new ones), and how long a
+ * stopping worker waits for the next request on a kept connection before
+ * it closes them (above nginx's upstream keepalive_timeout, so nginx
+ * normally closes them first). */
+#define KEEP_MAX_CONNS		256
+#define KEEP_DRAIN_IDLE_MS	6000
+
 static volatile sig_atomic_t stopping;
 
 static void
@@ -35,21 +44,21 @@ on_term(int sig)
 }
 
 /*
- * Waits until the listening socket has a connection. SIGTERM is blocked
- * everywhere else, so it can never interrupt libfcgi's read(2)/write(2)
- * mid-request (that truncates answers); ppoll unblocks it atomically for
- * the wait only, so a TERM is never missed either. Returns 0 when
- * readable, -1 when asked to stop.
+ * Waits until the listening socket has a connection or a kept connection
+ * its next request. SIGTERM is blocked everywhere else, so it can never
+ * interrupt libfcgi's read(2)/write(2) mid-request (that truncates
+ * answers); ppoll unblocks it atomically for the wait only, so a TERM is
+ * never missed either. Returns 0 when readable, -1 when asked to stop.
  */
 static int
-wait_for_connection(const sigset_t *waitmask)
+wait_for_connection(struct fcgi_conn *c, const sigset_t *waitmask)
 {
-	struct pollfd pfd = { .fd = 0, .events = POLLIN, .revents = 0 };
+	int rc;
 
 	while (!stopping) {
-		if (ppoll(&pfd, 1, NULL, waitmask) == 1)
+		if ((rc = fcgi_wait(c, 1, -1, waitmask)) == 1)
 			return 0;
-		if (errno != EINTR) {
+		if (rc == -1 && errno != EINTR) {
 			log_warn("ppoll");
 			usleep(100000);
 		}
@@ -57,13 +66,11 @@ wait_for_connection(const sigset_t *waitmask)
 	return -1;
 }
 
-/* Whether a connection waits on the listening socket now (no waiting). */
+/* Whether a request or a connection waits now (no waiting). */
 static int
-connection_waiting(void)
+connection_waiting(struct fcgi_conn *c)
 {
-	struct pollfd pfd = { .fd = 0, .events = POLLIN, .revents = 0 };
-
-	return poll(&pfd, 1, 0) != 0;
+	return fcgi_wait(c, 1, 0, NULL) != 0;
 }
 
 /* Work taken off the requests' path, done once an answer is out: the heap
@@ -78,13 +85,14 @@ after_answer(struct app *app)
 		return;
 	metrics_set_spare(spare_ready(app->spare));
 	/* Under a full queue it would only take a core from the requests. */
-	if (!connection_waiting())
+	if (!connection_waiting(app->conn))
 		spare_ask(app->spare);
 }
 
 /* Serves one request. Returns 0, or -1 when there was none to accept:
  * the listening socket is non-blocking, so a connection a sibling took
- * first costs an EAGAIN, not a wait. */
+ * first costs an EAGAIN, not a wait, and so does a kept connection nginx
+ * closed. */
 static int
 serve_one(struct app *app, struct resp *rs)
 {
@@ -221,7 +229,8 @@ worker_main(void *arg)
 		log_warnx("egress: %s", err);
 		return 1;
 	}
-	if ((app->conn = fcgi_open(app->cfg.fcgi_allow, err,
+	if ((app->conn = fcgi_open(app->cfg.fcgi_allow,
+	    app->cfg.fcgi_keepalive > 0 ? KEEP_MAX_CONNS : 1, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("FastCGI on fd 0 (run me under spawn-fcgi): %s", err);
 		store_close(app->store);
@@ -235,7 +244,7 @@ worker_main(void *arg)
 	if (log_invocation_open(app->cfg.invocation_log) == -1)
 		log_warn("invocation log %s", app->cfg.invocation_log);
 	after_answer(app);
-	while (wait_for_connection(&waitmask) == 0) {
+	while (wait_for_connection(app->conn, &waitmask) == 0) {
 		if (serve_one(app, &rs) == -1)
 			continue;
 		invoke_settle(app);
@@ -251,6 +260,16 @@ worker_main(void *arg)
 	 * arrives); accept says EAGAIN once the queue is empty. */
 	while (stopping && serve_one(app, &rs) == 0)
 		invoke_settle(app);
+	/* Connections nginx keeps (fcgi_keepalive) may still bring requests:
+	 * closing one nginx is about to use would fail a request it cannot
+	 * pass on (a POST), so they are served until nginx closes them
+	 * (its upstream keepalive_timeout and keepalive_time bound that),
+	 * and no new connection is taken. */
+	while (fcgi_kept(app->conn) > 0 &&
+	    fcgi_wait(app->conn, 0, KEEP_DRAIN_IDLE_MS, NULL) == 1) {
+		if (serve_one(app, &rs) == 0)
+			invoke_settle(app);
+	}
 	response_free(&rs);
 	invoke_settle(app);
 	spare_free(app->spare);
