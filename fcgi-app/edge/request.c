@@ -145,7 +145,7 @@ request_from_params(struct req *r, char *const *envp)
 	char *const *e;
 	uint64_t n;
 
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, REQ_ZEROED);
 	for (e = envp; e != NULL && *e != NULL; e++) {
 		if ((v = strchr(*e, '=')) == NULL)
 			continue;
@@ -254,5 +254,5 @@ request_free(struct req *r)
 	/* Path, segments, query and headers: all in the arena. */
 	arena_free(&r->arena);
 	free(r->body);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, REQ_ZEROED);
 }
