@@ -4,7 +4,7 @@
  *
  * Small blocks freed by any heap go to a free list of this thread, one per
  * size class, and the next request of that class takes one back (issue 12:
- * a warm json call allocates and frees ~300 blocks, and glibc's malloc and
+ * a warm json call allocates and frees ~100 blocks, and glibc's malloc and
  * free were ~20% of its instructions). The lists hold at most CACHE_BYTES
  * a thread, so what they keep is what glibc's bins would have kept anyway;
  * a heap's cap counts its live blocks only, never the lists. The lists
