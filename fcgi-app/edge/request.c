@@ -104,7 +104,10 @@ split_query(struct req *r, const char *q)
 				r->malformed = "more than 128 query parameters";
 				return;
 			}
+			/* The arrays are not zeroed (request.h): every
+			 * field of a pair taken is written here. */
 			qp = &r->query[r->nquery++];
+			qp->value_len = 0;
 			eq = memchr(q, '=', (size_t)(e - q));
 			if (eq == NULL)
 				eq = e;
