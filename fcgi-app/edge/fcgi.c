@@ -137,7 +137,7 @@ fcgi_open(const char *allow, char *err, size_t errlen)
 enum fcgi_accept_result
 fcgi_accept(struct fcgi_conn *c, struct req *r)
 {
-	memset(r, 0, REQ_ZEROED);
+	memset(r, 0, sizeof(*r));
 	if (FCGX_Accept_r(&c->req) < 0)
 		return FCGI_NONE;
 	c->active = 1;
