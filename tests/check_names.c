@@ -3,6 +3,7 @@
  * between untrusted path segments and the store (SPEC §2, §7).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,6 +188,34 @@ START_TEST(test_fn_id_rejects)
 }
 END_TEST
 
+/* name_fn_key writes what "%s/%s/%s@%u" would, up to the longest names
+ * and version. */
+START_TEST(test_fn_key)
+{
+	struct fn_id	id;
+	char		key[NAME_FN_KEY_MAX], want[NAME_FN_KEY_MAX + 8];
+	char		longest[NAME_MAX_LEN];
+	static const unsigned versions[] = { 0, 1, 9, 10, 99, 100, 4096,
+	    999999999u, 1000000000u, 4294967295u };
+	size_t		i, n;
+
+	ck_assert_int_eq(name_fn_id(&id, "p1", 2, "r-1", 3, "hello_", 6), 0);
+	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		n = name_fn_key(key, &id, versions[i]);
+		snprintf(want, sizeof(want), "p1/r-1/hello_@%u", versions[i]);
+		ck_assert_str_eq(key, want);
+		ck_assert_uint_eq(n, strlen(want));
+	}
+	memset(longest, 'z', sizeof(longest));
+	ck_assert_int_eq(name_fn_id(&id, longest, NAME_MAX_LEN, longest,
+	    NAME_MAX_LEN, longest, NAME_MAX_LEN), 0);
+	n = name_fn_key(key, &id, 4294967295u);
+	ck_assert_uint_eq(n, NAME_FN_KEY_MAX - 1);
+	ck_assert_uint_eq(key[n], '\0');
+	ck_assert_str_eq(key + n - 11, "@4294967295");
+}
+END_TEST
+
 static Suite *
 names_suite(void)
 {
@@ -209,6 +238,7 @@ names_suite(void)
 	tc = tcase_create("fn_id");
 	tcase_add_test(tc, test_fn_id_ok);
 	tcase_add_test(tc, test_fn_id_rejects);
+	tcase_add_test(tc, test_fn_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -81,6 +81,40 @@ START_TEST(test_params_basic)
 }
 END_TEST
 
+/* The struct's query and header arrays are not zeroed (request.h): over
+ * garbage, every pair taken is whole (a key without '=' has value_len 0;
+ * found by fuzz_request). */
+START_TEST(test_params_over_garbage)
+{
+	char *envp[] = { "REQUEST_METHOD=GET",
+	    "REQUEST_URI=/invoke/p/r/f?d&e=12&=f&g=",
+	    "HTTP_X_A=1", "HTTP_=empty", NULL };
+	struct req	r;
+	size_t		i;
+
+	memset(&r, 0xa5, sizeof(r));
+	ck_assert_int_eq(request_from_params(&r, envp), 0);
+	ck_assert_uint_eq(r.nquery, 4);
+	ck_assert_str_eq(r.query[0].name, "d");
+	ck_assert_str_eq(r.query[0].value, "");
+	ck_assert_uint_eq(r.query[0].value_len, 0);
+	ck_assert_uint_eq(r.query[1].value_len, 2);
+	ck_assert_str_eq(r.query[2].name, "");
+	ck_assert_uint_eq(r.query[2].value_len, 1);
+	ck_assert_uint_eq(r.query[3].value_len, 0);
+	for (i = 0; i < r.nquery; i++)
+		ck_assert_uint_eq(strlen(r.query[i].value),
+		    r.query[i].value_len);
+	ck_assert_uint_eq(r.nheaders, 2);
+	for (i = 0; i < r.nheaders; i++)
+		ck_assert_uint_eq(strlen(r.header[i].value),
+		    r.header[i].value_len);
+	ck_assert_str_eq(r.header[1].name, "");
+	ck_assert_ptr_null(r.body);
+	request_free(&r);
+}
+END_TEST
+
 START_TEST(test_params_headers)
 {
 	char *envp[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/healthz",
@@ -489,6 +523,7 @@ request_suite(void)
 	tc = tcase_create("params");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_params_basic);
+	tcase_add_test(tc, test_params_over_garbage);
 	tcase_add_test(tc, test_params_headers);
 	tcase_add_test(tc, test_params_request_id_capped);
 	tcase_add_test(tc, test_params_too_many_headers);

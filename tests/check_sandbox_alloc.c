@@ -1,9 +1,11 @@
 /*
  * check_sandbox_alloc.c - unit tests for sandbox_alloc.c, the capped
  * allocator behind every Duktape heap: exact accounting, refusal at the
- * cap, and per-instance state (no statics).
+ * cap, per-instance state (no statics), and the free lists of small
+ * blocks every heap of a thread shares.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -331,6 +333,123 @@ START_TEST(test_no_wrap_without_cap)
 }
 END_TEST
 
+/* A small block freed by one heap is the next one of its class another
+ * heap gets (the thread's free lists), each heap counting its own. */
+START_TEST(test_freed_block_reused_across_heaps)
+{
+	struct sandbox_alloc	 a = new_alloc(1000), b = new_alloc(1000);
+	char			*p, *q;
+
+	p = sandbox_alloc_malloc(&a, 40);
+	ck_assert_ptr_nonnull(p);
+	sandbox_alloc_free(&a, p);
+	q = sandbox_alloc_malloc(&b, 37);
+	ck_assert_ptr_eq(q, p);
+	memset(q, 'q', 37);
+	ck_assert_uint_eq(a.used, 0);
+	ck_assert_uint_eq(b.used, 37);
+	sandbox_alloc_free(&b, q);
+	ck_assert_uint_eq(b.used, 0);
+}
+END_TEST
+
+/* Every small size, grown and shrunk through every class by realloc,
+ * keeps its bytes, and blocks handed out again are whole. */
+START_TEST(test_sizes_through_classes)
+{
+	struct sandbox_alloc	 a = new_alloc(16 << 20);
+	unsigned char		*p[600];
+	size_t			 i, j, n;
+
+	for (i = 1; i < 600; i++) {
+		p[i] = sandbox_alloc_malloc(&a, i);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], (int)(i & 0xff), i);
+	}
+	for (i = 1; i < 600; i += 2)
+		sandbox_alloc_free(&a, p[i]);
+	for (i = 1; i < 600; i += 2) {
+		p[i] = sandbox_alloc_malloc(&a, 600 - i);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], (int)(i & 0xff), 600 - i);
+	}
+	for (i = 1; i < 600; i++) {
+		n = i % 2 ? 600 - i : i;
+		p[i] = sandbox_alloc_realloc(&a, p[i], n + 1 + i % 37);
+		ck_assert_ptr_nonnull(p[i]);
+		for (j = 0; j < n; j++)
+			ck_assert_uint_eq(p[i][j], i & 0xff);
+		memset(p[i], (int)(i & 0xff), n + 1 + i % 37);
+		p[i] = sandbox_alloc_realloc(&a, p[i], n / 2 + 1);
+		ck_assert_ptr_nonnull(p[i]);
+		for (j = 0; j < n / 2 + 1; j++)
+			ck_assert_uint_eq(p[i][j], i & 0xff);
+	}
+	for (i = 1; i < 600; i++)
+		sandbox_alloc_free(&a, p[i]);
+	ck_assert_uint_eq(a.used, 0);
+}
+END_TEST
+
+/* Far more freed small blocks than the lists keep: the rest go back to
+ * malloc, and all of them can be had again. */
+START_TEST(test_lists_bounded)
+{
+	struct sandbox_alloc	 a = new_alloc(64 << 20);
+	enum { N = 40000 };	/* 40,000 x 24 bytes: past the lists' bound */
+	void			**p;
+	size_t			 i;
+
+	p = calloc(N, sizeof(*p));
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(p[i] = sandbox_alloc_malloc(&a, 16));
+	for (i = 0; i < N; i++)
+		sandbox_alloc_free(&a, p[i]);
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(p[i] = sandbox_alloc_malloc(&a, 16));
+	ck_assert_uint_eq(a.used, 16 * N);
+	for (i = 0; i < N; i++)
+		sandbox_alloc_free(&a, p[i]);
+	ck_assert_uint_eq(a.used, 0);
+	free(p);
+}
+END_TEST
+
+struct freer {
+	struct sandbox_alloc	*a;
+	void			*p;
+};
+
+static void *
+free_in_thread(void *arg)
+{
+	struct freer *f = arg;
+
+	sandbox_alloc_free(f->a, f->p);
+	f->p = sandbox_alloc_malloc(f->a, 100);
+	sandbox_alloc_free(f->a, f->p);
+	return NULL;
+}
+
+/* A block made in one thread may be freed in another (the spare heap is
+ * made by a thread of its own); a thread's lists go when it exits (under
+ * ASan, a leak there would fail this test's process). */
+START_TEST(test_free_in_another_thread)
+{
+	struct sandbox_alloc	 a = new_alloc(1000);
+	struct freer		 f = { &a, NULL };
+	pthread_t		 t;
+
+	f.p = sandbox_alloc_malloc(&a, 100);
+	ck_assert_ptr_nonnull(f.p);
+	ck_assert_int_eq(pthread_create(&t, NULL, free_in_thread, &f), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_eq(a.used, 0);
+	ck_assert_uint_eq(a.peak, 100);
+}
+END_TEST
+
 static Suite *
 sandbox_alloc_suite(void)
 {
@@ -345,6 +464,14 @@ sandbox_alloc_suite(void)
 	tcase_add_test(tc, test_realloc_null_is_malloc);
 	tcase_add_test(tc, test_free_null_and_size_zero);
 	tcase_add_test(tc, test_alignment);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("free lists");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_freed_block_reused_across_heaps);
+	tcase_add_test(tc, test_sizes_through_classes);
+	tcase_add_test(tc, test_lists_bounded);
+	tcase_add_test(tc, test_free_in_another_thread);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limit");

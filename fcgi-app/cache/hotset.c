@@ -11,6 +11,7 @@
 
 struct entry {
 	char		*key;
+	size_t		 hash;			/* hash(key), kept for unlink */
 	struct sandbox	*sb;
 	size_t		 bytes;
 	unsigned	 calls;
@@ -61,7 +62,7 @@ hotset_new(size_t max_count, size_t max_bytes, unsigned max_calls)
 static void
 unlink_entry(struct hotset *h, struct entry *e)
 {
-	struct entry **pp = &h->bucket[hash(e->key) & (h->nbuckets - 1)];
+	struct entry **pp = &h->bucket[e->hash & (h->nbuckets - 1)];
 
 	while (*pp != e)
 		pp = &(*pp)->chain;
@@ -124,7 +125,8 @@ hotset_put(struct hotset *h, const char *key, struct sandbox *sb,
 	e->sb = sb;
 	e->bytes = bytes;
 	e->calls = calls;
-	b = hash(key) & (h->nbuckets - 1);
+	e->hash = hash(key);
+	b = e->hash & (h->nbuckets - 1);
 	e->chain = h->bucket[b];
 	h->bucket[b] = e;
 	e->older = h->newest;

@@ -63,3 +63,31 @@ name_fn_id(struct fn_id *id, const char *project, size_t plen,
 	memcpy(id->fn, fn, flen);
 	return 0;
 }
+
+static char *
+put_name(char *o, const char *name, char sep)
+{
+	size_t n = strlen(name);
+
+	memcpy(o, name, n);
+	o[n] = sep;
+	return o + n + 1;
+}
+
+size_t
+name_fn_key(char *out, const struct fn_id *id, unsigned version)
+{
+	char digits[10], *o = out;
+	size_t n = 0;
+
+	o = put_name(o, id->project, '/');
+	o = put_name(o, id->request, '/');
+	o = put_name(o, id->fn, '@');
+	do
+		digits[n++] = (char)('0' + version % 10);
+	while ((version /= 10) != 0);
+	while (n > 0)
+		*o++ = digits[--n];
+	*o = '\0';
+	return (size_t)(o - out);
+}

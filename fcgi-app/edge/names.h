@@ -29,4 +29,13 @@ int	name_env_valid(const char *s, size_t len);
 int	name_fn_id(struct fn_id *id, const char *project, size_t plen,
 	    const char *request, size_t rlen, const char *fn, size_t flen);
 
+/* The longest text name_fn_key writes, its NUL included. */
+#define NAME_FN_KEY_MAX	(3 * (NAME_MAX_LEN + 1) + 11)
+
+/* Writes "project/request/fn@version" and a NUL into out (room for
+ * NAME_FN_KEY_MAX bytes); returns its length. A function's key in the
+ * worker's tables, written on every call (snprintf took ~1,500
+ * instructions a key). */
+size_t	name_fn_key(char *out, const struct fn_id *id, unsigned version);
+
 #endif

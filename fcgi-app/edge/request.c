@@ -104,7 +104,10 @@ split_query(struct req *r, const char *q)
 				r->malformed = "more than 128 query parameters";
 				return;
 			}
+			/* The arrays are not zeroed (request.h): every
+			 * field of a pair taken is written here. */
 			qp = &r->query[r->nquery++];
+			qp->value_len = 0;
 			eq = memchr(q, '=', (size_t)(e - q));
 			if (eq == NULL)
 				eq = e;
@@ -145,23 +148,25 @@ request_from_params(struct req *r, char *const *envp)
 	char *const *e;
 	uint64_t n;
 
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, REQ_ZEROED);
 	for (e = envp; e != NULL && *e != NULL; e++) {
 		if ((v = strchr(*e, '=')) == NULL)
 			continue;
 		v++;
-		if (strncmp(*e, "REQUEST_URI=", 12) == 0)
-			uri = v;
-		else if (strncmp(*e, "REQUEST_METHOD=", 15) == 0)
-			method = v;
-		else if (strncmp(*e, "CONTENT_LENGTH=", 15) == 0)
-			clen = v;
-		else if (strncmp(*e, "CONTENT_TYPE=", 13) == 0)
-			ctype = v;
-		else if (strncmp(*e, "REQUEST_ID=", 11) == 0)
-			rid = v;
-		else if (strncmp(*e, "HTTP_", 5) == 0)
+		/* The length first (v - *e counts the '='), so each param
+		 * costs one memcmp at most, and none reads past its end. */
+		if (v - *e > 5 && memcmp(*e, "HTTP_", 5) == 0)
 			add_header(r, *e + 5, (size_t)(v - 1 - (*e + 5)), v);
+		else if (v - *e == 12 && memcmp(*e, "REQUEST_URI=", 12) == 0)
+			uri = v;
+		else if (v - *e == 15 && memcmp(*e, "REQUEST_METHOD=", 15) == 0)
+			method = v;
+		else if (v - *e == 15 && memcmp(*e, "CONTENT_LENGTH=", 15) == 0)
+			clen = v;
+		else if (v - *e == 13 && memcmp(*e, "CONTENT_TYPE=", 13) == 0)
+			ctype = v;
+		else if (v - *e == 11 && memcmp(*e, "REQUEST_ID=", 11) == 0)
+			rid = v;
 	}
 	/* RFC 3875 passes Content-Type outside HTTP_*; expose it as a header. */
 	if (ctype != NULL && *ctype != '\0')
@@ -252,5 +257,5 @@ request_free(struct req *r)
 	/* Path, segments, query and headers: all in the arena. */
 	arena_free(&r->arena);
 	free(r->body);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, REQ_ZEROED);
 }

@@ -30,9 +30,7 @@ struct req {
 	size_t		 nsegments;
 	int		 too_many_segments;
 	const char	*malformed;	/* why request_from_params failed */
-	struct req_pair	 query[REQ_MAX_QUERY];
 	size_t		 nquery;
-	struct req_pair	 header[REQ_MAX_HEADERS];
 	size_t		 nheaders;
 	size_t		 content_length;	/* from CONTENT_LENGTH, 0 if absent */
 	char		*body;			/* NUL-terminated, may hold NULs */
@@ -40,7 +38,14 @@ struct req {
 	/* Owns path, segment, query and header strings: one or two
 	 * allocations a request instead of two a header. */
 	struct arena	 arena;
+	/* Last, and never zeroed (6 KB: each memset of them was ~800
+	 * instructions a call): only the first nquery and nheaders are
+	 * ever written or read. */
+	struct req_pair	 query[REQ_MAX_QUERY];
+	struct req_pair	 header[REQ_MAX_HEADERS];
 };
+/* What request_from_params and request_free zero. */
+#define REQ_ZEROED	offsetof(struct req, query)
 
 /* Fills r from a FastCGI environment (NULL-terminated "NAME=value" list).
  * Everything is copied. Returns 0, or -1 when the request is malformed

@@ -135,15 +135,7 @@ view_of(struct store *st)
 	return st->view != NULL && st->view->trusted ? st->view : NULL;
 }
 
-static int
-fn_key(char *key, const struct fn_id *id, unsigned version)
-{
-	int	n;
-
-	n = snprintf(key, KEY_MAX, "%s/%s/%s@%u", id->project, id->request,
-	    id->fn, version);
-	return n > 0 && n < KEY_MAX ? 0 : -1;
-}
+_Static_assert(KEY_MAX >= NAME_FN_KEY_MAX, "a slot's key holds any name_fn_key");
 
 int
 store_view_active(struct store *st, const struct fn_id *id,
@@ -154,8 +146,9 @@ store_view_active(struct store *st, const struct fn_id *id,
 	char			 key[KEY_MAX];
 	int			 rc;
 
-	if (v == NULL || fn_key(key, id, 0) == -1)
+	if (v == NULL)
 		return store_get_active(st, id, version, err, errlen);
+	(void)name_fn_key(key, id, 0);
 	s = &v->active[slot_of(key, FN_SLOTS)];
 	if (strcmp(s->key, key) == 0) {
 		*version = s->version;
@@ -179,8 +172,9 @@ store_view_meta(struct store *st, const struct fn_id *id, unsigned version,
 	char			 key[KEY_MAX];
 	int			 rc;
 
-	if (v == NULL || fn_key(key, id, version) == -1)
+	if (v == NULL)
 		return store_get_version(st, id, version, out, err, errlen);
+	(void)name_fn_key(key, id, version);
 	s = &v->meta[slot_of(key, FN_SLOTS)];
 	if (strcmp(s->key, key) == 0) {
 		*out = s->meta;

@@ -498,6 +498,26 @@ new_heap(struct call *c)
 	return sandbox_new(&c->lim);
 }
 
+/* c->key: "project/request/fn@version#sha256#uid". */
+_Static_assert(APP_HEAP_KEY_MAX >= NAME_FN_KEY_MAX + 1 +
+    sizeof(((struct store_version *)0)->sha256) + 1 +
+    sizeof(((struct store_version *)0)->uid), "a heap's key fits");
+static void
+heap_key(struct call *c)
+{
+	char *o = c->key;
+	size_t n;
+
+	o += name_fn_key(o, c->id, c->version);
+	*o++ = '#';
+	n = strlen(c->meta.sha256);
+	memcpy(o, c->meta.sha256, n);
+	o += n;
+	*o++ = '#';
+	n = strlen(c->meta.uid);
+	memcpy(o, c->meta.uid, n + 1);
+}
+
 /* Runs the function (under the caller's guard): a warm heap of this exact
  * version if the worker has one, else a new heap. Fills c->res, c->sb,
  * c->duration_ms and c->peak; returns STORE_OK or the store's error. */
@@ -510,9 +530,7 @@ run(struct call *c, const struct sandbox_request *rq, char *err,
 
 	/* The uid tells apart a function deleted and uploaded again with
 	 * the same source and number: it must not meet the old heaps. */
-	snprintf(c->key, sizeof(c->key), "%s/%s/%s@%u#%s#%s", c->id->project,
-	    c->id->request, c->id->fn, c->version, c->meta.sha256,
-	    c->meta.uid);
+	heap_key(c);
 	if (!c->meta.limits.per_call &&
 	    (c->sb = hotset_take(c->app->hot, c->key, &c->calls)) != NULL)
 		c->heap = "warm";
