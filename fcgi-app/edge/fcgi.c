@@ -284,7 +284,7 @@ fcgi_accept(struct fcgi_conn *c, struct req *r)
 {
 	size_t i = c->ready;
 
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, REQ_ZEROED);
 	c->ready = c->nslots;
 	if (c->taken < c->nfound && c->found[c->taken] == i)
 		c->taken++;
