@@ -303,13 +303,22 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 	duk_get_prop_literal(ctx, rec, "v");
 	duk_swap_top(ctx, -2);
 	duk_put_prop_literal(ctx, rec, "v");
-	/* [ ... reactions ]: each [f, r, t] becomes the job (undefined,
-	 * rec, f or r, t). */
-	if (!duk_is_undefined(ctx, -1)) {
-		n = duk_get_length(ctx, -1);
-		duk_push_undefined(ctx);
-		job[0] = duk_get_top_index(ctx);
-		job[1] = rec;
+	duk_push_undefined(ctx);
+	job[0] = duk_get_top_index(ctx);
+	job[1] = rec;
+	job[2] = job[0];
+	if ((s & 8) != 0) {
+		/* The watch, its first reaction (see promise.js's init). */
+		duk_push_heapptr(ctx, r->target);
+		job[3] = job[0] + 1;
+		duk_push_heapptr(ctx, r->queue);
+		append(ctx, job, 4);
+		duk_pop_2(ctx);
+	}
+	/* [ ... reactions undefined ]: each [f, r, t] becomes the job
+	 * (undefined, rec, f or r, t). */
+	if (!duk_is_undefined(ctx, -2)) {
+		n = duk_get_length(ctx, -2);
 		job[2] = job[0] + 1;
 		job[3] = job[0] + 2;
 		for (i = 0; i + 2 < n; i += 3) {
@@ -320,9 +329,8 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 			append(ctx, job, 4);
 			duk_pop_3(ctx);
 		}
-		duk_pop(ctx);
 	}
-	duk_pop(ctx);
+	duk_pop_2(ctx);
 	if (state == 2 && (s & 4) == 0) {
 		job[0] = rec;
 		duk_push_heapptr(ctx, r->unhandled);
@@ -439,8 +447,11 @@ drain_safe(duk_context *ctx, void *udata)
 	duk_set_length(ctx, q, 0);
 	r->head = 0;
 	if (stopped) {
-		duk_push_heapptr(ctx, r->unhandled);
-		duk_set_length(ctx, -1, 0);
+		/* Most have no rejection to drop: a length set costs. */
+		if (array_length(ctx, r->unhandled) != 0) {
+			duk_push_heapptr(ctx, r->unhandled);
+			duk_set_length(ctx, -1, 0);
+		}
 		duk_push_heapptr(ctx, r->target);
 		duk_push_undefined(ctx);
 		duk_put_prop_literal(ctx, -2, "res");
@@ -537,13 +548,11 @@ watch_reads_safe(duk_context *ctx, void *udata)
  * JavaScript but a getter: *fastp is whether value is a promise of ours
  * with our then and constructor. Returns 1 when the watch is made too:
  * in the common case (what an async handler returns), such a promise is
- * pending with no reaction yet, and its only reaction becomes the
- * watch's, as react() would make it. */
+ * pending with no reaction yet, and the watch becomes its first
+ * reaction, as promise.js's watch makes it (bit 8 of its state). */
 static int
 watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 {
-	duk_idx_t top = duk_get_top(ctx);
-	const duk_idx_t reaction[3] = { top + 1, top + 1, top + 2 };
 	int fast, s = 0;
 
 	*fastp = 0;
@@ -563,22 +572,16 @@ watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 		duk_get_prop_literal(ctx, -1, "s");
 		duk_get_prop_literal(ctx, -2, "v");
 		s = duk_get_int(ctx, -2);
-		fast = (s & 3) == 0 && duk_is_undefined(ctx, -1);
+		fast = (s & 11) == 0 && duk_is_undefined(ctx, -1);
 		duk_pop_2(ctx);
 	}
 	if (!fast) {
 		duk_pop(ctx);
 		return 0;
 	}
-	duk_push_int(ctx, s | 4);
+	/* The watch as its first reaction: bit 8 (promise.js's init). */
+	duk_push_int(ctx, s | 12);
 	duk_put_prop_literal(ctx, -2, "s");
-	/* [ value res rec ] -> [ value res rec undefined target array ] */
-	duk_push_undefined(ctx);
-	duk_push_heapptr(ctx, r->target);
-	duk_push_array(ctx);
-	append(ctx, reaction, 3);
-	duk_put_prop_literal(ctx, -4, "v");
-	duk_pop_2(ctx);
 	/* target.res = res */
 	duk_push_heapptr(ctx, r->target);
 	duk_dup(ctx, -3);

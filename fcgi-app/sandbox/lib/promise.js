@@ -42,11 +42,14 @@
 
 	/* A promise's record, two properties (each one costs in this engine):
 	 *   s  the state in bits 0-1 (0 pending, 1 fulfilled, 2 rejected),
-	 *      and 4 once a handler was attached (a rejection is handled);
-	 *      literals, as an outer name costs a lookup by name here
-	 *   v  while pending, its reactions: undefined or a flat array of
-	 *      [onFulfilled, onRejected, target] triples; then the value or
-	 *      the reason.
+	 *      4 once a handler was attached (a rejection is handled), and
+	 *      8 when the watch (see watch) is its first reaction, kept as
+	 *      this bit rather than in v: most calls end before the promise
+	 *      they watch settles; literals, as an outer name costs a lookup
+	 *      by name here
+	 *   v  while pending, its other reactions: undefined or a flat array
+	 *      of [onFulfilled, onRejected, target] triples; then the value
+	 *      or the reason.
 	 * A hidden symbol names nothing the function's code can reach, and is
 	 * never enumerated: a plain put is enough. The record points to
 	 * nothing that points back to it, so a promise is freed by reference
@@ -65,6 +68,8 @@
 			return;
 		rec.s = s | state;
 		rec.v = value;
+		if ((s & 8) !== 0)
+			queue.push(undefined, rec, undefined, watchTarget);
 		if (r !== undefined) {
 			q = queue;
 			for (i = 0; i < r.length; i += 3)
@@ -548,11 +553,10 @@
 			rec = init(create(proto));
 			resolveWith(rec, value);
 		}
-		if ((rec.s & 3) === 0 && rec.v === undefined) {
+		if ((rec.s & 11) === 0 && rec.v === undefined)
 			/* react(), for the common case: nothing else waits. */
-			rec.s |= 4;
-			rec.v = [undefined, undefined, watchTarget];
-		} else
+			rec.s |= 12;
+		else
 			react(rec, undefined, undefined, watchTarget);
 	}
 
