@@ -75,15 +75,17 @@ keep_ref(duk_context *ctx, const char *name)
 	return p;
 }
 
-/* [ value ] -> [ record ]: { s: state, v: value }, as init makes one. */
+/* [ value ] -> [ record ]: [state, value], as init makes one, but with
+ * no prototype: its indices are written last first (one growth of its
+ * storage) and nothing along a prototype chain is looked up. */
 static void
 push_record(duk_context *ctx, int state)
 {
-	duk_push_object(ctx);
-	duk_push_int(ctx, state);
-	duk_put_prop_literal(ctx, -2, "s");
+	duk_push_bare_array(ctx);
 	duk_swap_top(ctx, -2);
-	duk_put_prop_literal(ctx, -2, "v");
+	duk_put_prop_index(ctx, -2, 1);
+	duk_push_int(ctx, state);
+	duk_put_prop_index(ctx, -2, 0);
 }
 
 /* [ record ] -> [ promise ]: a new promise of ours (Promise.prototype,
@@ -180,19 +182,19 @@ native_then(duk_context *ctx)
 	/* [ f r this rec t ]: the new promise's record, the target. */
 	duk_push_undefined(ctx);
 	push_record(ctx, 0);
-	duk_get_prop_literal(ctx, 3, "s");
+	duk_get_prop_index(ctx, 3, 0);
 	s = duk_get_int(ctx, -1);
 	duk_pop(ctx);
 	duk_push_int(ctx, s | 4);
-	duk_put_prop_literal(ctx, 3, "s");
+	duk_put_prop_index(ctx, 3, 0);
 	if ((s & 3) == 0) {
 		/* Pending: [f, r, t] appended to its reactions. */
-		duk_get_prop_literal(ctx, 3, "v");
+		duk_get_prop_index(ctx, 3, 1);
 		if (duk_is_undefined(ctx, -1)) {
 			duk_pop(ctx);
 			duk_push_array(ctx);
 			duk_dup(ctx, -1);
-			duk_put_prop_literal(ctx, 3, "v");
+			duk_put_prop_index(ctx, 3, 1);
 		}
 		append(ctx, reaction, 3);
 	} else {
@@ -291,7 +293,7 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 	duk_size_t i, n;
 	int s;
 
-	duk_get_prop_literal(ctx, rec, "s");
+	duk_get_prop_index(ctx, rec, 0);
 	s = duk_get_int(ctx, -1);
 	duk_pop(ctx);
 	if ((s & 3) != 0) {
@@ -299,10 +301,10 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 		return;
 	}
 	duk_push_int(ctx, s | state);
-	duk_put_prop_literal(ctx, rec, "s");
-	duk_get_prop_literal(ctx, rec, "v");
+	duk_put_prop_index(ctx, rec, 0);
+	duk_get_prop_index(ctx, rec, 1);
 	duk_swap_top(ctx, -2);
-	duk_put_prop_literal(ctx, rec, "v");
+	duk_put_prop_index(ctx, rec, 1);
 	duk_push_undefined(ctx);
 	job[0] = duk_get_top_index(ctx);
 	job[1] = rec;
@@ -357,10 +359,10 @@ run_reaction(struct sandbox *sb, duk_idx_t job)
 	duk_idx_t a = job + 1, c = job + 3;
 	int ok;
 
-	duk_get_prop_literal(ctx, a, "s");
+	duk_get_prop_index(ctx, a, 0);
 	ok = (duk_get_int(ctx, -1) & 3) == 1;
 	duk_pop(ctx);
-	duk_get_prop_literal(ctx, a, "v");
+	duk_get_prop_index(ctx, a, 1);
 	if (duk_is_function(ctx, job + 2)) {
 		duk_dup(ctx, job + 2);
 		duk_swap_top(ctx, -2);
@@ -371,15 +373,12 @@ run_reaction(struct sandbox *sb, duk_idx_t job)
 	/* [ ... v ] */
 	if (duk_is_null(ctx, c))
 		return 0;
-	duk_get_prop_literal(ctx, c, "s");
-	if (duk_is_undefined(ctx, -1)) {
-		duk_pop(ctx);
+	if (!duk_is_array(ctx, c)) {
 		duk_get_prop_string(ctx, c, ok ? "resolve" : "reject");
 		duk_swap_top(ctx, -2);
 		duk_call(ctx, 1);
 		return sandbox_loop_must_stop(sb);
 	}
-	duk_pop(ctx);
 	if (!ok)
 		settle(ctx, &sb->lib.promise, c, 2);
 	else if (duk_check_type_mask(ctx, -1, DUK_TYPE_MASK_UNDEFINED |
@@ -569,8 +568,8 @@ watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 	duk_pop_2(ctx);
 	*fastp = fast;
 	if (fast) {
-		duk_get_prop_literal(ctx, -1, "s");
-		duk_get_prop_literal(ctx, -2, "v");
+		duk_get_prop_index(ctx, -1, 0);
+		duk_get_prop_index(ctx, -2, 1);
 		s = duk_get_int(ctx, -2);
 		fast = (s & 11) == 0 && duk_is_undefined(ctx, -1);
 		duk_pop_2(ctx);
@@ -581,7 +580,7 @@ watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 	}
 	/* The watch as its first reaction: bit 8 (promise.js's init). */
 	duk_push_int(ctx, s | 12);
-	duk_put_prop_literal(ctx, -2, "s");
+	duk_put_prop_index(ctx, -2, 0);
 	/* target.res = res */
 	duk_push_heapptr(ctx, r->target);
 	duk_dup(ctx, -3);
