@@ -416,12 +416,17 @@ drain_safe(duk_context *ctx, void *udata)
 	job = q + 1;
 	while ((h = r->head) < duk_get_length(ctx, q)) {
 		duk_set_top(ctx, job);
+		/* The slots of the job before this one (run, or thrown out
+		 * of the last drain) cleared only now: while it ran its values
+		 * were on the value stack anyway, and the last job of a drain
+		 * (most drains have one) goes with the queue's length. */
+		if (h >= 4)
+			for (i = 4; i > 0; i--) {
+				duk_push_undefined(ctx);
+				duk_put_prop_index(ctx, q, h - (duk_uarridx_t)i);
+			}
 		for (i = 0; i < 4; i++)
 			duk_get_prop_index(ctx, q, h + (duk_uarridx_t)i);
-		for (i = 0; i < 4; i++) {
-			duk_push_undefined(ctx);
-			duk_put_prop_index(ctx, q, h + (duk_uarridx_t)i);
-		}
 		r->head = h + 4;
 		if (!duk_is_undefined(ctx, job)) {
 			/* A run* function of promise.js and its arguments. */
