@@ -75,15 +75,17 @@ keep_ref(duk_context *ctx, const char *name)
 	return p;
 }
 
-/* [ value ] -> [ record ]: { s: state, v: value }, as init makes one. */
+/* [ value ] -> [ record ]: [state, value], as init makes one, but with
+ * no prototype: its indices are written last first (one growth of its
+ * storage) and nothing along a prototype chain is looked up. */
 static void
 push_record(duk_context *ctx, int state)
 {
-	duk_push_object(ctx);
-	duk_push_int(ctx, state);
-	duk_put_prop_literal(ctx, -2, "s");
+	duk_push_bare_array(ctx);
 	duk_swap_top(ctx, -2);
-	duk_put_prop_literal(ctx, -2, "v");
+	duk_put_prop_index(ctx, -2, 1);
+	duk_push_int(ctx, state);
+	duk_put_prop_index(ctx, -2, 0);
 }
 
 /* [ record ] -> [ promise ]: a new promise of ours (Promise.prototype,
@@ -180,19 +182,19 @@ native_then(duk_context *ctx)
 	/* [ f r this rec t ]: the new promise's record, the target. */
 	duk_push_undefined(ctx);
 	push_record(ctx, 0);
-	duk_get_prop_literal(ctx, 3, "s");
+	duk_get_prop_index(ctx, 3, 0);
 	s = duk_get_int(ctx, -1);
 	duk_pop(ctx);
 	duk_push_int(ctx, s | 4);
-	duk_put_prop_literal(ctx, 3, "s");
+	duk_put_prop_index(ctx, 3, 0);
 	if ((s & 3) == 0) {
 		/* Pending: [f, r, t] appended to its reactions. */
-		duk_get_prop_literal(ctx, 3, "v");
+		duk_get_prop_index(ctx, 3, 1);
 		if (duk_is_undefined(ctx, -1)) {
 			duk_pop(ctx);
 			duk_push_array(ctx);
 			duk_dup(ctx, -1);
-			duk_put_prop_literal(ctx, 3, "v");
+			duk_put_prop_index(ctx, 3, 1);
 		}
 		append(ctx, reaction, 3);
 	} else {
@@ -291,7 +293,7 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 	duk_size_t i, n;
 	int s;
 
-	duk_get_prop_literal(ctx, rec, "s");
+	duk_get_prop_index(ctx, rec, 0);
 	s = duk_get_int(ctx, -1);
 	duk_pop(ctx);
 	if ((s & 3) != 0) {
@@ -299,17 +301,26 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 		return;
 	}
 	duk_push_int(ctx, s | state);
-	duk_put_prop_literal(ctx, rec, "s");
-	duk_get_prop_literal(ctx, rec, "v");
+	duk_put_prop_index(ctx, rec, 0);
+	duk_get_prop_index(ctx, rec, 1);
 	duk_swap_top(ctx, -2);
-	duk_put_prop_literal(ctx, rec, "v");
-	/* [ ... reactions ]: each [f, r, t] becomes the job (undefined,
-	 * rec, f or r, t). */
-	if (!duk_is_undefined(ctx, -1)) {
-		n = duk_get_length(ctx, -1);
-		duk_push_undefined(ctx);
-		job[0] = duk_get_top_index(ctx);
-		job[1] = rec;
+	duk_put_prop_index(ctx, rec, 1);
+	duk_push_undefined(ctx);
+	job[0] = duk_get_top_index(ctx);
+	job[1] = rec;
+	job[2] = job[0];
+	if ((s & 8) != 0) {
+		/* The watch, its first reaction (see promise.js's init). */
+		duk_push_heapptr(ctx, r->target);
+		job[3] = job[0] + 1;
+		duk_push_heapptr(ctx, r->queue);
+		append(ctx, job, 4);
+		duk_pop_2(ctx);
+	}
+	/* [ ... reactions undefined ]: each [f, r, t] becomes the job
+	 * (undefined, rec, f or r, t). */
+	if (!duk_is_undefined(ctx, -2)) {
+		n = duk_get_length(ctx, -2);
 		job[2] = job[0] + 1;
 		job[3] = job[0] + 2;
 		for (i = 0; i + 2 < n; i += 3) {
@@ -320,9 +331,8 @@ settle(duk_context *ctx, struct lib_promise_refs *r, duk_idx_t rec,
 			append(ctx, job, 4);
 			duk_pop_3(ctx);
 		}
-		duk_pop(ctx);
 	}
-	duk_pop(ctx);
+	duk_pop_2(ctx);
 	if (state == 2 && (s & 4) == 0) {
 		job[0] = rec;
 		duk_push_heapptr(ctx, r->unhandled);
@@ -349,10 +359,10 @@ run_reaction(struct sandbox *sb, duk_idx_t job)
 	duk_idx_t a = job + 1, c = job + 3;
 	int ok;
 
-	duk_get_prop_literal(ctx, a, "s");
+	duk_get_prop_index(ctx, a, 0);
 	ok = (duk_get_int(ctx, -1) & 3) == 1;
 	duk_pop(ctx);
-	duk_get_prop_literal(ctx, a, "v");
+	duk_get_prop_index(ctx, a, 1);
 	if (duk_is_function(ctx, job + 2)) {
 		duk_dup(ctx, job + 2);
 		duk_swap_top(ctx, -2);
@@ -363,15 +373,12 @@ run_reaction(struct sandbox *sb, duk_idx_t job)
 	/* [ ... v ] */
 	if (duk_is_null(ctx, c))
 		return 0;
-	duk_get_prop_literal(ctx, c, "s");
-	if (duk_is_undefined(ctx, -1)) {
-		duk_pop(ctx);
+	if (!duk_is_array(ctx, c)) {
 		duk_get_prop_string(ctx, c, ok ? "resolve" : "reject");
 		duk_swap_top(ctx, -2);
 		duk_call(ctx, 1);
 		return sandbox_loop_must_stop(sb);
 	}
-	duk_pop(ctx);
 	if (!ok)
 		settle(ctx, &sb->lib.promise, c, 2);
 	else if (duk_check_type_mask(ctx, -1, DUK_TYPE_MASK_UNDEFINED |
@@ -409,12 +416,17 @@ drain_safe(duk_context *ctx, void *udata)
 	job = q + 1;
 	while ((h = r->head) < duk_get_length(ctx, q)) {
 		duk_set_top(ctx, job);
+		/* The slots of the job before this one (run, or thrown out
+		 * of the last drain) cleared only now: while it ran its values
+		 * were on the value stack anyway, and the last job of a drain
+		 * (most drains have one) goes with the queue's length. */
+		if (h >= 4)
+			for (i = 4; i > 0; i--) {
+				duk_push_undefined(ctx);
+				duk_put_prop_index(ctx, q, h - (duk_uarridx_t)i);
+			}
 		for (i = 0; i < 4; i++)
 			duk_get_prop_index(ctx, q, h + (duk_uarridx_t)i);
-		for (i = 0; i < 4; i++) {
-			duk_push_undefined(ctx);
-			duk_put_prop_index(ctx, q, h + (duk_uarridx_t)i);
-		}
 		r->head = h + 4;
 		if (!duk_is_undefined(ctx, job)) {
 			/* A run* function of promise.js and its arguments. */
@@ -439,8 +451,11 @@ drain_safe(duk_context *ctx, void *udata)
 	duk_set_length(ctx, q, 0);
 	r->head = 0;
 	if (stopped) {
-		duk_push_heapptr(ctx, r->unhandled);
-		duk_set_length(ctx, -1, 0);
+		/* Most have no rejection to drop: a length set costs. */
+		if (array_length(ctx, r->unhandled) != 0) {
+			duk_push_heapptr(ctx, r->unhandled);
+			duk_set_length(ctx, -1, 0);
+		}
 		duk_push_heapptr(ctx, r->target);
 		duk_push_undefined(ctx);
 		duk_put_prop_literal(ctx, -2, "res");
@@ -537,13 +552,11 @@ watch_reads_safe(duk_context *ctx, void *udata)
  * JavaScript but a getter: *fastp is whether value is a promise of ours
  * with our then and constructor. Returns 1 when the watch is made too:
  * in the common case (what an async handler returns), such a promise is
- * pending with no reaction yet, and its only reaction becomes the
- * watch's, as react() would make it. */
+ * pending with no reaction yet, and the watch becomes its first
+ * reaction, as promise.js's watch makes it (bit 8 of its state). */
 static int
 watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 {
-	duk_idx_t top = duk_get_top(ctx);
-	const duk_idx_t reaction[3] = { top + 1, top + 1, top + 2 };
 	int fast, s = 0;
 
 	*fastp = 0;
@@ -560,25 +573,19 @@ watch_fast(duk_context *ctx, const struct lib_promise_refs *r, int *fastp)
 	duk_pop_2(ctx);
 	*fastp = fast;
 	if (fast) {
-		duk_get_prop_literal(ctx, -1, "s");
-		duk_get_prop_literal(ctx, -2, "v");
+		duk_get_prop_index(ctx, -1, 0);
+		duk_get_prop_index(ctx, -2, 1);
 		s = duk_get_int(ctx, -2);
-		fast = (s & 3) == 0 && duk_is_undefined(ctx, -1);
+		fast = (s & 11) == 0 && duk_is_undefined(ctx, -1);
 		duk_pop_2(ctx);
 	}
 	if (!fast) {
 		duk_pop(ctx);
 		return 0;
 	}
-	duk_push_int(ctx, s | 4);
-	duk_put_prop_literal(ctx, -2, "s");
-	/* [ value res rec ] -> [ value res rec undefined target array ] */
-	duk_push_undefined(ctx);
-	duk_push_heapptr(ctx, r->target);
-	duk_push_array(ctx);
-	append(ctx, reaction, 3);
-	duk_put_prop_literal(ctx, -4, "v");
-	duk_pop_2(ctx);
+	/* The watch as its first reaction: bit 8 (promise.js's init). */
+	duk_push_int(ctx, s | 12);
+	duk_put_prop_index(ctx, -2, 0);
 	/* target.res = res */
 	duk_push_heapptr(ctx, r->target);
 	duk_dup(ctx, -3);

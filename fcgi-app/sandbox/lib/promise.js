@@ -40,31 +40,37 @@
 		return isObject(p) ? p[KEY] : undefined;
 	}
 
-	/* A promise's record, two properties (each one costs in this engine):
-	 *   s  the state in bits 0-1 (0 pending, 1 fulfilled, 2 rejected),
-	 *      and 4 once a handler was attached (a rejection is handled);
-	 *      literals, as an outer name costs a lookup by name here
-	 *   v  while pending, its reactions: undefined or a flat array of
-	 *      [onFulfilled, onRejected, target] triples; then the value or
-	 *      the reason.
+	/* A promise's record, an array of two (an index costs less than a
+	 * name in this engine, and the C side makes it with no prototype):
+	 *   [0] the state in bits 0-1 (0 pending, 1 fulfilled, 2 rejected),
+	 *      4 once a handler was attached (a rejection is handled), and
+	 *      8 when the watch (see watch) is its first reaction, kept as
+	 *      this bit rather than in [1]: most calls end before the promise
+	 *      they watch settles; literals, as an outer name costs a lookup
+	 *      by name here
+	 *   [1] while pending, its other reactions: undefined or a flat array
+	 *      of [onFulfilled, onRejected, target] triples; then the value
+	 *      or the reason.
 	 * A hidden symbol names nothing the function's code can reach, and is
 	 * never enumerated: a plain put is enough. The record points to
 	 * nothing that points back to it, so a promise is freed by reference
 	 * counting alone, never left to the mark-and-sweep. */
 	function init(p) {
-		var rec = { s: 0, v: undefined };
+		var rec = [0, undefined];
 
 		p[KEY] = rec;
 		return rec;
 	}
 
 	function settle(rec, state, value) {
-		var s = rec.s, r = rec.v, q, i;
+		var s = rec[0], r = rec[1], q, i;
 
 		if ((s & 3) !== 0)
 			return;
-		rec.s = s | state;
-		rec.v = value;
+		rec[0] = s | state;
+		rec[1] = value;
+		if ((s & 8) !== 0)
+			queue.push(undefined, rec, undefined, watchTarget);
 		if (r !== undefined) {
 			q = queue;
 			for (i = 0; i < r.length; i += 3)
@@ -176,14 +182,14 @@
 	/* PerformPromiseThen: t is the reaction's target (see lib_promise.c's drain).
 	 * native.then, watch and lib_promise.c's watch repeat it. */
 	function react(rec, f, r, t) {
-		var s = rec.s;
+		var s = rec[0];
 
-		rec.s = s | 4;
+		rec[0] = s | 4;
 		if ((s & 3) === 0) {
-			if (rec.v === undefined)
-				rec.v = [f, r, t];
+			if (rec[1] === undefined)
+				rec[1] = [f, r, t];
 			else
-				rec.v.push(f, r, t);
+				rec[1].push(f, r, t);
 		} else
 			queue.push(undefined, rec, (s & 3) === 1 ? f : r, t);
 	}
@@ -500,9 +506,9 @@
 		var list = unhandled, i;
 
 		for (i = 0; i < list.length; i++)
-			if ((list[i].s & 4) === 0) {
-				list[i].s |= 4;
-				uncaught('Uncaught (in promise)', list[i].v);
+			if ((list[i][0] & 4) === 0) {
+				list[i][0] |= 4;
+				uncaught('Uncaught (in promise)', list[i][1]);
 			}
 		list.length = 0;
 	}
@@ -548,11 +554,10 @@
 			rec = init(create(proto));
 			resolveWith(rec, value);
 		}
-		if ((rec.s & 3) === 0 && rec.v === undefined) {
+		if ((rec[0] & 11) === 0 && rec[1] === undefined)
 			/* react(), for the common case: nothing else waits. */
-			rec.s |= 4;
-			rec.v = [undefined, undefined, watchTarget];
-		} else
+			rec[0] |= 12;
+		else
 			react(rec, undefined, undefined, watchTarget);
 	}
 
