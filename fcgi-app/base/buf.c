@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "num.h"
 #include "utf8.h"
 
 static void
@@ -107,14 +108,9 @@ buf_json_string(struct buf *b, const char *s, size_t len)
 void
 buf_uint(struct buf *b, unsigned long long v)
 {
-	char tmp[24];
-	size_t i = sizeof(tmp);
+	char digits[NUM_DIGITS_MAX];
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	buf_append(b, tmp + i, sizeof(tmp) - i);
+	buf_append(b, digits, num_format(digits, v));
 }
 
 void

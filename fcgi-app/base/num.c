@@ -32,3 +32,17 @@ num_parse_str(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	return num_parse(s, strlen(s), min, max, out);
 }
+
+size_t
+num_format(char *out, uint64_t v)
+{
+	char tmp[NUM_DIGITS_MAX];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	memcpy(out, tmp + i, sizeof(tmp) - i);
+	return sizeof(tmp) - i;
+}

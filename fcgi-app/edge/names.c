@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "num.h"
 
 static int
 is_alnum(unsigned char c)
@@ -77,17 +78,12 @@ put_name(char *o, const char *name, char sep)
 size_t
 name_fn_key(char *out, const struct fn_id *id, unsigned version)
 {
-	char digits[10], *o = out;
-	size_t n = 0;
+	char *o = out;
 
 	o = put_name(o, id->project, '/');
 	o = put_name(o, id->request, '/');
 	o = put_name(o, id->fn, '@');
-	do
-		digits[n++] = (char)('0' + version % 10);
-	while ((version /= 10) != 0);
-	while (n > 0)
-		*o++ = digits[--n];
+	o += num_format(o, version);
 	*o = '\0';
 	return (size_t)(o - out);
 }
