@@ -26,6 +26,13 @@
 # over one kept-alive connection, one worker: the first call against the
 # second, end to end). Each answer is checked once before it is measured.
 #
+# Each connection sends its next request as soon as the answer came back,
+# so every target runs its cores flat out, and p99 there is mostly the
+# queueing of a saturated machine. So hello and json are measured a second
+# time at equal load ("paced": each connection waits BENCH_THINK_MS between
+# an answer and its next request, about 12,000 req/s in all, well under
+# every target's ceiling), where p99 is what the target itself adds.
+#
 # wrk -t2 -c$BENCH_CONNECTIONS; every (workload, target) runs once per
 # round, the rounds interleaved, and the tables give medians. Then each
 # architecture's processes are summed (VmRSS, Pss). tests/bench/report.py
@@ -42,6 +49,7 @@
 #
 # Environment: BENCH_DURATION (s per run, 8), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (32), BENCH_WORKERS (2), BENCH_WARMUP (s, 2),
+# BENCH_THINK_MS (the paced runs' wait, 2),
 # BENCH_NODE (the node binary; default: node on PATH, then nvm's newest),
 # BENCH_OUT (state and results, var/bench), BENCH_PERF_RECORD (more options
 # for --profile's perf record, e.g. "--call-graph dwarf"). A peer that is not installed is
@@ -72,6 +80,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
 WORKERS=${BENCH_WORKERS:-2}
 WARMUP=${BENCH_WARMUP:-2}
+THINK=${BENCH_THINK_MS:-2}
 OUT=${BENCH_OUT:-$ROOT/var/bench}
 MANY=1000
 COLD=300
@@ -91,11 +100,11 @@ die() {
 	exit 1
 }
 
-for v in DURATION ROUNDS CONNS WORKERS WARMUP; do
+for v in DURATION ROUNDS CONNS WORKERS WARMUP THINK; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, not '${!v}'"
 done
-((DURATION >= 1 && ROUNDS >= 1 && CONNS >= 1 && WORKERS >= 1)) ||
-	die "BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_WORKERS must be at least 1"
+((DURATION >= 1 && ROUNDS >= 1 && CONNS >= 1 && WORKERS >= 1 && THINK >= 1)) ||
+	die "BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_WORKERS and BENCH_THINK_MS must be at least 1"
 for f in "$BUILD/fnrun-worker" "$BUILD/bench-ceiling" "$BUILD/bench-ceil-close" "$PAYLOAD"; do
 	[[ -e $f ]] || die "$f is missing: run make bench"
 done
@@ -271,6 +280,7 @@ stack_of() {
 # path_of WORKLOAD: the invoked path (a prefix for many).
 path_of() {
 	case $1 in
+	*-paced) path_of "${1%-paced}" ;;
 	ceiling) echo /invoke/bench/r/hello ;;
 	json-payload) echo /invoke/bench/r/json_payload ;;
 	many) echo /invoke/bench/many/f ;;
@@ -278,10 +288,11 @@ path_of() {
 	esac
 }
 
-# wrk_run STACK PATH SPREAD SECONDS -> "rps p50_ms p99_ms errors"
+# wrk_run STACK PATH SPREAD SECONDS [THINK_MS] -> "rps p50_ms p99_ms errors"
 wrk_run() {
 	local out
 	out=$(BENCH_KEY=${KEY[$1]} BENCH_PATH=$2 BENCH_BODY_FILE=$PAYLOAD BENCH_SPREAD=$3 \
+		BENCH_THINK_MS=${5:-0} \
 		timeout -k 5 $(($4 + 30)) wrk -t "$((CONNS < 2 ? 1 : 2))" -c "$CONNS" \
 		-d "${4}s" --latency -s "$ROOT/tests/bench/wrk.lua" "${URL[$1]}" 2>&1) ||
 		die "wrk against ${URL[$1]}$2 failed: $out"
@@ -293,19 +304,20 @@ wrk_run() {
 
 # cell_run "WORKLOAD TARGET" SECONDS -> as wrk_run
 cell_run() {
-	local w t spread=0
+	local w t spread=0 think=0
 	read -r w t <<<"$1"
 	[[ $w != many ]] || spread=$MANY
-	wrk_run "$(stack_of "$w" "$t")" "$(path_of "$w")" "$spread" "$2"
+	[[ $w != *-paced ]] || think=$THINK
+	wrk_run "$(stack_of "$w" "$t")" "$(path_of "$w")" "$spread" "$2" "$think"
 }
 
 # cell_check "WORKLOAD TARGET": one request, its answer checked.
 cell_check() {
 	local w t kind path
 	read -r w t <<<"$1"
-	kind=$w
+	kind=${w%-paced}
 	path=$(path_of "$w")
-	case $w in
+	case $kind in
 	ceiling) kind=hello ;;
 	json-payload) kind=json ;;
 	async) kind=hello ;;
@@ -450,6 +462,12 @@ for w in hello json cpu; do
 	[[ $w != hello ]] || CELLS+=("async fnrun")
 done
 CELLS+=("many fnrun")
+CELLS+=("ceiling-paced ceiling" "ceiling-paced ceiling-close")
+for w in hello json; do
+	for t in "${PEERS[@]}" fnrun; do
+		CELLS+=("$w-paced $t")
+	done
+done
 
 estimate=$((${#CELLS[@]} * (WARMUP + ROUNDS * DURATION) + 60))
 say "$MODE: ${#CELLS[@]} (workload, target) pairs, $ROUNDS rounds of ${DURATION}s," \
@@ -511,5 +529,5 @@ title+=" nginx $(nginx -v 2>&1 | sed 's|.*/||')"
 [[ -z $NODE_VERSION ]] || title+=", Node $NODE_VERSION"
 [[ -z $NJS_VERSION ]] || title+=", njs $NJS_VERSION"
 [[ $MODE != smoke ]] || title="(smoke run: too short to mean anything) $title"
-python3 "$ROOT/tests/bench/report.py" "$OUT" "$title" "$MANY"
+python3 "$ROOT/tests/bench/report.py" "$OUT" "$title" "$MANY" "$THINK"
 say "tables: $OUT/latest.tsv, $OUT/latest.md ($SECONDS s in all)"

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """report.py - turns what scripts/bench.sh measured into its tables.
 
-    report.py DIR TITLE MANY
+    report.py DIR TITLE MANY [THINK_MS]
 
 Reads, in DIR (var/bench):
   raw.tsv      round, workload, target, rps, p50_ms, p99_ms, errors: one line
                per wrk run (the ceiling's workload is "ceiling": it does the
-               same for every path, so one measurement per round serves all)
+               same for every path, so one measurement per round serves all;
+               a workload ending in "-paced" ran at equal load, each
+               connection waiting THINK_MS between an answer and its next
+               request)
   memory.tsv   target, processes, rss_kb, pss_kb: each architecture's
                processes after the run (VmRSS and Pss summed)
   cold.txt     "first_p50 first_p99 warm_p50 warm_p99" (ms), if measured
@@ -27,6 +30,7 @@ TARGETS = ("ceiling", "ceiling-close", "node", "njs", "fnrun")
 TITLES = {"ceiling": "bare libfcgi", "ceiling-close": "bare, closing at once",
           "node": "Node + nginx", "njs": "njs", "fnrun": "fnrun"}
 WORKLOADS = ("hello", "async", "json", "json-payload", "cpu", "many")
+PACED = ("hello-paced", "json-paced")
 WHAT = {
     "hello": 'hello: ignore the body, send "hello"',
     "json": "json: `JSON.parse(req.body)`, add 2 fields, `JSON.stringify`",
@@ -44,6 +48,8 @@ def source(workload, target):
     json-payload's reference; many is fnrun's alone."""
     if target == "fnrun":
         return (workload, "fnrun")
+    if workload in PACED:
+        return ("ceiling-paced", target) if target.startswith("ceiling") else (workload, target)
     if target in ("ceiling", "ceiling-close"):
         return None if workload == "cpu" else ("ceiling", target)
     if workload == "json-payload":
@@ -70,7 +76,7 @@ def fmt_int(v):
     return "{:,}".format(int(round(v)))
 
 
-def main(outdir, title, many):
+def main(outdir, title, many, think):
     runs = {}
     by_round = {}
     for rnd, w, t, rps, p50, p99, err in read_tsv(os.path.join(outdir, "raw.tsv")):
@@ -102,8 +108,7 @@ def main(outdir, title, many):
     # latest.tsv
     rows = ["workload\ttarget\trps\tp50_ms\tp99_ms\terrors\trounds\tmeasured_as"
             "\tfnrun_rps_ratio\tfnrun_p50_ratio\tfnrun_p99_ratio\trss_mb\tpss_mb"]
-    for w in WORKLOADS:
-        _, f = fig(w, "fnrun")
+    for w in WORKLOADS + PACED:
         for t in TARGETS:
             s, m = fig(w, t)
             if m is None:
@@ -118,30 +123,39 @@ def main(outdir, title, many):
     with open(os.path.join(outdir, "latest.tsv"), "w") as out:
         out.write("\n".join(rows) + "\n")
 
+    def table(workloads, label, cell, heads, extras):
+        """Markdown rows: a row per workload (label(w)), a column per target
+        (cell(m, s, w) of its medians m, measured as cell s), then one
+        column per head in HEADS (extras(w))."""
+        rows = ["| workload | " + " | ".join([TITLES[t] for t in TARGETS] + heads) + " |",
+                "|---" * (len(TARGETS) + 1 + len(heads)) + "|"]
+        for w in workloads:
+            cells = []
+            for t in TARGETS:
+                s, m = fig(w, t)
+                cells.append("—" if m is None else cell(m, s, w))
+            rows.append("| " + " | ".join([label(w)] + cells + extras(w)) + " |")
+        return rows
+
     # latest.md
     md = [title, "", "Requests per second (median of the rounds) and fnrun's ratio to each peer "
           "(median of the rounds' ratios):", ""]
-    md.append("| workload | " + " | ".join(TITLES[t] for t in TARGETS) +
-              " | fnrun ÷ bare | fnrun ÷ bare closing at once | fnrun ÷ Node | fnrun ÷ njs |")
-    md.append("|---" * (len(TARGETS) + 5) + "|")
-    for w in WORKLOADS:
-        cells = []
-        for t in TARGETS:
-            s, m = fig(w, t)
-            cells.append("—" if m is None else
-                         fmt_int(m["rps"]) + ("" if s[0] == w or s[0] == "ceiling" else " (%s)" % s[0]))
-        ratios = [rat(w, t, "rps") for t in ("ceiling", "ceiling-close", "node", "njs")]
-        md.append("| " + WHAT[w].format(many=many) + " | " + " | ".join(cells) + " | " +
-                  " | ".join(ratios) + " |")
+    md += table(WORKLOADS, lambda w: WHAT[w].format(many=many),
+                lambda m, s, w: fmt_int(m["rps"]) + (
+                    "" if s[0] == w or s[0] == "ceiling" else " (%s)" % s[0]),
+                ["fnrun ÷ bare", "fnrun ÷ bare closing at once", "fnrun ÷ Node", "fnrun ÷ njs"],
+                lambda w: [rat(w, t, "rps") for t in ("ceiling", "ceiling-close", "node", "njs")])
     md += ["", "Latency in ms, p50 / p99 (median of the rounds):", ""]
-    md.append("| workload | " + " | ".join(TITLES[t] for t in TARGETS) + " | fnrun p99 ÷ bare p99 |")
-    md.append("|---" * (len(TARGETS) + 2) + "|")
-    for w in WORKLOADS:
-        cells = []
-        for t in TARGETS:
-            _, m = fig(w, t)
-            cells.append("—" if m is None else "%.2f / %.2f" % (m["p50"], m["p99"]))
-        md.append("| " + w + " | " + " | ".join(cells) + " | " + rat(w, "ceiling", "p99") + " |")
+    md += table(WORKLOADS, str, lambda m, s, w: "%.2f / %.2f" % (m["p50"], m["p99"]),
+                ["fnrun p99 ÷ bare p99"], lambda w: [rat(w, "ceiling", "p99")])
+    if any(fig(w, "fnrun")[1] for w in PACED):
+        md += ["", "Latency at equal load in ms, p50 / p99, and req/s (medians of the rounds): "
+               "each connection waits %s ms between an answer and its next request, so "
+               "no target runs its cores flat out:" % think, ""]
+        md += table(PACED, str, lambda m, s, w: "%.2f / %.2f (%s)" % (
+                        m["p50"], m["p99"], fmt_int(m["rps"])),
+                    ["fnrun p99 ÷ bare p99", "fnrun p99 ÷ bare closing at once p99"],
+                    lambda w: [rat(w, "ceiling", "p99"), rat(w, "ceiling-close", "p99")])
     if memory:
         md += ["", "Memory of each architecture after the run (every process it needs: "
                "nginx master and workers, and the runtime's processes):", "",
@@ -178,6 +192,6 @@ def main(outdir, title, many):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: report.py DIR TITLE MANY")
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: report.py DIR TITLE MANY [THINK_MS]")
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) == 5 else "?")

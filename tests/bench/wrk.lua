@@ -3,8 +3,12 @@
 -- Environment: BENCH_KEY (X-Fn-Key), BENCH_BODY_FILE (request body),
 -- BENCH_PATH (a path, or a prefix when BENCH_SPREAD > 0: requests then
 -- cycle over BENCH_PATH .. i for i in 0..BENCH_SPREAD-1, starting at a
--- per-thread offset). Prints one RESULT line for bench.sh to parse.
+-- per-thread offset), BENCH_THINK_MS (when above 0, each connection waits
+-- that long between an answer and its next request: the load is then set
+-- by the think time, not by how fast the target answers). Prints one
+-- RESULT line for bench.sh to parse.
 local spread = tonumber(os.getenv("BENCH_SPREAD") or "0")
+local think = tonumber(os.getenv("BENCH_THINK_MS") or "0")
 local path = os.getenv("BENCH_PATH")
 local counter = 0
 local thread_no = 0
@@ -33,6 +37,13 @@ function request()
 		return wrk.format(nil, path .. (counter % spread))
 	end
 	return wrk.format(nil, path)
+end
+
+-- wrk calls delay() before each request only where the script defines it.
+if think > 0 then
+	function delay()
+		return think
+	end
 end
 
 function done(summary, latency, requests)
