@@ -6,6 +6,8 @@
 #   make stop       stop the local stack by PID
 #   make test       unit + integration tests, normal build, then ASan+UBSan build
 #   make check-asan the sanitizer half of make test alone
+#   make check-tsan the unit suites whose code crosses threads, under
+#                   ThreadSanitizer (part of make test)
 #   make valgrind   the unit tests under valgrind memcheck
 #   make bench      the benchmark: fnrun beside a bare libfcgi ceiling, Node
 #                   behind nginx and njs, in one run (README "Benchmark")
@@ -39,6 +41,9 @@ DUK_OPT = -O2 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address
 else ifeq ($(SAN),1)
 BUILD ?= build-asan
 OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(SAN),thread)
+BUILD ?= build-tsan
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 else
 BUILD ?= build
 OPT = -O2 -g
@@ -111,7 +116,7 @@ $(shell mkdir -p $(BUILD) && echo '$(FLAGS_LINE)' | \
 PGO_APP_OBJS = $(APP_OBJS:$(BUILD)/%=$(PGO_DIR)/%)
 PGO_DUK_OBJ = $(PGO_DIR)/duk/duktape.o
 
-.PHONY: all run stop test unit integration check-asan valgrind bench bench-smoke \
+.PHONY: all run stop test unit integration check-asan check-tsan tsan-unit valgrind bench bench-smoke \
 	profile clean deps deps-test fuzz fuzz-build aplus-deps heap-cost heap-density \
 	lower-cost pgo-bench
 all: $(BUILD)/fnrun-worker
@@ -292,6 +297,20 @@ integration: all
 check-asan:
 	$(MAKE) SAN=1 unit integration
 
+# The unit suites whose code crosses threads, under ThreadSanitizer: a
+# spare heap is made in the spare thread (cache/spare.c) and taken, run
+# and freed in the worker's; the heaps' allocator keeps its free lists
+# per thread (sandbox/sandbox_alloc.c), so such a heap's blocks go back
+# to another thread's lists. A race report fails the suite (TSan's exit
+# code 66).
+TSAN_SUITES = check_spare check_sandbox_alloc
+check-tsan:
+	$(MAKE) SAN=thread tsan-unit
+
+tsan-unit: $(TSAN_SUITES:%=$(BUILD)/tests/%)
+	@set -e; for t in $^; do echo "== $$t (ThreadSanitizer)"; \
+	CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done
+
 # The unit tests under valgrind's memcheck, without forking (opt-in: the
 # JSON differential test alone takes minutes under valgrind).
 valgrind: $(CHECK_BINS)
@@ -302,6 +321,7 @@ valgrind: $(CHECK_BINS)
 test: deps-test
 	$(MAKE) unit integration
 	$(MAKE) check-asan
+	$(MAKE) check-tsan
 	$(MAKE) fuzz
 
 # Each harness gets an equal share of FUZZ_SECONDS on its own copy of the
