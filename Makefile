@@ -4,7 +4,8 @@
 #                   amalgamated source with fcgi-app/sandbox/duk_overrides.h)
 #   make run        install missing Debian packages, build, start the local stack
 #   make stop       stop the local stack by PID
-#   make test       unit + integration tests, normal build, then ASan+UBSan build
+#   make test       unit + integration tests, normal build, then ASan+UBSan build,
+#                   then check-tsan and fuzz
 #   make check-asan the sanitizer half of make test alone
 #   make check-tsan the unit suites whose code crosses threads, under
 #                   ThreadSanitizer (part of make test)
