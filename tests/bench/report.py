@@ -45,7 +45,8 @@ def source(workload, target):
     """The measured cell (workload, target) that stands for TARGET in
     WORKLOAD's row, or None: the ceiling answers "hello" whatever the path, so
     it is no peer for cpu; the peers have no req.payload, so their json is
-    json-payload's reference; many is fnrun's alone."""
+    json-payload's reference; many is fnrun's alone; a paced row's ceilings
+    are their one paced run ("ceiling-paced"), as in the flat-out rows."""
     if target == "fnrun":
         return (workload, "fnrun")
     if workload in PACED:
@@ -127,15 +128,15 @@ def main(outdir, title, many, think):
         """Markdown rows: a row per workload (label(w)), a column per target
         (cell(m, s, w) of its medians m, measured as cell s), then one
         column per head in HEADS (extras(w))."""
-        rows = ["| workload | " + " | ".join([TITLES[t] for t in TARGETS] + heads) + " |",
-                "|---" * (len(TARGETS) + 1 + len(heads)) + "|"]
+        lines = ["| workload | " + " | ".join([TITLES[t] for t in TARGETS] + heads) + " |",
+                 "|---" * (len(TARGETS) + 1 + len(heads)) + "|"]
         for w in workloads:
             cells = []
             for t in TARGETS:
                 s, m = fig(w, t)
                 cells.append("—" if m is None else cell(m, s, w))
-            rows.append("| " + " | ".join([label(w)] + cells + extras(w)) + " |")
-        return rows
+            lines.append("| " + " | ".join([label(w)] + cells + extras(w)) + " |")
+        return lines
 
     # latest.md
     md = [title, "", "Requests per second (median of the rounds) and fnrun's ratio to each peer "
